@@ -1,0 +1,41 @@
+// The one small interface every model sits behind: messages in; text, usage, finish
+// reason, provider and model out. Retries do not live here (see operators/call-model.ts).
+import type { Observable } from "rxjs";
+import type { Usage } from "../schema/usage.js";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface ChatRequest {
+  messages: readonly ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  /** Per-call seed, passed to providers that accept one. */
+  seed?: number;
+  /** Aborts the call (timeouts, Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface ChatResult {
+  text: string;
+  usage: Usage;
+  /** "stop", "length", … as the provider reported it. */
+  finishReason: string;
+  provider: string;
+  model: string;
+}
+
+export interface ChatModel {
+  readonly provider: string;
+  readonly model: string;
+  complete(request: ChatRequest): Promise<ChatResult>;
+  /**
+   * Optional observable form. Only the scripted fake uses it, so that marble tests can run
+   * model latency in virtual time; everything else goes through complete().
+   */
+  complete$?(request: ChatRequest): Observable<ChatResult>;
+  /** Releases sockets, native memory, … */
+  close?(): Promise<void>;
+}

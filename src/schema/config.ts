@@ -1,0 +1,134 @@
+// The run configuration: the reference's `interaction_generation` and `distractor` keys,
+// plus what convosim adds (base_url, api_key_env, pricing, …). Every object is strict so
+// that a misspelt key is an error naming the key, never silently ignored.
+import { z } from "zod";
+
+export const PROVIDERS = ["openai", "openrouter", "anthropic", "local", "fake"] as const;
+export const ProviderName = z.enum(PROVIDERS);
+export type ProviderName = z.infer<typeof ProviderName>;
+
+/** How to reach one model. Shared by the assistant, the simulated user and helper models. */
+export const ModelConfig = z.strictObject({
+  provider: ProviderName.default("local"),
+  model: z.string().min(1).default("gemma-3-270m"),
+  temperature: z.number().min(0).max(2).optional(),
+  max_completion_tokens: z.number().int().positive().optional(),
+  /** OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, Together, …). */
+  base_url: z.url().optional(),
+  /** Name of the environment variable that holds the API key (never the key itself). */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name such as OPENAI_API_KEY")
+    .optional(),
+  /** `local` provider: a GGUF file path or a hub reference (hf:owner/repo/file.gguf). */
+  model_path: z.string().min(1).optional(),
+  /** Seconds before one model call is abandoned (and retried as a timeout). */
+  request_timeout: z.number().positive().optional(),
+  /** Provider-specific request fields passed through unchanged (e.g. top_p, seed). */
+  extra_body: z.record(z.string(), z.unknown()).optional(),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+export const PoolEntry = ModelConfig.extend({
+  weight: z.number().min(0, "weights must not be negative").default(1),
+});
+export type PoolEntry = z.infer<typeof PoolEntry>;
+
+export const AssistantModelConfig = ModelConfig.extend({
+  temperature: z.number().min(0).max(2).default(0.7),
+  max_completion_tokens: z.number().int().positive().default(1024),
+  /** System prompt given to the assistant model; a persona's system_prompt overrides it. */
+  system_prompt: z.string().optional(),
+  model_pool: z
+    .array(PoolEntry)
+    .optional()
+    .refine((pool) => !pool || pool.length === 0 || pool.some((entry) => entry.weight > 0), {
+      message: "at least one model_pool weight must be greater than 0",
+    }),
+});
+export type AssistantModelConfig = z.infer<typeof AssistantModelConfig>;
+
+export const UserModelConfig = ModelConfig.extend({
+  temperature: z.number().min(0).max(2).default(0.8),
+  max_completion_tokens: z.number().int().positive().default(256),
+  /** Path to the simulated user's prompt template (relative to the config file). */
+  system_prompt_template: z.string().min(1).optional(),
+  /**
+   * Probability that a follow-up reacts to the assistant's last answer (feedback: a
+   * correction, complaint, thanks plus a refinement) rather than moving on to a new
+   * related question. Drawn per follow-up from the conversation's seeded stream.
+   */
+  feedback_probability: z.number().min(0).max(1).default(0.6),
+  /** The reply by which the simulated user ends the conversation. */
+  stop_marker: z.string().min(1).default("###STOP###"),
+  /** How often an empty or assistant-voiced reply is asked again before the turn fails. */
+  max_reasks: z.number().int().min(0).max(10).default(2),
+});
+export type UserModelConfig = z.infer<typeof UserModelConfig>;
+
+const HelperModelConfig = z.strictObject({
+  enabled: z.boolean().default(false),
+  model: ModelConfig.optional(),
+  prompt_template: z.string().min(1).optional(),
+});
+
+export const CallRetryConfig = z.strictObject({
+  /** Retries of one model call for transient failures (429, 5xx, timeouts, dropped connections). */
+  count: z.number().int().min(0).default(4),
+  /** First backoff in seconds; doubles per attempt, with full jitter. */
+  base_delay: z.number().min(0).default(0.5),
+  /** Cap of one backoff in seconds (a longer Retry-After is still honoured). */
+  max_delay: z.number().min(0).default(30),
+});
+export type CallRetryConfig = z.infer<typeof CallRetryConfig>;
+
+export const InteractionGenerationConfig = z
+  .strictObject({
+    min_turns: z.number().int().min(1).default(2),
+    max_turns: z.number().int().min(1).default(5),
+    max_workers: z.number().int().min(1, "max_workers must be at least 1").default(20),
+    max_retries: z.number().int().min(0).default(3),
+    retry_delay: z.number().min(0).default(2),
+    max_supplement_rounds: z.number().int().min(0).default(3),
+    /** Interactions wanted per persona; defaults to the number of queries it brings. */
+    queries_per_persona: z.number().int().min(1).optional(),
+    /** Conversations generated per query (each gets its own sample index and seed). */
+    samples_per_query: z.number().int().min(1).default(1),
+    seed: z.number().int().default(0),
+    call_retries: CallRetryConfig.prefault({}),
+    assistant_model: AssistantModelConfig.prefault({}),
+    user_model: UserModelConfig.prefault({}),
+    style_transfer: HelperModelConfig.prefault({}),
+    query_generation: HelperModelConfig.prefault({}),
+  })
+  .refine((c) => c.min_turns <= c.max_turns, {
+    message: "min_turns must not be greater than max_turns",
+    path: ["min_turns"],
+  });
+export type InteractionGenerationConfig = z.infer<typeof InteractionGenerationConfig>;
+
+/** The reference's distractor block: validated now, applied by the noise layers. */
+export const DistractorConfig = z.strictObject({
+  enabled: z.boolean().default(false),
+  use_semantic: z.boolean().default(false),
+  activation_probability: z.number().min(0).max(1).default(0.25),
+  strategy_path: z.string().min(1).optional(),
+});
+export type DistractorConfig = z.infer<typeof DistractorConfig>;
+
+/** USD per million tokens. Keys are "provider/model" (e.g. "openai/gpt-4o-mini"). */
+export const PriceEntry = z.strictObject({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cached_input: z.number().min(0).optional(),
+});
+export type PriceEntry = z.infer<typeof PriceEntry>;
+
+export const ConvosimConfig = z.strictObject({
+  interaction_generation: InteractionGenerationConfig.prefault({}),
+  distractor: DistractorConfig.prefault({}),
+  pricing: z.record(z.string(), PriceEntry).default({}),
+});
+export type ConvosimConfig = z.infer<typeof ConvosimConfig>;
+/** What a user may write: every key optional. */
+export type ConvosimConfigInput = z.input<typeof ConvosimConfig>;

@@ -1,0 +1,48 @@
+// A persona as the reference's batch API takes it: features plus the queries to ask.
+import { z } from "zod";
+
+export const QueryInput = z.strictObject({
+  query_id: z.string().min(1).optional(),
+  original_query: z.string().min(1, "original_query must not be empty"),
+  /** A query already adapted to the persona; used as the opening message when style transfer is off. */
+  adapted_query: z.string().min(1).optional(),
+});
+export type QueryInput = z.infer<typeof QueryInput>;
+
+const PersonaFeatures = z.record(z.string(), z.unknown());
+
+/** As read from a file: `features` is accepted as a synonym of `persona_features`. */
+export const PersonaInput = z
+  .strictObject({
+    persona_id: z.union([z.string().min(1), z.number()]).transform(String),
+    persona_features: PersonaFeatures.optional(),
+    features: PersonaFeatures.optional(),
+    system_prompt: z.string().optional(),
+    queries: z.array(QueryInput).default([]),
+  })
+  .transform(({ features, persona_features, ...rest }) => ({
+    ...rest,
+    persona_features: persona_features ?? features ?? {},
+  }));
+export type PersonaInput = z.input<typeof PersonaInput>;
+export type Persona = z.output<typeof PersonaInput>;
+
+/** One conversation to run: a persona, one query, and which sample of that query this is. */
+export interface Task {
+  /** Stable id from (persona, query, sample index): the same task keeps its id across runs. */
+  readonly interaction_id: string;
+  readonly persona_id: string;
+  readonly persona_features: Record<string, unknown>;
+  readonly system_prompt?: string;
+  readonly query_id: string;
+  readonly original_query: string;
+  /** The opening message before noise: the styled or adapted query, else original_query. */
+  readonly initial_query: string;
+  readonly sample_index: number;
+  /** Seed for everything random in this conversation (model choice, turns, noise). */
+  readonly seed: number;
+  /** Turns wanted; drawn from [min_turns, max_turns] when not given. */
+  readonly target_turns?: number;
+  /** Set when the query came from the query generator in a supplement round. */
+  readonly supplement_round?: number;
+}
