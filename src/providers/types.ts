@@ -16,6 +16,14 @@ export interface ChatRequest {
   seed?: number;
   /** Aborts the call (timeouts, Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Speaker names for providers that prompt a pretrained model as a transcript
+   * ("User: …\nAssistant: …"). Chat providers ignore it. The simulated user sends its
+   * history with roles flipped (it speaks as "assistant"), so it passes
+   * { user: "Assistant", assistant: "User" } to keep the transcript reading naturally.
+   * Default: { user: "User", assistant: "Assistant" }.
+   */
+  speakerLabels?: { user: string; assistant: string };
 }
 
 export interface ChatResult {
