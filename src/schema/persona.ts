@@ -1,5 +1,6 @@
 // A persona as the reference's batch API takes it: features plus the queries to ask.
 import { z } from "zod";
+import type { UsageRecord } from "./interaction.js";
 
 export const QueryInput = z.strictObject({
   query_id: z.string().min(1).optional(),
@@ -45,4 +46,8 @@ export interface Task {
   readonly target_turns?: number;
   /** Set when the query came from the query generator in a supplement round. */
   readonly supplement_round?: number;
+  /** Calls already paid for this task before the conversation (style transfer). */
+  readonly prior_usage?: readonly UsageRecord[];
+  /** A step before the conversation failed; the conversation becomes a failure record. */
+  readonly preflight_error?: { readonly reason: string; readonly error_kind: string };
 }

@@ -1,0 +1,71 @@
+// One model call as an observable, with the only per-call retry policy in convosim:
+// transient failures (429, 5xx, timeouts, dropped connections, malformed bodies) are
+// retried with capped exponential backoff and jitter, never sooner than Retry-After.
+import { Observable, type SchedulerLike, throwError, timer } from "rxjs";
+import { retry } from "rxjs/operators";
+import { randomStream } from "../conversation/random.js";
+import { isTransient, ProviderError } from "../providers/errors.js";
+import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
+
+export interface CallRetryPolicy {
+  /** Retries after the first attempt. */
+  count: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Longest Retry-After we wait for; beyond it the call fails rather than stalling a slot for hours. */
+export const MAX_RETRY_AFTER_MS = 300_000;
+
+/**
+ * Delay before retry number `attempt` (1-based): "equal jitter" — half the capped
+ * exponential step plus a random half, so retries spread out but never collapse to 0.
+ * A server's Retry-After is a floor.
+ */
+export function backoffDelayMs(error: unknown, attempt: number, policy: CallRetryPolicy, random: () => number): number {
+  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = step / 2 + random() * (step / 2);
+  const retryAfter = error instanceof ProviderError ? error.retryAfterMs : undefined;
+  return retryAfter === undefined ? jittered : Math.max(jittered, retryAfter);
+}
+
+export interface CallOptions {
+  retry: CallRetryPolicy;
+  scheduler: SchedulerLike;
+  /** Seeds the jitter so runs are reproducible. */
+  jitterSeed: number;
+  /** Told about every retry, e.g. for progress counts. */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+/** One attempt. Unsubscribing (Ctrl-C, a timeout upstream) aborts the request in flight. */
+function attemptOnce(model: ChatModel, request: ChatRequest): Observable<ChatResult> {
+  if (model.complete$) return model.complete$(request);
+  return new Observable<ChatResult>((subscriber) => {
+    const abort = new AbortController();
+    model.complete({ ...request, signal: abort.signal }).then(
+      (result) => {
+        subscriber.next(result);
+        subscriber.complete();
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => abort.abort();
+  });
+}
+
+export function callModel(model: ChatModel, request: ChatRequest, options: CallOptions): Observable<ChatResult> {
+  const random = randomStream(options.jitterSeed, "call_retry_jitter");
+  return attemptOnce(model, request).pipe(
+    retry({
+      count: options.retry.count,
+      delay: (error: unknown, attempt: number) => {
+        const tooLong = error instanceof ProviderError && (error.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS;
+        if (!isTransient(error) || tooLong) return throwError(() => error);
+        const delayMs = backoffDelayMs(error, attempt, options.retry, random);
+        options.onRetry?.(error, attempt, delayMs);
+        return timer(delayMs, options.scheduler);
+      },
+    }),
+  );
+}

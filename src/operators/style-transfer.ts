@@ -1,0 +1,89 @@
+// Optional: rewrite each task's original_query in the persona's voice with a configured
+// model (the reference's initial_query vs original_query). Off, initial_query stays
+// adapted_query ?? original_query as the source set it.
+import { asyncScheduler, catchError, map, mergeMap, type Observable, of, type OperatorFunction, type SchedulerLike } from "rxjs";
+import { describePersona, personaGuidance } from "../conversation/persona-text.js";
+import type { PriceTable } from "../conversation/pricing.js";
+import { seedFrom } from "../conversation/random.js";
+import { loadTemplate, renderTemplate } from "../conversation/templates.js";
+import type { ChatModel } from "../providers/types.js";
+import type { UsageRecord } from "../schema/interaction.js";
+import type { Task } from "../schema/persona.js";
+import { type CallRetryPolicy, callModel } from "./call-model.js";
+import type { ConversationEvents } from "./converse.js";
+
+export interface StyleTransferOptions {
+  model: ChatModel;
+  /** Template path; default prompts/style_transfer.md. */
+  template?: string | undefined;
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
+  concurrency: number;
+  callRetry: CallRetryPolicy;
+  prices: PriceTable;
+  scheduler?: SchedulerLike;
+  events?: ConversationEvents;
+}
+
+/** Strips quotes and labels small models like to wrap a rewrite in. */
+function cleanRewrite(text: string): string {
+  return text
+    .trim()
+    .replace(/^(rewritten request|request|user)\s*:\s*/i, "")
+    .replace(/^"(.*)"$/s, "$1")
+    .trim();
+}
+
+export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<Task, Task> {
+  if (!options) return map((task) => task);
+  const template = loadTemplate(options.template ?? "style_transfer");
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const rewrite = (task: Task): Observable<Task> => {
+    const prompt = renderTemplate(template, {
+      persona_description: describePersona(task.persona_features),
+      persona_guidance: personaGuidance(task.persona_features),
+      original_query: task.original_query,
+    });
+    const request = {
+      messages: [{ role: "user" as const, content: prompt }],
+      temperature: options.temperature ?? 0.8,
+      maxTokens: options.maxTokens ?? 256,
+      seed: seedFrom(task.seed, "style_transfer"),
+      speakerLabels: { user: "Request", assistant: "Rewritten" },
+    };
+    return callModel(options.model, request, {
+      retry: options.callRetry,
+      scheduler,
+      jitterSeed: seedFrom(task.seed, "style_transfer_retry"),
+      onRetry: (error) => options.events?.onCallRetry?.(error),
+    }).pipe(
+      map((result): Task => {
+        const record: UsageRecord = {
+          operation: "style_transfer",
+          provider: result.provider,
+          model: result.model,
+          ...result.usage,
+          cost_usd: options.prices.cost(result.provider, result.model, result.usage),
+        };
+        options.events?.onCall?.(record);
+        const styled = cleanRewrite(result.text);
+        // An empty rewrite carries no voice; keep the original rather than send nothing.
+        return {
+          ...task,
+          initial_query: styled === "" ? task.original_query : styled,
+          prior_usage: [...(task.prior_usage ?? []), record],
+        };
+      }),
+      catchError((error: unknown) =>
+        of({
+          ...task,
+          preflight_error: {
+            reason: `style transfer failed: ${error instanceof Error ? error.message : String(error)}`,
+            error_kind: (error as { kind?: string }).kind ?? "unknown",
+          },
+        }),
+      ),
+    );
+  };
+  return mergeMap(rewrite, options.concurrency);
+}
