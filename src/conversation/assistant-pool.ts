@@ -21,7 +21,8 @@ export class AssistantPool {
     if (members.length === 0) throw new Error("AssistantPool: at least one model is needed");
     if (members.some((m) => !(m.weight >= 0))) throw new Error("AssistantPool: weights must not be negative");
     this.weights = members.map((m) => m.weight);
-    if (!this.weights.some((w) => w > 0)) throw new Error("AssistantPool: at least one weight must be positive");
+    if (!this.weights.some((w) => w > 0))
+      throw new Error("AssistantPool: at least one weight must be positive");
   }
 
   /** Normalised probabilities, in member order. */

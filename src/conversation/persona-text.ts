@@ -6,7 +6,8 @@ type Guidance = Readonly<Record<string, string>>;
 
 const GUIDANCE: Readonly<Record<string, Guidance>> = {
   tech_proficiency: {
-    beginner: "You know little technical vocabulary: describe things in everyday words and ask what jargon means.",
+    beginner:
+      "You know little technical vocabulary: describe things in everyday words and ask what jargon means.",
     intermediate: "You know the basics but not the details; ask for clarification on advanced points.",
     advanced: "You are technically fluent: use correct terms and skip the basics.",
     expert: "You are an expert: be precise and terse, challenge vague or wrong answers.",
@@ -65,7 +66,9 @@ function asText(value: unknown): string {
 
 /** "- role: engineer" lines for every feature, in the order given. */
 export function describePersona(features: Readonly<Record<string, unknown>>): string {
-  const lines = Object.entries(features).map(([key, value]) => `- ${key.replace(/_/g, " ")}: ${asText(value)}`);
+  const lines = Object.entries(features).map(
+    ([key, value]) => `- ${key.replace(/_/g, " ")}: ${asText(value)}`,
+  );
   return lines.length > 0 ? lines.join("\n") : "- (no details given: an ordinary person)";
 }
 

@@ -38,7 +38,9 @@ export class PriceTable {
     const cached = Math.min(usage.cached_tokens ?? 0, usage.prompt_tokens);
     const uncached = usage.prompt_tokens - cached;
     const dollars =
-      uncached * price.input + cached * (price.cached_input ?? price.input) + usage.completion_tokens * price.output;
+      uncached * price.input +
+      cached * (price.cached_input ?? price.input) +
+      usage.completion_tokens * price.output;
     return dollars / 1_000_000;
   }
 }

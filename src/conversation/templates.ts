@@ -23,9 +23,10 @@ const templateCache = new Map<string, string>();
 
 /** Reads a template by default name ("user_simulator") or by explicit file path. */
 export function loadTemplate(nameOrPath: string): string {
-  const path = nameOrPath.includes("/") || nameOrPath.includes(".")
-    ? resolve(nameOrPath)
-    : join(packageRoot(), "prompts", `${nameOrPath}.md`);
+  const path =
+    nameOrPath.includes("/") || nameOrPath.includes(".")
+      ? resolve(nameOrPath)
+      : join(packageRoot(), "prompts", `${nameOrPath}.md`);
   let text = templateCache.get(path);
   if (text === undefined) {
     text = readFileSync(path, "utf8");

@@ -15,7 +15,11 @@ export function drawTargetTurns(seed: number, limits: TurnLimits, given?: number
 }
 
 /** After an assistant reply: the reason to end now, or undefined to ask the user for more. */
-export function stopAfterReply(completedTurns: number, targetTurns: number, limits: TurnLimits): StopReason | undefined {
+export function stopAfterReply(
+  completedTurns: number,
+  targetTurns: number,
+  limits: TurnLimits,
+): StopReason | undefined {
   if (completedTurns >= limits.maxTurns) return "max_turns";
   if (completedTurns >= targetTurns) return "target_turns";
   return undefined;
@@ -30,6 +34,10 @@ export function userMayStop(completedTurns: number, limits: TurnLimits): boolean
  * feedback_probability: the chance that a follow-up reacts to the last answer (feedback)
  * rather than moving on (follow-up question). One seeded draw per follow-up turn.
  */
-export function followUpIntent(seed: number, turn: number, feedbackProbability: number): "feedback" | "followup" {
+export function followUpIntent(
+  seed: number,
+  turn: number,
+  feedbackProbability: number,
+): "feedback" | "followup" {
   return randomStream(seed, "feedback", turn)() < feedbackProbability ? "feedback" : "followup";
 }

@@ -54,7 +54,9 @@ export class UserSimulator {
   }
 
   /** The system prompt: stable for the whole conversation, so provider prompt caches apply. */
-  systemPrompt(context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query">): string {
+  systemPrompt(
+    context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query">,
+  ): string {
     return renderTemplate(this.systemTemplate, {
       persona_description: describePersona(context.persona_features),
       persona_guidance: personaGuidance(context.persona_features),
@@ -69,13 +71,17 @@ export class UserSimulator {
    * chat model speaks as the user. It sees its own clean text: noise is what it "typed".
    */
   buildRequest(context: UserTurnContext): ChatRequest {
-    const history: ChatMessage[] = [{ role: "user", content: "[The conversation starts. Write your first message.]" }];
+    const history: ChatMessage[] = [
+      { role: "user", content: "[The conversation starts. Write your first message.]" },
+    ];
     for (const message of context.messages) {
-      const text = typeof message.metadata.clean_content === "string" ? message.metadata.clean_content : message.content;
+      const text =
+        typeof message.metadata.clean_content === "string" ? message.metadata.clean_content : message.content;
       history.push({ role: message.role === "user" ? "assistant" : "user", content: text });
     }
     const last = history[history.length - 1];
-    if (!last || last.role !== "user") throw new Error("UserSimulator: the last message must be the assistant's reply");
+    if (last?.role !== "user")
+      throw new Error("UserSimulator: the last message must be the assistant's reply");
     const next_turn = context.completed_turns + 1;
     const turn_instruction = context.may_stop
       ? `If you are fully satisfied and have nothing more to ask, reply with exactly ${this.config.stop_marker}.`
@@ -86,7 +92,8 @@ export class UserSimulator {
       turn_instruction,
       followup_instruction: INTENT_TEXT[context.intent],
     });
-    const reaskNote = context.reask > 0 ? " Your previous reply was unusable: write only the user's message." : "";
+    const reaskNote =
+      context.reask > 0 ? " Your previous reply was unusable: write only the user's message." : "";
     history[history.length - 1] = { role: "user", content: `${last.content}\n\n${note}${reaskNote}` };
     return {
       messages: [{ role: "system", content: this.systemPrompt(context) }, ...history],

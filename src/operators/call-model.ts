@@ -22,7 +22,12 @@ export const MAX_RETRY_AFTER_MS = 300_000;
  * exponential step plus a random half, so retries spread out but never collapse to 0.
  * A server's Retry-After is a floor.
  */
-export function backoffDelayMs(error: unknown, attempt: number, policy: CallRetryPolicy, random: () => number): number {
+export function backoffDelayMs(
+  error: unknown,
+  attempt: number,
+  policy: CallRetryPolicy,
+  random: () => number,
+): number {
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   const jittered = step / 2 + random() * (step / 2);
   const retryAfter = error instanceof ProviderError ? error.retryAfterMs : undefined;
@@ -54,7 +59,11 @@ function attemptOnce(model: ChatModel, request: ChatRequest): Observable<ChatRes
   });
 }
 
-export function callModel(model: ChatModel, request: ChatRequest, options: CallOptions): Observable<ChatResult> {
+export function callModel(
+  model: ChatModel,
+  request: ChatRequest,
+  options: CallOptions,
+): Observable<ChatResult> {
   const random = randomStream(options.jitterSeed, "call_retry_jitter");
   return attemptOnce(model, request).pipe(
     retry({

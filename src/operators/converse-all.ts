@@ -25,14 +25,11 @@ export interface ConverseAllOptions extends ConverseDeps {
 
 export function converseAll(options: ConverseAllOptions): OperatorFunction<Task, ConversationResult> {
   if (!(options.concurrency >= 1)) throw new RangeError("converseAll: concurrency must be at least 1");
-  return mergeMap(
-    (task: Task) => {
-      options.events?.onStart?.(task);
-      return conversation(task, options).pipe(
-        tap((result) => options.events?.onFinish?.(result)),
-        finalize(() => options.backpressure?.released()),
-      );
-    },
-    options.concurrency,
-  );
+  return mergeMap((task: Task) => {
+    options.events?.onStart?.(task);
+    return conversation(task, options).pipe(
+      tap((result) => options.events?.onFinish?.(result)),
+      finalize(() => options.backpressure?.released()),
+    );
+  }, options.concurrency);
 }

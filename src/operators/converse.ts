@@ -25,7 +25,13 @@ import type { AssistantPool, PoolMember } from "../conversation/assistant-pool.j
 import { type NoiseHook, noNoise } from "../conversation/noise-hook.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { seedFrom } from "../conversation/random.js";
-import { drawTargetTurns, followUpIntent, stopAfterReply, type TurnLimits, userMayStop } from "../conversation/turn-rules.js";
+import {
+  drawTargetTurns,
+  followUpIntent,
+  stopAfterReply,
+  type TurnLimits,
+  userMayStop,
+} from "../conversation/turn-rules.js";
 import type { UserReply, UserSimulator } from "../conversation/user-simulator.js";
 import { ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
@@ -96,7 +102,9 @@ function errorMessage(error: unknown): string {
 
 /** The conversation as the assistant sees it: a real chat with roles, not one flattened message. */
 function assistantRequest(member: PoolMember, messages: readonly Message[], seed: number): ChatRequest {
-  const chat: ChatRequest["messages"][number][] = member.systemPrompt ? [{ role: "system", content: member.systemPrompt }] : [];
+  const chat: ChatRequest["messages"][number][] = member.systemPrompt
+    ? [{ role: "system", content: member.systemPrompt }]
+    : [];
   for (const message of messages) chat.push({ role: message.role, content: message.content });
   return { messages: chat, temperature: member.temperature, maxTokens: member.maxTokens, seed };
 }
@@ -114,7 +122,12 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
 
     const timestamp = () => new Date(scheduler.now()).toISOString();
 
-    const call = (model: ChatModel, request: ChatRequest, operation: string, salt: string): Observable<ChatResult> =>
+    const call = (
+      model: ChatModel,
+      request: ChatRequest,
+      operation: string,
+      salt: string,
+    ): Observable<ChatResult> =>
       callModel(model, request, {
         retry: deps.callRetry,
         scheduler,
@@ -134,19 +147,21 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         }),
       );
 
-    const userMessage = (clean: string, turn: number, extra: Record<string, unknown>): Observable<Message> =>
-      from(
-        Promise.resolve(
-          noise({
-            text: clean,
-            persona_features: task.persona_features,
-            interaction_id: task.interaction_id,
-            turn,
-            is_initial: turn === 1,
-            seed: seedFrom(task.seed, "noise", turn),
-          }),
-        ),
-      ).pipe(
+    const userMessage = (
+      clean: string,
+      turn: number,
+      extra: Record<string, unknown>,
+    ): Observable<Message> => {
+      const outcome = noise({
+        text: clean,
+        persona_features: task.persona_features,
+        interaction_id: task.interaction_id,
+        turn,
+        is_initial: turn === 1,
+        seed: seedFrom(task.seed, "noise", turn),
+      });
+      // A synchronous hook stays synchronous, so virtual-time tests and the hot path skip a microtask.
+      return (outcome instanceof Promise ? from(outcome) : of(outcome)).pipe(
         map((outcome) => ({
           role: "user" as const,
           content: outcome.text,
@@ -158,16 +173,26 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           },
         })),
       );
+    };
 
     const opening$: Observable<State> = userMessage(task.initial_query, 1, { is_initial: true }).pipe(
-      map((message) => ({ messages: [message], turns: 0, distractorApplied: message.metadata.was_noised === true })),
+      map((message) => ({
+        messages: [message],
+        turns: 0,
+        distractorApplied: message.metadata.was_noised === true,
+      })),
     );
 
     const assistantStep = (state: State): Observable<State> => {
-      const request = assistantRequest(member, state.messages, seedFrom(task.seed, "assistant", state.turns + 1));
+      const request = assistantRequest(
+        member,
+        state.messages,
+        seedFrom(task.seed, "assistant", state.turns + 1),
+      );
       return call(member.model, request, "assistant_response", `assistant:${state.turns + 1}`).pipe(
         map((result) => {
-          if (result.text.trim() === "") throw new ProviderError("malformed", "assistant model returned an empty reply");
+          if (result.text.trim() === "")
+            throw new ProviderError("malformed", "assistant model returned an empty reply");
           const turns = state.turns + 1;
           const reply: Message = {
             role: "assistant",
@@ -201,7 +226,8 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           concatMap((result) => {
             const reply = deps.user.interpret(result.text, { may_stop: mayStop, messages: state.messages });
             if (reply.kind !== "reask") return of(reply);
-            if (reask >= deps.user.config.max_reasks) return throwError(() => new UserSimulatorError(reply.why, reask + 1));
+            if (reask >= deps.user.config.max_reasks)
+              return throwError(() => new UserSimulatorError(reply.why, reask + 1));
             return ask(reask + 1);
           }),
         );
@@ -225,7 +251,8 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       step$.pipe(
         retry({
           delay: (error: unknown) => {
-            if (isFatal(error) || ++failures > deps.maxRetries) return throwError(() => error);
+            failures++;
+            if (isFatal(error) || failures > deps.maxRetries) return throwError(() => error);
             return timer(deps.retryDelayMs, scheduler);
           },
         }),
@@ -268,7 +295,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       query_id: task.query_id,
       reason: errorMessage(error),
       error_kind: errorKind(error),
-      attempts: failures + 1,
+      attempts: Math.max(1, failures),
       completed_turns: lastGood?.turns ?? 0,
       failed_at: timestamp(),
       usage,
@@ -276,7 +303,10 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
 
     if (task.preflight_error) {
       const { reason, error_kind } = task.preflight_error;
-      return of<ConversationResult>({ kind: "failure", failure: { ...toFailure(new Error(reason)), error_kind } });
+      return of<ConversationResult>({
+        kind: "failure",
+        failure: { ...toFailure(new Error(reason)), error_kind },
+      });
     }
 
     return guarded(opening$).pipe(

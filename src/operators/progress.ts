@@ -1,6 +1,6 @@
 // The progress side stream: counters fed by the pipeline's events, read as snapshots on an
 // interval. Nothing here feeds back into the pipeline.
-import { asyncScheduler, map, type Observable, type SchedulerLike, interval, scan } from "rxjs";
+import { asyncScheduler, interval, map, type Observable, type SchedulerLike, scan } from "rxjs";
 import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
 import type { RunEvents } from "./converse-all.js";
 
@@ -86,14 +86,11 @@ export class ProgressTracker implements RunEvents {
   snapshots(periodMs: number, scheduler: SchedulerLike = this.scheduler): Observable<ProgressSnapshot> {
     return interval(periodMs, scheduler).pipe(
       map(() => this.snapshot()),
-      scan(
-        (previous: ProgressSnapshot | undefined, current) => {
-          const window = previous ? current.elapsedMs - previous.elapsedMs : current.elapsedMs;
-          const calls = previous ? current.calls - previous.calls : current.calls;
-          return { ...current, callsPerSecond: window > 0 ? (calls * 1000) / window : 0 };
-        },
-        undefined,
-      ),
+      scan((previous: ProgressSnapshot | undefined, current) => {
+        const window = previous ? current.elapsedMs - previous.elapsedMs : current.elapsedMs;
+        const calls = previous ? current.calls - previous.calls : current.calls;
+        return { ...current, callsPerSecond: window > 0 ? (calls * 1000) / window : 0 };
+      }, undefined),
       map((snapshot) => snapshot as ProgressSnapshot),
     );
   }

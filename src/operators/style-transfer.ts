@@ -1,7 +1,16 @@
 // Optional: rewrite each task's original_query in the persona's voice with a configured
 // model (the reference's initial_query vs original_query). Off, initial_query stays
 // adapted_query ?? original_query as the source set it.
-import { asyncScheduler, catchError, map, mergeMap, type Observable, of, type OperatorFunction, type SchedulerLike } from "rxjs";
+import {
+  asyncScheduler,
+  catchError,
+  map,
+  mergeMap,
+  type Observable,
+  type OperatorFunction,
+  of,
+  type SchedulerLike,
+} from "rxjs";
 import { describePersona, personaGuidance } from "../conversation/persona-text.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { seedFrom } from "../conversation/random.js";

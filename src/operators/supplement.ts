@@ -127,7 +127,11 @@ function newQueries(
       const queries = options.generator.parse(result.text, needed, existing);
       // The persona comes back holding only its new queries; it re-enters the tracker with them.
       const next: Persona = { ...persona, queries: queries.map((original_query) => ({ original_query })) };
-      options.tracker.register({ ...persona, queries: [...persona.queries, ...next.queries] }, queries.length, needed);
+      options.tracker.register(
+        { ...persona, queries: [...persona.queries, ...next.queries] },
+        queries.length,
+        needed,
+      );
       return next;
     }),
     catchError((error: unknown) => {

@@ -1,0 +1,74 @@
+// callModel: the one per-call retry policy. Marble tests run latency and backoff in virtual time.
+import { TestScheduler } from "rxjs/testing";
+import { describe, expect, it } from "vitest";
+import { backoffDelayMs, callModel } from "../../src/operators/call-model.js";
+import { ProviderError } from "../../src/providers/errors.js";
+import { FakeChatModel } from "../../src/providers/fake.js";
+
+const policy = { count: 3, baseDelayMs: 100, maxDelayMs: 400 };
+const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+const request = { messages: [{ role: "user" as const, content: "hi" }] };
+
+describe("backoffDelayMs", () => {
+  const mid = () => 0.5;
+  it.each([
+    [1, 75], // step 100: 50 + 0.5*50
+    [2, 150], // step 200
+    [3, 300], // step 400
+    [4, 300], // capped at 400
+  ])("attempt %i waits %i ms with a mid-range draw", (attempt, expected) => {
+    expect(backoffDelayMs(new ProviderError("server", "x"), attempt, policy, mid)).toBe(expected);
+  });
+
+  it("never waits less than Retry-After", () => {
+    const error = new ProviderError("rate_limit", "slow down", { retryAfterMs: 5000 });
+    expect(backoffDelayMs(error, 1, policy, mid)).toBe(5000);
+  });
+
+  it("stays within [step/2, step]", () => {
+    expect(backoffDelayMs(new Error("x"), 2, policy, () => 0)).toBe(100);
+    expect(backoffDelayMs(new Error("x"), 2, policy, () => 0.999999)).toBeCloseTo(200, 3);
+  });
+});
+
+describe("callModel (virtual time)", () => {
+  it("retries a 429 no sooner than its Retry-After, then succeeds", () => {
+    const testScheduler = newScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const model = new FakeChatModel({
+        scheduler: testScheduler,
+        latencyMs: 10,
+        respond: [new ProviderError("rate_limit", "429", { retryAfterMs: 1000 }), "ok"],
+      });
+      const result$ = callModel(model, request, { retry: policy, scheduler: testScheduler, jitterSeed: 1 });
+      // 10 ms failing call, 1000 ms Retry-After (> jittered 100 ms step), 10 ms good call.
+      expectObservable(result$).toBe("1020ms (a|)", { a: expect.objectContaining({ text: "ok" }) });
+      expect(model.callCount).toBe(0); // nothing runs before the virtual clock does
+    });
+  });
+
+  it("gives up after `count` retries of a transient error", () => {
+    const testScheduler = newScheduler();
+    testScheduler.run(({ flush }) => {
+      const failure = new ProviderError("server", "503");
+      const model = new FakeChatModel({ scheduler: testScheduler, latencyMs: 10, respond: () => failure });
+      const result$ = callModel(model, request, { retry: policy, scheduler: testScheduler, jitterSeed: 7 });
+      let error: unknown;
+      result$.subscribe({ error: (e) => (error = e) });
+      flush();
+      expect(error).toBe(failure);
+      expect(model.callCount).toBe(1 + policy.count);
+    });
+  });
+
+  it("does not retry errors that no retry can fix", () => {
+    const testScheduler = newScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const auth = new ProviderError("auth", "401 bad key");
+      const model = new FakeChatModel({ scheduler: testScheduler, latencyMs: 10, respond: [auth, "never"] });
+      expectObservable(
+        callModel(model, request, { retry: policy, scheduler: testScheduler, jitterSeed: 1 }),
+      ).toBe("10ms #", undefined, auth);
+    });
+  });
+});

@@ -1,0 +1,82 @@
+// converseAll: mergeMap with a concurrency limit. The marble diagram shows conversations
+// starting only as slots free up.
+import { from, map } from "rxjs";
+import { TestScheduler } from "rxjs/testing";
+import { describe, expect, it } from "vitest";
+import { admit } from "../../src/operators/admit.js";
+import { converseAll } from "../../src/operators/converse-all.js";
+import { FakeChatModel } from "../../src/providers/fake.js";
+import { makeDeps, makeTask } from "../support/pipeline-fixtures.js";
+
+const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+describe("converseAll (virtual time)", () => {
+  it("keeps at most `concurrency` conversations in flight", () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable, flush }) => {
+      let inFlight = 0;
+      let peak = 0;
+      const assistant = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "answer" });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "more" });
+      const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 1, scheduler: ts });
+      // Five tasks arrive at once; each one-turn conversation takes 10 ms; two run at a time.
+      const tasks = cold("(abcde|)").pipe(
+        map((id) => makeTask({ interaction_id: id, seed: id.charCodeAt(0) })),
+      );
+      const results = tasks.pipe(
+        converseAll({
+          ...deps,
+          concurrency: 2,
+          events: {
+            onStart: () => {
+              inFlight++;
+              peak = Math.max(peak, inFlight);
+            },
+            onFinish: () => {
+              inFlight--;
+            },
+          },
+        }),
+        map((r) => (r.kind === "interaction" ? r.interaction.interaction_id : "failed")),
+      );
+      expectObservable(results).toBe("10ms (ab) 6ms (cd) 6ms (e|)");
+      flush();
+      expect(peak).toBe(2);
+    });
+  });
+
+  it("releases one backpressure slot per finished conversation, success or failure", () => {
+    const ts = newScheduler();
+    ts.run(({ flush }) => {
+      const assistant = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 10,
+        respond: (r) => (r.messages.some((m) => m.content.includes("fail me")) ? new Error("bug") : "answer"),
+      });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "more" });
+      const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 1, scheduler: ts });
+      const window = { admittedCount: 0, releasedCount: 0 };
+      const gate = {
+        admitted: () => void window.admittedCount++,
+        released: () => void window.releasedCount++,
+      };
+      const tasks = [
+        makeTask({ interaction_id: "ok" }),
+        makeTask({ interaction_id: "bad", initial_query: "fail me" }),
+      ];
+      const kinds: string[] = [];
+      from(tasks)
+        .pipe(admit(gate), converseAll({ ...deps, concurrency: 1, backpressure: gate }))
+        .subscribe((r) => kinds.push(r.kind));
+      flush();
+      expect(kinds).toEqual(["interaction", "failure"]);
+      expect(window).toEqual({ admittedCount: 2, releasedCount: 2 });
+    });
+  });
+
+  it("rejects a concurrency below 1", () => {
+    const assistant = new FakeChatModel({});
+    const deps = makeDeps({ assistant, user: assistant });
+    expect(() => converseAll({ ...deps, concurrency: 0 })).toThrow(/concurrency/);
+  });
+});
