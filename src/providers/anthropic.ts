@@ -173,18 +173,15 @@ export class AnthropicChatModel implements ChatModel {
     if (error instanceof ProviderError) return error;
     const secret = this.#apiKey;
     if (deadline.expired || error instanceof APIConnectionTimeoutError) {
-      return new ProviderError("timeout", `${this.#label}: no answer within ${this.#timeoutMs / 1000} s`, {
-        cause: error,
-      });
+      return new ProviderError("timeout", `${this.#label}: no answer within ${this.#timeoutMs / 1000} s`);
     }
     if (error instanceof APIUserAbortError) {
       return new ProviderError("connection", `${this.#label}: request aborted`);
     }
     if (error instanceof APIConnectionError) {
       const why = describeCause(error.cause, secret);
-      return new ProviderError("connection", `${this.#label}: connection failed${why ? `: ${why}` : ""}`, {
-        cause: error,
-      });
+      // The cause chain is summarised in the message rather than kept (see errorFromStatus).
+      return new ProviderError("connection", `${this.#label}: connection failed${why ? `: ${why}` : ""}`);
     }
     if (error instanceof APIError && typeof error.status === "number") {
       return errorFromStatus(
@@ -194,7 +191,6 @@ export class AnthropicChatModel implements ChatModel {
         error.headers,
         error.requestID,
         secret,
-        error,
       );
     }
     return unknownError(this.#label, error, secret);

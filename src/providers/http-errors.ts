@@ -22,7 +22,11 @@ export function redact(text: string, secret: string | undefined): string {
 
 const MAX_MESSAGE = 400;
 
-/** Builds the ProviderError of a non-2xx answer. */
+/**
+ * Builds the ProviderError of a non-2xx answer. The SDK error is deliberately not kept as the
+ * cause: it carries the response body, and servers echo a wrong key back in it ("invalid
+ * x-api-key sk-…"), which would then show in any util.inspect or log of the error.
+ */
 export function errorFromStatus(
   label: string,
   status: number,
@@ -30,7 +34,6 @@ export function errorFromStatus(
   headers: Headers | undefined,
   requestId: string | null | undefined,
   secret: string | undefined,
-  cause?: unknown,
 ): ProviderError {
   const retryAfterMs = headers ? parseRetryAfter((name) => headers.get(name)) : undefined;
   const text = redact((detail ?? "").slice(0, MAX_MESSAGE), secret);
@@ -41,7 +44,6 @@ export function errorFromStatus(
       status,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       ...(requestId ? { requestId } : {}),
-      cause,
     },
   );
 }
