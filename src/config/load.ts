@@ -1,0 +1,162 @@
+// loadConfig: YAML file → validated ConvosimConfig, with every problem reported as an
+// InputError that names the file, the line and the full dotted key. Order matters:
+//   1. parse YAML (syntax errors with line/column); an empty file means "all defaults";
+//   2. validate with the zod schema (unknown keys, wrong types, ranges);
+//   3. resolve relative paths against the config file's folder;
+//   4. apply command-line overrides and validate again (their errors say "command line");
+//   5. check that referenced template files exist; normalise model_pool weights.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { z } from "zod";
+import { ConvosimConfig, type DistractorConfig, type InteractionGenerationConfig } from "../schema/config.js";
+import { InputError } from "./errors.js";
+import { type ErrorLocation, zodErrorToInputError } from "./issues.js";
+import { checkReferencedFiles, pathRefs, resolveAgainst, resolveConfigPaths } from "./paths.js";
+import { normalisePoolWeights } from "./pool.js";
+import { formatPath } from "./schema-keys.js";
+import { parseYaml } from "./yaml.js";
+
+export const COMMAND_LINE = "command line";
+
+/**
+ * Values given on the command line (or by code), in the same shape as the
+ * `interaction_generation` block, plus `distractor`. Undefined values are ignored, so a CLI
+ * can pass every flag through. Relative paths here are resolved against the working directory.
+ * Setting assistant_model.provider or .model without a model_pool drops the file's model_pool:
+ * a model chosen on the command line wins over the pool.
+ */
+export type ConfigOverrides = z.input<typeof InteractionGenerationConfig> & {
+  distractor?: z.input<typeof DistractorConfig>;
+};
+
+type PlainObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is PlainObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Objects merge key by key; arrays and scalars replace; undefined leaves the target alone. */
+function deepMerge(target: PlainObject, source: PlainObject): PlainObject {
+  const out: PlainObject = { ...target };
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(value) && isPlainObject(current) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+async function readConfigText(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === "ENOENT"
+        ? "config file not found"
+        : code === "EISDIR"
+          ? "is a directory, not a config file"
+          : code === "EACCES"
+            ? "permission denied"
+            : `cannot read the config file (${code ?? String(error)})`;
+    throw new InputError({ file: path, message });
+  }
+  if (bytes.subarray(0, 1024).includes(0)) {
+    throw new InputError({ file: path, message: "does not look like a text file" });
+  }
+  return bytes.toString("utf8");
+}
+
+function validate(raw: unknown, where: ErrorLocation): ConvosimConfig {
+  const result = ConvosimConfig.safeParse(raw);
+  if (!result.success) {
+    throw zodErrorToInputError(result.error, { schema: ConvosimConfig, raw }, where);
+  }
+  return result.data;
+}
+
+function applyOverrides(config: ConvosimConfig, overrides: ConfigOverrides): ConvosimConfig {
+  const { distractor, ...interaction } = overrides;
+  const patch = structuredClone({ interaction_generation: interaction, distractor }) as PlainObject;
+  const assistant = interaction.assistant_model;
+  const base = structuredClone(config) as unknown as PlainObject;
+  if (
+    assistant &&
+    (assistant.provider !== undefined || assistant.model !== undefined) &&
+    assistant.model_pool === undefined
+  ) {
+    const ig = base.interaction_generation as PlainObject;
+    const current = ig.assistant_model as PlainObject;
+    const { model_pool: _dropped, ...rest } = current;
+    ig.assistant_model = rest;
+  }
+  // Relative paths given on the command line mean relative to where the user is.
+  const patched = validate(deepMerge(base, patch), { file: COMMAND_LINE });
+  const cwd = process.cwd();
+  const overridden = new Set(overriddenPaths(patch));
+  for (const ref of pathRefs(patched)) {
+    if (overridden.has(formatPath(ref.path))) ref.set(resolveAgainst(cwd, ref.value));
+  }
+  return patched;
+}
+
+/** Dotted paths of every leaf value present in an override patch. */
+function overriddenPaths(value: unknown, prefix: (string | number)[] = []): string[] {
+  if (isPlainObject(value)) {
+    return Object.entries(value).flatMap(([key, child]) =>
+      child === undefined ? [] : overriddenPaths(child, [...prefix, key]),
+    );
+  }
+  if (Array.isArray(value))
+    return value.flatMap((child, index) => overriddenPaths(child, [...prefix, index]));
+  return [formatPath(prefix)];
+}
+
+/**
+ * Loads and validates a config. No path → every default (the embedded local model).
+ * Every problem is thrown as an InputError naming the file, line and key.
+ */
+export async function loadConfig(path?: string, overrides?: ConfigOverrides): Promise<ConvosimConfig> {
+  let raw: unknown = {};
+  let lineOf: (keys: readonly PropertyKey[]) => number | undefined = () => undefined;
+  if (path !== undefined) {
+    const parsed = parseYaml(await readConfigText(path), path);
+    lineOf = parsed.lineOf;
+    // An empty file (or one holding only comments) means "all defaults".
+    raw = parsed.value ?? {};
+    if (!isPlainObject(raw)) {
+      throw new InputError({
+        file: path,
+        line: lineOf([]) ?? 1,
+        message: `the top level must be a mapping (got ${Array.isArray(raw) ? "a list" : typeof raw})`,
+        hint: "start with `interaction_generation:` (see docs/configuration.md)",
+      });
+    }
+  }
+  let config = validate(raw, { ...(path !== undefined && { file: path }), line: (keys) => lineOf(keys) });
+  resolveConfigPaths(config, path !== undefined ? dirname(resolve(path)) : process.cwd());
+
+  const overridden = new Set<string>();
+  if (overrides) {
+    config = applyOverrides(config, overrides);
+    const { distractor, ...interaction } = overrides;
+    for (const p of overriddenPaths({ interaction_generation: interaction, distractor })) overridden.add(p);
+  }
+
+  await checkReferencedFiles(config, (keys) => {
+    const field = formatPath(keys);
+    if (overridden.has(field) || path === undefined) return { file: COMMAND_LINE, field };
+    const line = lineOf(keys);
+    return { file: path, field, ...(line !== undefined && { line }) };
+  });
+
+  const pool = config.interaction_generation.assistant_model.model_pool;
+  if (pool && pool.length > 0) {
+    const probabilities = normalisePoolWeights(pool);
+    pool.forEach((entry, index) => {
+      entry.weight = probabilities[index]!;
+    });
+  }
+  return config;
+}
