@@ -28,6 +28,7 @@ export { type Persister, type PersistOptions, persistEach } from "./persist.js";
 export { interactionFileName, safeFileName } from "./safe-file-name.js";
 export {
   type NoisyQuery,
+  noisyInitialQueries,
   type TrainingCollector,
   TrainingDataCollector,
   type TrainingSample,

@@ -122,7 +122,12 @@ describe("ndjsonSink to a stream", () => {
     expect(await done).toHaveLength(50);
     expect(emitted).toEqual(results.map((_, i) => `id_${i}`));
     const text = Buffer.concat(chunks).toString("utf8");
-    expect(text.split("\n").filter(Boolean).map((l) => JSON.parse(l).interaction_id)).toEqual(emitted);
+    expect(
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).interaction_id),
+    ).toEqual(emitted);
     expect(stream.writableEnded).toBe(false);
   });
 

@@ -50,7 +50,17 @@ describe("safeFileName", () => {
   });
 
   it("is deterministic and keeps distinct ids apart after replacement and truncation", () => {
-    const ids = [...HOSTILE, "a_b", "a/b", "a:b", "x".repeat(999), "x".repeat(1000), "Alice", "alice", "ALICE"];
+    const ids = [
+      ...HOSTILE,
+      "a_b",
+      "a/b",
+      "a:b",
+      "x".repeat(999),
+      "x".repeat(1000),
+      "Alice",
+      "alice",
+      "ALICE",
+    ];
     const names = ids.map(safeFileName);
     expect(new Set(names).size).toBe(new Set(ids).size);
     expect(ids.map(safeFileName)).toEqual(names);
