@@ -1,0 +1,34 @@
+// How the CLI ends on errors: bad input is one short line and exit 2, never a stack trace.
+import { isInputError } from "../config/errors.js";
+import { ProviderError } from "../providers/errors.js";
+
+export const EXIT = {
+  ok: 0,
+  /** Bad input: config, personas, command-line values, missing key variable. */
+  badInput: 2,
+  /** The run finished but some conversations failed (the rest are saved). */
+  someFailed: 3,
+  /** Stopped by Ctrl-C; re-running the same command resumes. */
+  interrupted: 130,
+} as const;
+
+/** Prints an error for a person and returns the exit code it deserves. */
+export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+  if (isInputError(error)) {
+    stderr.write(`error: ${error.format()}\n`);
+    return EXIT.badInput;
+  }
+  if (error instanceof ProviderError && error.kind === "config") {
+    stderr.write(`error: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+  // The reader of our stdout went away (`| head`): stop quietly, what was saved stays saved.
+  if (error instanceof Error && "code" in error && error.code === "EPIPE") return EXIT.ok;
+  if (error instanceof Error && "code" in error && error.code === "ENOENT") {
+    stderr.write(`error: ${error.message}\n`);
+    return EXIT.badInput;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  stderr.write(`convosim: unexpected error (please report it):\n${message}\n`);
+  return 1;
+}

@@ -1,0 +1,134 @@
+// `convosim generate`: parse, validate everything that can be validated before spending,
+// run the public generate(), render progress on stderr, and pick the exit code.
+import { from, lastValueFrom, tap } from "rxjs";
+import { loadConfig } from "../config/load.js";
+import { formatProgress, type ProgressSnapshot } from "../operators/progress.js";
+import { generate, type RunSummary, requireQueries } from "../run/generate.js";
+import { checkRuntimeConfig } from "../run/runtime.js";
+import type { Persona } from "../schema/persona.js";
+import { readPersonas } from "../sources/read-personas.js";
+import { samplePersonas } from "../sources/samples.js";
+import { personaTasks } from "../sources/tasks.js";
+import { EXIT } from "./fail.js";
+
+export interface GenerateCommandOptions {
+  config?: string;
+  personas?: string;
+  out?: string;
+  maxWorkers?: number;
+  seed?: number;
+  limit?: number;
+  quiet?: boolean;
+}
+
+/** Reads a persona file once without keeping it, so bad lines fail before any model call. */
+async function prevalidate(
+  path: string,
+  queryGeneration: boolean,
+  options: Parameters<typeof personaTasks>[1],
+) {
+  let tasks = 0;
+  await lastValueFrom(
+    readPersonas(path).pipe(
+      tap(requireQueries(queryGeneration, path)),
+      tap((persona) => {
+        tasks += personaTasks(persona, options).length;
+      }),
+    ),
+    { defaultValue: undefined },
+  );
+  return tasks;
+}
+
+function progressPrinter(stderr: NodeJS.WriteStream, total: number | undefined) {
+  const tty = stderr.isTTY === true;
+  let lastLine = 0;
+  return {
+    update(snapshot: ProgressSnapshot) {
+      const line = formatProgress(snapshot, total);
+      if (tty) stderr.write(`\r\x1b[2K${line}`);
+      else if (snapshot.elapsedMs - lastLine >= 10_000) {
+        lastLine = snapshot.elapsedMs;
+        stderr.write(`${line}\n`);
+      }
+    },
+    end(summary: RunSummary) {
+      if (tty) stderr.write("\r\x1b[2K");
+      const seconds = (summary.elapsedMs / 1000).toFixed(1);
+      stderr.write(
+        `${summary.done} done, ${summary.failed} failed, ${summary.skipped} already done · ${summary.calls} model calls · ` +
+          `${summary.promptTokens + summary.completionTokens} tokens · $${summary.costUsd.toFixed(4)} · ${seconds}s\n`,
+      );
+      for (const failure of summary.failures.slice(0, 5)) {
+        stderr.write(`  failed ${failure.interaction_id}: ${failure.error_kind}: ${failure.reason}\n`);
+      }
+    },
+  };
+}
+
+export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
+  const overrides = {
+    ...(options.maxWorkers !== undefined ? { max_workers: options.maxWorkers } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+  };
+  const config = await loadConfig(options.config, overrides);
+  checkRuntimeConfig(config); // a missing key variable fails here, before any call
+  const ig = config.interaction_generation;
+  const taskOptions = {
+    seed: ig.seed,
+    samplesPerQuery: ig.samples_per_query,
+    ...(ig.queries_per_persona !== undefined ? { queriesPerPersona: ig.queries_per_persona } : {}),
+  };
+
+  let personas: Parameters<typeof generate>[0]["personas"];
+  let personasName: string;
+  let total: number | undefined;
+  if (options.personas === undefined) {
+    const sample: Persona[] = samplePersonas();
+    personas = from(sample);
+    personasName = "built-in sample";
+    total = sample.reduce((n, p) => n + personaTasks(p, taskOptions).length, 0);
+  } else if (options.personas === "-") {
+    personas = process.stdin;
+    personasName = "stdin";
+  } else {
+    personas = options.personas;
+    personasName = options.personas;
+    total = await prevalidate(options.personas, ig.query_generation.enabled, taskOptions);
+  }
+  if (total !== undefined && options.limit !== undefined) total = Math.min(total, options.limit);
+
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (!stop.signal.aborted) {
+      process.stderr.write(
+        "\nstopping: no new conversations; those in flight finish and are saved (Ctrl-C again to abort them)\n",
+      );
+      stop.abort();
+    } else abort.abort();
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  const printer = options.quiet ? undefined : progressPrinter(process.stderr, total);
+  try {
+    const summary = await generate({
+      config,
+      personas,
+      personasName,
+      ...(options.out ? { out: options.out } : { ndjson: process.stdout }),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      stopSignal: stop.signal,
+      abortSignal: abort.signal,
+      ...(printer ? { onProgress: (s: ProgressSnapshot) => printer.update(s) } : {}),
+    });
+    printer?.end(summary);
+    if (options.out && !options.quiet)
+      process.stderr.write(`saved to ${options.out}/ (index: ${options.out}/index.json)\n`);
+    if (summary.interrupted) return EXIT.interrupted;
+    return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}

@@ -1,0 +1,144 @@
+// The convosim command line: thin over the public API (parse, call, render).
+import { createWriteStream } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { InputError } from "../config/errors.js";
+import { iterateInteractions } from "../run/output-reader.js";
+import { formatInteraction } from "../run/show.js";
+import { computeStats, formatStats } from "../run/stats.js";
+import { outputPaths, readInteractionFile } from "../sinks/layout.js";
+import { interactionFileName } from "../sinks/safe-file-name.js";
+import { EXIT, reportError } from "./fail.js";
+import { runGenerate } from "./generate-command.js";
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} (got ${value})`);
+    return parsed;
+  };
+}
+
+async function runExport(dir: string, options: { format: string; output?: string }): Promise<number> {
+  if (options.format !== "jsonl") {
+    throw new InputError({
+      file: "command line",
+      field: "--format",
+      message: `unknown format "${options.format}"`,
+      hint: "use --format jsonl",
+    });
+  }
+  const out = options.output && options.output !== "-" ? createWriteStream(options.output) : process.stdout;
+  let count = 0;
+  for await (const interaction of iterateInteractions(dir)) {
+    if (!out.write(`${JSON.stringify(interaction)}\n`))
+      await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    count++;
+  }
+  if (out !== process.stdout) {
+    const file = out;
+    await new Promise<void>((resolve, reject) => {
+      file.once("error", reject);
+      file.end(() => resolve());
+    });
+  }
+  process.stderr.write(`exported ${count} interactions${options.output ? ` to ${options.output}` : ""}\n`);
+  return EXIT.ok;
+}
+
+async function runShow(dir: string, id: string | undefined): Promise<number> {
+  if (id) {
+    const path = `${outputPaths(dir).interactions}/${interactionFileName(id)}`;
+    try {
+      process.stdout.write(`${formatInteraction(await readInteractionFile(path))}\n`);
+    } catch {
+      throw new InputError({
+        file: dir,
+        message: `no interaction "${id}"`,
+        hint: "run `convosim show DIR` to list ids",
+      });
+    }
+    return EXIT.ok;
+  }
+  let shown = false;
+  for await (const interaction of iterateInteractions(dir)) {
+    if (!shown) {
+      process.stdout.write(`${formatInteraction(interaction)}\n\nall interactions:\n`);
+      shown = true;
+    }
+    process.stdout.write(
+      `  ${interaction.interaction_id}  ${interaction.num_turns} turns  ${interaction.metadata.stop_reason}\n`,
+    );
+  }
+  if (!shown) process.stdout.write("no interactions yet\n");
+  return EXIT.ok;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command()
+    .name("convosim")
+    .description(
+      "Generate multi-turn conversations between persona-driven simulated users and assistant models.",
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("generate")
+    .description("run conversations for personas (built-in sample by default)")
+    .option("-c, --config <file>", "YAML config (default: all defaults, embedded local model)")
+    .option("-p, --personas <file|->", "personas as JSONL, JSON or YAML; - reads JSONL from stdin")
+    .option(
+      "-o, --out <dir>",
+      "output folder (one JSON per interaction + index.json); re-running resumes. Default: NDJSON on stdout",
+    )
+    .option("-w, --max-workers <n>", "conversations in flight", integer("--max-workers", 1))
+    .option("--seed <n>", "seed for every random choice", integer("--seed", 0))
+    .option("-n, --limit <n>", "at most this many conversations", integer("--limit", 1))
+    .option("-q, --quiet", "no progress on stderr")
+    .action(async (options) => {
+      exitCode = await runGenerate(options);
+    });
+
+  program
+    .command("export <dir>")
+    .description("convert an output folder to a training format")
+    .option("-f, --format <format>", "jsonl (one interaction per line)", "jsonl")
+    .option("-o, --output <file>", "output file (default stdout)")
+    .action(async (dir: string, options) => {
+      exitCode = await runExport(dir, options);
+    });
+
+  program
+    .command("stats <dir>")
+    .description("counts, success rate, turns, stop reasons, tokens and cost by model")
+    .option("--json", "print JSON")
+    .action(async (dir: string, options: { json?: boolean }) => {
+      const stats = await computeStats(dir);
+      process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
+    });
+
+  program
+    .command("show <dir> [id]")
+    .description("print a conversation (the first one and a list of ids when no id is given)")
+    .action(async (dir: string, id: string | undefined) => {
+      exitCode = await runShow(dir, id);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (
+      error &&
+      typeof error === "object" &&
+      "code" in error &&
+      String(error.code).startsWith("commander.")
+    ) {
+      const code = (error as { exitCode?: number }).exitCode ?? EXIT.badInput;
+      return code === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    return reportError(error);
+  }
+  return exitCode;
+}

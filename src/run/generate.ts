@@ -1,0 +1,242 @@
+// The main job, assembled from the public pieces exactly as a user would compose them:
+// personas ─► tasks ─► skip finished ─► styleTransfer ─► converseAll ─► supplement rounds ─► sinks.
+import {
+  concat,
+  defer,
+  EMPTY,
+  filter,
+  fromEvent,
+  lastValueFrom,
+  type Observable,
+  type OperatorFunction,
+  take,
+  takeUntil,
+  tap,
+} from "rxjs";
+import { InputError } from "../config/errors.js";
+import type { NoiseHook } from "../conversation/noise-hook.js";
+import { admit } from "../operators/admit.js";
+import { converseAll, type RunEvents } from "../operators/converse-all.js";
+import { type ProgressSnapshot, ProgressTracker } from "../operators/progress.js";
+import { styleTransfer } from "../operators/style-transfer.js";
+import { QuotaTracker, supplementRounds } from "../operators/supplement.js";
+import type { ConvosimConfig } from "../schema/config.js";
+import type { ConversationResult, FailureRecord } from "../schema/interaction.js";
+import type { Persona, Task } from "../schema/persona.js";
+import { loadCompleted } from "../sinks/completed.js";
+import { filesSink } from "../sinks/files-sink.js";
+import { ndjsonSink } from "../sinks/ndjson-sink.js";
+import { type TrainingCollector, trainingCollectorSink } from "../sinks/training.js";
+import { Backpressure } from "../sources/backpressure.js";
+import type { PersonaInputSource } from "../sources/open.js";
+import { readPersonas } from "../sources/read-personas.js";
+import { personaTasks, toTasks } from "../sources/tasks.js";
+import { buildRuntime, type RuntimeOptions } from "./runtime.js";
+
+export interface GenerateOptions extends RuntimeOptions {
+  config: ConvosimConfig;
+  /** Personas: an observable, or a file path / stream / async iterable of JSONL, JSON or YAML. */
+  personas: Observable<Persona> | PersonaInputSource;
+  /** Name of the persona source in error messages (e.g. "stdin"). */
+  personasName?: string;
+  /** Output folder (the reference's layout); re-running on it resumes. */
+  out?: string;
+  /** Where NDJSON goes when there is no output folder (stdout when piping). */
+  ndjson?: NodeJS.WritableStream | string;
+  /** At most this many conversations (tasks) in this run. */
+  limit?: number;
+  /** Aborting stops admitting new conversations; those in flight finish and are saved. */
+  stopSignal?: AbortSignal;
+  /** Aborting cancels in-flight calls too (a second Ctrl-C). Saved files stay consistent. */
+  abortSignal?: AbortSignal;
+  collector?: TrainingCollector;
+  noise?: NoiseHook;
+  onProgress?: (snapshot: ProgressSnapshot) => void;
+  progressIntervalMs?: number;
+  /** Called with every result after it is saved. */
+  onResult?: (result: ConversationResult) => void;
+}
+
+export interface RunSummary {
+  done: number;
+  failed: number;
+  /** Finished by an earlier run on the same output folder. */
+  skipped: number;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+  elapsedMs: number;
+  /** The first failures (up to 20), for the end-of-run message. */
+  failures: FailureRecord[];
+  /** True when the run was stopped before all personas were read. */
+  interrupted: boolean;
+}
+
+/** The persona rule that needs the config: with query generation off, a persona must bring queries. */
+export function requireQueries(enabled: boolean, file?: string): (persona: Persona) => void {
+  return (persona) => {
+    if (!enabled && persona.queries.length === 0) {
+      throw new InputError({
+        ...(file ? { file } : {}),
+        field: "queries",
+        message: `persona "${persona.persona_id}" has no queries`,
+        hint: "give it queries, or enable interaction_generation.query_generation",
+      });
+    }
+  };
+}
+
+export async function generate(options: GenerateOptions): Promise<RunSummary> {
+  const ig = options.config.interaction_generation;
+  const runtime = await buildRuntime(options.config, options);
+  const progress = new ProgressTracker();
+  const quota = ig.query_generation.enabled ? new QuotaTracker() : undefined;
+  const completed = options.out ? await loadCompleted(options.out) : undefined;
+  // Enough buffered work to keep every slot busy, never the whole input.
+  const backpressure = new Backpressure(ig.max_workers + Math.max(16, ig.max_workers));
+  const failures: FailureRecord[] = [];
+  const stop$ = options.stopSignal ? fromEvent(options.stopSignal, "abort") : EMPTY;
+  let interrupted = false;
+
+  const events: RunEvents = {
+    onStart: () => progress.onStart(),
+    onFinish: (result) => {
+      progress.onFinish(result);
+      if (result.kind === "interaction") quota?.record(result.interaction.persona_id, true);
+      else quota?.record(result.failure.persona_id, false);
+    },
+    onCall: (record) => progress.onCall(record),
+    onCallRetry: () => progress.onCallRetry(),
+  };
+  const taskOptions = {
+    seed: ig.seed,
+    samplesPerQuery: ig.samples_per_query,
+    ...(ig.queries_per_persona !== undefined ? { queriesPerPersona: ig.queries_per_persona } : {}),
+  };
+  const conversations = converseAll({
+    pool: runtime.pool,
+    user: runtime.user,
+    limits: { minTurns: ig.min_turns, maxTurns: ig.max_turns },
+    ...(options.noise ? { noise: options.noise } : {}),
+    callRetry: runtime.callRetry,
+    maxRetries: ig.max_retries,
+    retryDelayMs: ig.retry_delay * 1000,
+    prices: runtime.prices,
+    concurrency: ig.max_workers,
+    backpressure,
+    events,
+  });
+  const styled = styleTransfer(
+    runtime.styleModel
+      ? {
+          model: runtime.styleModel,
+          template: ig.style_transfer.prompt_template,
+          concurrency: ig.max_workers,
+          callRetry: runtime.callRetry,
+          prices: runtime.prices,
+          events,
+        }
+      : undefined,
+  );
+  const notDone = filter<Task>((task) => {
+    if (!completed?.has(task.interaction_id)) return true;
+    progress.skipped();
+    quota?.alreadyDone(task.persona_id);
+    return false;
+  });
+
+  const personas$: Observable<Persona> =
+    typeof options.personas === "object" && "subscribe" in options.personas
+      ? options.personas
+      : readPersonas(options.personas, {
+          backpressure,
+          ...(options.personasName ? { name: options.personasName } : {}),
+        });
+
+  const main$ = personas$.pipe(
+    takeUntil(stop$.pipe(tap(() => (interrupted = true)))),
+    tap(requireQueries(ig.query_generation.enabled, options.personasName)),
+    tap((persona) => {
+      if (!quota) return;
+      const scheduled = personaTasks(persona, taskOptions).length;
+      quota.register(persona, scheduled, ig.queries_per_persona ?? Math.max(1, scheduled));
+    }),
+    toTasks(taskOptions),
+    options.limit !== undefined ? take(options.limit) : (tasks) => tasks,
+    notDone,
+    admit(backpressure),
+    styled,
+    conversations,
+  );
+  const supplements$ =
+    quota && runtime.queryGenerator
+      ? supplementRounds({
+          tracker: quota,
+          generator: runtime.queryGenerator,
+          maxRounds: ig.max_supplement_rounds,
+          concurrency: ig.max_workers,
+          callRetry: runtime.callRetry,
+          prices: runtime.prices,
+          seed: ig.seed,
+          events,
+          run: (personas, round) =>
+            personas.pipe(
+              toTasks({ ...taskOptions, supplementRound: round }),
+              notDone,
+              admit(backpressure),
+              styled,
+              conversations,
+            ),
+        })
+      : EMPTY;
+
+  const sink: OperatorFunction<ConversationResult, ConversationResult> = options.out
+    ? filesSink(options.out, options.collector ? { collector: options.collector } : {})
+    : ndjsonSink(options.ndjson ?? process.stdout);
+  const extraSinks =
+    options.out === undefined && options.collector
+      ? trainingCollectorSink(options.collector)
+      : (r$: Observable<ConversationResult>) => r$;
+  const abort$ = options.abortSignal ? fromEvent(options.abortSignal, "abort") : EMPTY;
+
+  const reporter = options.onProgress
+    ? progress.snapshots(options.progressIntervalMs ?? 1000).subscribe(options.onProgress)
+    : undefined;
+  try {
+    await lastValueFrom(
+      concat(
+        main$,
+        defer(() => (interrupted ? EMPTY : supplements$)),
+      ).pipe(
+        takeUntil(abort$),
+        sink,
+        extraSinks,
+        tap((result) => {
+          if (result.kind === "failure" && failures.length < 20) failures.push(result.failure);
+          options.onResult?.(result);
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+  } finally {
+    reporter?.unsubscribe();
+    await runtime.close();
+  }
+  const s = progress.snapshot();
+  options.onProgress?.(s);
+  return {
+    done: s.done,
+    failed: s.failed,
+    skipped: s.skipped,
+    calls: s.calls,
+    promptTokens: s.promptTokens,
+    completionTokens: s.completionTokens,
+    cachedTokens: s.cachedTokens,
+    costUsd: s.costUsd,
+    elapsedMs: s.elapsedMs,
+    failures,
+    interrupted: interrupted || options.abortSignal?.aborted === true,
+  };
+}

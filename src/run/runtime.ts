@@ -1,0 +1,144 @@
+// Builds the live parts of a run from a validated config: the assistant pool, the
+// simulated user, the optional style-transfer and query-generation models, prices.
+// checkRuntimeConfig does every check that needs no model, so bad config fails before
+// any call is made.
+import { AssistantPool, type PoolMember } from "../conversation/assistant-pool.js";
+import { PriceTable } from "../conversation/pricing.js";
+import { QueryGenerator } from "../conversation/query-generator.js";
+import { UserSimulator } from "../conversation/user-simulator.js";
+import type { CallRetryPolicy } from "../operators/call-model.js";
+import { checkModelConfig, createChatModel } from "../providers/registry.js";
+import type { ChatModel } from "../providers/types.js";
+import type { ConvosimConfig, ModelConfig, PoolEntry } from "../schema/config.js";
+
+export interface Runtime {
+  pool: AssistantPool;
+  user: UserSimulator;
+  styleModel?: ChatModel;
+  queryGenerator?: QueryGenerator;
+  prices: PriceTable;
+  callRetry: CallRetryPolicy;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+}
+
+// The parts of a ModelConfig that say *which* model, without role-specific extras.
+function modelOnly(config: ModelConfig & Record<string, unknown>): ModelConfig {
+  const {
+    provider,
+    model,
+    temperature,
+    max_completion_tokens,
+    base_url,
+    api_key_env,
+    model_path,
+    request_timeout,
+    extra_body,
+  } = config;
+  const picked: Record<string, unknown> = {
+    provider,
+    model,
+    temperature,
+    max_completion_tokens,
+    base_url,
+    api_key_env,
+    model_path,
+    request_timeout,
+    extra_body,
+  };
+  for (const key of Object.keys(picked)) if (picked[key] === undefined) delete picked[key];
+  return picked as ModelConfig;
+}
+
+/** The assistant's pool: model_pool when given (entries inherit sampling settings), else the one model. */
+export function poolEntries(config: ConvosimConfig): PoolEntry[] {
+  const assistant = config.interaction_generation.assistant_model;
+  const pool = assistant.model_pool;
+  if (!pool || pool.length === 0) return [{ ...modelOnly(assistant), weight: 1 }];
+  return pool.map((entry) => ({
+    ...entry,
+    temperature: entry.temperature ?? assistant.temperature,
+    max_completion_tokens: entry.max_completion_tokens ?? assistant.max_completion_tokens,
+  }));
+}
+
+/** Model configs by where they come from in the YAML, for checks and error messages. */
+export function modelConfigs(config: ConvosimConfig): Array<{ field: string; model: ModelConfig }> {
+  const ig = config.interaction_generation;
+  const list: Array<{ field: string; model: ModelConfig }> = [];
+  const pool = ig.assistant_model.model_pool;
+  if (pool && pool.length > 0)
+    pool.forEach((entry, i) =>
+      list.push({ field: `interaction_generation.assistant_model.model_pool[${i}]`, model: entry }),
+    );
+  else list.push({ field: "interaction_generation.assistant_model", model: modelOnly(ig.assistant_model) });
+  list.push({ field: "interaction_generation.user_model", model: modelOnly(ig.user_model) });
+  if (ig.style_transfer.enabled)
+    list.push({
+      field: "interaction_generation.style_transfer.model",
+      model: ig.style_transfer.model ?? modelOnly(ig.user_model),
+    });
+  if (ig.query_generation.enabled)
+    list.push({
+      field: "interaction_generation.query_generation.model",
+      model: ig.query_generation.model ?? modelOnly(ig.user_model),
+    });
+  return list;
+}
+
+/** Throws (naming the environment variable) when a key is missing or a provider is unusable. */
+export function checkRuntimeConfig(config: ConvosimConfig, env: NodeJS.ProcessEnv = process.env): void {
+  for (const { model } of modelConfigs(config)) checkModelConfig(model, env);
+}
+
+export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+  checkRuntimeConfig(config, options.env);
+  const ig = config.interaction_generation;
+  const create = (model: ModelConfig) =>
+    createChatModel(model, {
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  const created: ChatModel[] = [];
+  const track = async (model: ModelConfig) => {
+    const chat = await create(model);
+    created.push(chat);
+    return chat;
+  };
+
+  const members: PoolMember[] = [];
+  for (const entry of poolEntries(config)) {
+    members.push({
+      model: await track(modelOnly(entry)),
+      weight: entry.weight,
+      temperature: entry.temperature ?? ig.assistant_model.temperature,
+      maxTokens: entry.max_completion_tokens ?? ig.assistant_model.max_completion_tokens,
+      systemPrompt: ig.assistant_model.system_prompt,
+    });
+  }
+  const userModel = await track(modelOnly(ig.user_model));
+  const runtime: Runtime = {
+    pool: new AssistantPool(members),
+    user: new UserSimulator(userModel, ig.user_model),
+    prices: new PriceTable(config.pricing),
+    callRetry: {
+      count: ig.call_retries.count,
+      baseDelayMs: ig.call_retries.base_delay * 1000,
+      maxDelayMs: ig.call_retries.max_delay * 1000,
+    },
+    close: async () => {
+      await Promise.allSettled([...new Set(created)].map((m) => m.close?.()));
+    },
+  };
+  if (ig.style_transfer.enabled)
+    runtime.styleModel = await track(ig.style_transfer.model ?? modelOnly(ig.user_model));
+  if (ig.query_generation.enabled) {
+    const model = await track(ig.query_generation.model ?? modelOnly(ig.user_model));
+    runtime.queryGenerator = new QueryGenerator({ model, template: ig.query_generation.prompt_template });
+  }
+  return runtime;
+}
