@@ -72,9 +72,9 @@ export function modelConfigs(config: ConvosimConfig): Array<{ field: string; mod
   const list: Array<{ field: string; model: ModelConfig }> = [];
   const pool = ig.assistant_model.model_pool;
   if (pool && pool.length > 0)
-    pool.forEach((entry, i) =>
-      list.push({ field: `interaction_generation.assistant_model.model_pool[${i}]`, model: entry }),
-    );
+    for (const [i, entry] of pool.entries()) {
+      list.push({ field: `interaction_generation.assistant_model.model_pool[${i}]`, model: entry });
+    }
   else list.push({ field: "interaction_generation.assistant_model", model: modelOnly(ig.assistant_model) });
   list.push({ field: "interaction_generation.user_model", model: modelOnly(ig.user_model) });
   if (ig.style_transfer.enabled)

@@ -32,13 +32,14 @@ const bump = (table: Record<string, number>, key: string) => {
 function addUsage(stats: RunStats, interaction: Pick<Interaction, "metadata">["metadata"]["usage"]): void {
   for (const record of interaction) {
     const key = `${record.operation} ${record.provider}/${record.model}`;
-    const entry = (stats.usage[key] ??= {
+    const entry = stats.usage[key] ?? {
       calls: 0,
       prompt_tokens: 0,
       completion_tokens: 0,
       cached_tokens: 0,
       cost_usd: 0,
-    });
+    };
+    stats.usage[key] = entry;
     entry.calls++;
     entry.prompt_tokens += record.prompt_tokens;
     entry.completion_tokens += record.completion_tokens;
