@@ -174,7 +174,7 @@ function describeIssue(issue: z.core.$ZodIssue, ctx: IssueContext): Problem[] {
         const shown = (name: string) => {
           const given = valueAt(ctx.raw, [...parent, name]);
           return given === undefined
-            ? `${String(defaultAt(ctx.schema, [...parent, name]))} (the default)`
+            ? `${String(defaultAt(ctx.schema, [...parent, name]))} by default`
             : String(given);
         };
         return [

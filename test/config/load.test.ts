@@ -127,7 +127,7 @@ interaction_generation:
   it("rejects min_turns greater than max_turns, showing both", async () => {
     const error = await loadError("interaction_generation:\n  min_turns: 6\n");
     expect(error.field).toBe("interaction_generation.min_turns");
-    expect(error.message).toContain("min_turns 6, max_turns 5 (the default)");
+    expect(error.message).toContain("min_turns 6, max_turns 5 by default");
   });
 
   it("rejects a negative max_workers with the value given", async () => {
