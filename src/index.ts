@@ -1,0 +1,55 @@
+// The public API: sources, operators, sinks, providers, the reference-compatible classes.
+// Importing it does no work (no model loading, no files, no network).
+
+// The reference's classes
+export { AssistantModel, InteractionGenerator, UserFeedbackModel } from "./api/reference.js";
+// Configuration
+export * from "./config/index.js";
+// Conversation logic
+export { AssistantPool, type PoolMember } from "./conversation/assistant-pool.js";
+export { type NoiseHook, type NoiseInput, type NoiseOutcome, noNoise } from "./conversation/noise-hook.js";
+export { BUILT_IN_PRICES, PriceTable } from "./conversation/pricing.js";
+export { QueryGenerator } from "./conversation/query-generator.js";
+export { UserSimulator } from "./conversation/user-simulator.js";
+// Operators
+export { admit } from "./operators/admit.js";
+export { backoffDelayMs, type CallRetryPolicy, callModel } from "./operators/call-model.js";
+export {
+  type ConversationEvents,
+  type ConverseDeps,
+  conversation,
+  converse,
+  UserSimulatorError,
+} from "./operators/converse.js";
+export { type ConverseAllOptions, converseAll, type RunEvents } from "./operators/converse-all.js";
+export { formatProgress, type ProgressSnapshot, ProgressTracker } from "./operators/progress.js";
+export { type StyleTransferOptions, styleTransfer } from "./operators/style-transfer.js";
+export { QuotaTracker, supplementRounds } from "./operators/supplement.js";
+// Providers
+export { isTransient, ProviderError, type ProviderErrorKind } from "./providers/errors.js";
+export { FakeChatModel } from "./providers/fake.js";
+export { checkModelConfig, createChatModel } from "./providers/registry.js";
+export type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./providers/types.js";
+// Running
+export { type GenerateOptions, generate, type RunSummary } from "./run/generate.js";
+export { iterateInteractions } from "./run/output-reader.js";
+export { buildRuntime, checkRuntimeConfig, type Runtime } from "./run/runtime.js";
+export { computeStats, formatStats, type RunStats } from "./run/stats.js";
+// Schemas and types
+export * from "./schema/config.js";
+export type {
+  ConversationResult,
+  FailureRecord,
+  Interaction,
+  InteractionMetadata,
+  Message,
+  Role,
+  StopReason,
+  UsageRecord,
+} from "./schema/interaction.js";
+export { type Persona, PersonaInput, QueryInput, type Task } from "./schema/persona.js";
+export type { Usage } from "./schema/usage.js";
+// Sinks
+export * from "./sinks/index.js";
+// Sources
+export * from "./sources/index.js";
