@@ -1,10 +1,11 @@
 // Resume: which interactions are already done, read from the interaction files themselves
 // (never from index.json, which is only a cache), and which failures are still outstanding.
-import { open, readdir } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { FailureRecord } from "../schema/interaction.js";
 import { cleanTempFiles } from "./atomic-file.js";
-import { CorruptFileError, forEachLimit, isErrno, outputPaths, readInteractionFile } from "./layout.js";
+import { CorruptFileError, forEachSliced, isErrno, outputPaths, readInteractionFileSync } from "./layout.js";
 import { type NdjsonLine, readNdjson } from "./ndjson-sink.js";
 import { interactionFileName } from "./safe-file-name.js";
 
@@ -40,7 +41,7 @@ export class CompletedSet {
 
 export async function loadCompleted(
   dir: string,
-  options: { verify?: VerifyMode; concurrency?: number } = {},
+  options: { verify?: VerifyMode } = {},
 ): Promise<CompletedSet> {
   const verify = options.verify ?? "tail";
   const folder = outputPaths(dir).interactions;
@@ -58,12 +59,11 @@ export async function loadCompleted(
     for (const name of candidates) done.add(name);
     return new CompletedSet(done, corrupt, removed);
   }
-  const ok = new Array<boolean>(candidates.length).fill(false);
-  await forEachLimit(candidates, options.concurrency ?? 32, async (name, i) => {
+  await forEachSliced(candidates, (name) => {
     const path = join(folder, name);
     try {
       if (verify === "full") {
-        const interaction = await readInteractionFile(path);
+        const interaction = readInteractionFileSync(path);
         if (interactionFileName(interaction.interaction_id) !== name) {
           throw new CorruptFileError(
             path,
@@ -71,33 +71,31 @@ export async function loadCompleted(
           );
         }
       } else {
-        await checkTail(path);
+        checkTail(path);
       }
-      ok[i] = true;
+      done.add(name);
     } catch (error) {
       if (error instanceof CorruptFileError) corrupt.push(error);
       else if (!isErrno(error, "ENOENT")) throw error;
     }
   });
-  // Insert in listing order, not completion order, so results do not depend on timing.
-  candidates.forEach((name, i) => {
-    if (ok[i]) done.add(name);
-  });
   return new CompletedSet(done, corrupt, removed);
 }
 
-async function checkTail(path: string): Promise<void> {
-  const handle = await open(path, "r");
+const tail = Buffer.alloc(64);
+
+function checkTail(path: string): void {
+  const fd = openSync(path, "r");
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (size === 0) throw new CorruptFileError(path, "empty file");
-    const length = Math.min(size, 64);
-    const tail = Buffer.alloc(length);
-    await handle.read(tail, 0, length, size - length);
-    const text = tail.toString("latin1").trimEnd();
-    if (!text.endsWith("}")) throw new CorruptFileError(path, "truncated (does not end with '}')");
+    const length = Math.min(size, tail.length);
+    readSync(fd, tail, 0, length, size - length);
+    if (!tail.toString("latin1", 0, length).trimEnd().endsWith("}")) {
+      throw new CorruptFileError(path, "truncated (does not end with '}')");
+    }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

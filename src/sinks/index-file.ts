@@ -4,7 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Interaction } from "../schema/interaction.js";
 import { atomicWriteFile, cleanTempFiles } from "./atomic-file.js";
-import { CorruptFileError, forEachLimit, isErrno, outputPaths, readInteractionFile } from "./layout.js";
+import { CorruptFileError, forEachSliced, isErrno, outputPaths, readInteractionFileSync } from "./layout.js";
 
 export interface IndexEntry {
   interaction_id: string;
@@ -100,10 +100,10 @@ export async function rebuildIndex(dir: string, options: { fsync?: boolean } = {
   const files = names.filter((name) => name.endsWith(".json") && !name.startsWith("."));
   const entries: Array<IndexEntry | undefined> = new Array(files.length);
   const corrupt: CorruptFileError[] = [];
-  await forEachLimit(files, 16, async (name, i) => {
+  await forEachSliced(files, (name, i) => {
     const filepath = join(paths.interactions, name);
     try {
-      entries[i] = indexEntryFor(await readInteractionFile(filepath), filepath);
+      entries[i] = indexEntryFor(readInteractionFileSync(filepath), filepath);
     } catch (error) {
       if (error instanceof CorruptFileError) corrupt.push(error);
       else if (!isErrno(error, "ENOENT")) throw error;

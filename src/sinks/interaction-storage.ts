@@ -9,11 +9,12 @@ import { atomicWriteFile, cleanTempFiles } from "./atomic-file.js";
 import { type IndexEntry, indexEntryFor, readIndex, renderIndex } from "./index-file.js";
 import {
   CorruptFileError,
-  forEachLimit,
+  forEachSliced,
   isErrno,
   type OutputPaths,
   outputPaths,
   readInteractionFile,
+  readInteractionFileSync,
 } from "./layout.js";
 import { ndjsonLine, readNdjson } from "./ndjson-sink.js";
 import { interactionFileName } from "./safe-file-name.js";
@@ -196,10 +197,10 @@ export class InteractionStorage {
       if (files.has(name)) byName.set(name, { ...entry, filepath: join(this.paths.interactions, name) });
     }
     const unindexed = [...files].filter((name) => !byName.has(name));
-    await forEachLimit(unindexed, 16, async (name) => {
+    await forEachSliced(unindexed, (name) => {
       const filepath = join(this.paths.interactions, name);
       try {
-        byName.set(name, indexEntryFor(await readInteractionFile(filepath), filepath));
+        byName.set(name, indexEntryFor(readInteractionFileSync(filepath), filepath));
       } catch (error) {
         if (error instanceof CorruptFileError) this.corrupt.push(error);
         else if (!isErrno(error, "ENOENT")) throw error;

