@@ -153,7 +153,14 @@ function describeIssue(issue: z.core.$ZodIssue, ctx: IssueContext): Problem[] {
     }
     case "invalid_format":
       if (issue.format === "url") {
-        return [{ path, message: `must be a URL such as http://localhost:11434/v1 (got ${got})` }];
+        const noScheme = typeof value === "string" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+        return [
+          {
+            path,
+            message: `must be an http(s) URL such as http://localhost:11434/v1 (got ${got})`,
+            ...(noScheme && { hint: "start it with http:// or https://" }),
+          },
+        ];
       }
       if (key === "api_key_env") {
         return [

@@ -13,8 +13,11 @@ export const ModelConfig = z.strictObject({
   model: z.string().min(1).default("gemma-3-270m"),
   temperature: z.number().min(0).max(2).optional(),
   max_completion_tokens: z.number().int().positive().optional(),
-  /** OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, Together, …). */
-  base_url: z.url().optional(),
+  /**
+   * OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, Together, …). http(s) only:
+   * a bare `localhost:8000/v1` is otherwise a "valid URL" whose scheme is `localhost:`.
+   */
+  base_url: z.url({ protocol: /^https?$/ }).optional(),
   /** Name of the environment variable that holds the API key (never the key itself). */
   api_key_env: z
     .string()

@@ -169,6 +169,17 @@ interaction_generation:
     expect(empty.message).toBe("expected a number (got an empty value)");
   });
 
+  it("rejects a base_url without http(s)://", async () => {
+    const error = await loadError(
+      "interaction_generation:\n  user_model:\n    base_url: localhost:8000/v1\n",
+    );
+    expect(error.field).toBe("interaction_generation.user_model.base_url");
+    expect(error.message).toBe(
+      'must be an http(s) URL such as http://localhost:11434/v1 (got "localhost:8000/v1")',
+    );
+    expect(error.hint).toBe("start it with http:// or https://");
+  });
+
   it("rejects a top level that is not a mapping", async () => {
     const error = await loadError("- interaction_generation\n");
     expect(error.message).toMatch(/top level must be a mapping \(got a list\)/);
