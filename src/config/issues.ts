@@ -32,10 +32,20 @@ export function valueAt(raw: unknown, path: readonly PathKey[]): unknown {
   return current;
 }
 
-const SECRET_SHAPES = [/^(sk|rk|pk|sess)[-_]/i, /^bearer\s/i, /^[A-Za-z0-9_\-+/=.]{32,}$/];
+// Vendor key prefixes, bearer headers, and long opaque runs of letters and digits. Model names
+// and paths (with "/" or ".") stay visible: hiding them would make messages useless.
+const SECRET_SHAPES = [
+  /^(sk|rk|pk|hf|sess)[-_]/i,
+  /^AIza[0-9A-Za-z_-]{20,}/,
+  /^AKIA[0-9A-Z]{12,}/,
+  /^bearer\s/i,
+  /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-+=]{32,}$/,
+];
 
 function looksSecret(value: string, key: PathKey | undefined): boolean {
-  if (key !== undefined && /key|token|secret|password/i.test(String(key))) return true;
+  // Keys named like a credential (api_key, token, …); not max_completion_tokens or api_key_env.
+  if (key !== undefined && /(^|_)(api_?key|secret|password|token|authorization)$/i.test(String(key)))
+    return true;
   return SECRET_SHAPES.some((shape) => shape.test(value.trim()));
 }
 

@@ -61,3 +61,21 @@ describe("closestMatch", () => {
     expect(editDistance("kitten", "sitting")).toBe(3);
   });
 });
+
+describe("describeValue", () => {
+  it("hides values that look like secrets and shows ordinary ones", async () => {
+    const { describeValue } = await import("../../src/config/issues.js");
+    expect(describeValue("sk-or-v1-abcdef", "api_key_env")).toMatch(/not shown/);
+    expect(describeValue("hunter2", "password")).toMatch(/not shown/);
+    expect(describeValue("a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7")).toMatch(/not shown/);
+    expect(describeValue("lots", "max_completion_tokens")).toBe('"lots"');
+    expect(describeValue("meta-llama/llama-3.3-70b-instruct", "model")).toBe(
+      '"meta-llama/llama-3.3-70b-instruct"',
+    );
+    expect(describeValue(`${"x".repeat(30)}/${"y".repeat(30)}`)).toBe(
+      `"${"x".repeat(30)}/${"y".repeat(8)}…"`,
+    );
+    expect(describeValue(null)).toBe("an empty value");
+    expect(describeValue([1], undefined, "json")).toBe("an array");
+  });
+});
