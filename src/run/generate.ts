@@ -161,7 +161,9 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     tap((persona) => {
       if (!quota) return;
       const scheduled = personaTasks(persona, taskOptions).length;
-      quota.register(persona, scheduled, ig.queries_per_persona ?? Math.max(1, scheduled));
+      // The quota counts interactions: queries wanted (queries_per_persona, else those given) × samples.
+      const wanted = Math.max(1, ig.queries_per_persona ?? persona.queries.length) * ig.samples_per_query;
+      quota.register(persona, scheduled, wanted);
     }),
     toTasks(taskOptions),
     options.limit !== undefined ? take(options.limit) : (tasks) => tasks,

@@ -40,7 +40,7 @@ export type PoolEntry = z.infer<typeof PoolEntry>;
 export const AssistantModelConfig = ModelConfig.extend({
   temperature: z.number().min(0).max(2).default(0.7),
   max_completion_tokens: z.number().int().positive().default(1024),
-  /** System prompt given to the assistant model; a persona's system_prompt overrides it. */
+  /** System prompt given to the assistant model (a persona's system_prompt goes to the simulated user). */
   system_prompt: z.string().optional(),
   model_pool: z
     .array(PoolEntry)
@@ -78,7 +78,7 @@ const HelperModelConfig = z.strictObject({
 export const CallRetryConfig = z.strictObject({
   /** Retries of one model call for transient failures (429, 5xx, timeouts, dropped connections). */
   count: z.number().int().min(0).default(4),
-  /** First backoff in seconds; doubles per attempt, with full jitter. */
+  /** First backoff in seconds; doubles per attempt, with equal jitter (half to all of the step). */
   base_delay: z.number().min(0).default(0.5),
   /** Cap of one backoff in seconds (a longer Retry-After is still honoured). */
   max_delay: z.number().min(0).default(30),
