@@ -171,7 +171,9 @@ export class StreamAppender {
     if (end && !this.#error) {
       await new Promise<void>((resolve) => this.#stream.end(() => resolve()));
     }
-    this.#stream.off("error", this.#onError);
+    // After an error the stream is dead but may still emit (a second EPIPE): keep swallowing
+    // those rather than crash the process; otherwise leave the stream as we found it.
+    if (!this.#error) this.#stream.off("error", this.#onError);
   }
 
   #writeChunk(data: string): Promise<void> {
