@@ -92,6 +92,16 @@ describe("InteractionStorage", () => {
     expect((await readJson<IndexFile>(join(out, "index.json"))).count).toBe(40);
   });
 
+  it("with fsync, syncs files and directories and still round-trips", async () => {
+    const storage = new InteractionStorage(out, { fsync: true });
+    await storage.save(interaction("a"));
+    await storage.saveFailure(failure("b"));
+    await storage.close();
+    expect(await storage.load("a")).toEqual(interaction("a"));
+    expect((await readJson<IndexFile>(join(out, "index.json"))).count).toBe(1);
+    expect(await readLines(join(out, "failures.ndjson"))).toEqual([failure("b")]);
+  });
+
   it("flush() writes the index now", async () => {
     const storage = new InteractionStorage(out, { indexIntervalMs: 60_000 });
     await storage.save(interaction("a"));
