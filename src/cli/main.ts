@@ -81,7 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description(
       "Generate multi-turn conversations between persona-driven simulated users and assistant models.",
     )
-    .showHelpAfterError()
+    .showHelpAfterError("(add --help for usage)")
     .exitOverride();
 
   program

@@ -1,0 +1,175 @@
+// Bad input through the real CLI: one short line naming the file and field, exit code 2, no
+// stack trace, and not a single model call (the stand-in server counts requests).
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StandInServer, startStandInServer } from "../../bench/stand-in-server.js";
+import { requireBuild, runCli } from "../support/cli.js";
+
+let dir: string;
+let server: StandInServer;
+const goodPersona = JSON.stringify({
+  persona_id: "p1",
+  persona_features: { role: "pm" },
+  queries: [{ original_query: "Plan my week" }],
+});
+
+function goodConfig(): string {
+  return `interaction_generation:
+  min_turns: 1
+  max_turns: 1
+  assistant_model: { provider: openai, model: m, base_url: "${server.url}" }
+  user_model: { provider: openai, model: m, base_url: "${server.url}" }
+`;
+}
+
+beforeAll(async () => {
+  requireBuild();
+  dir = await mkdtemp(join(tmpdir(), "convosim-bad-"));
+  server = await startStandInServer({});
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, content: string | Buffer): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+async function expectBadInput(args: string[], pattern: RegExp, input?: string): Promise<string> {
+  const before = server.stats.requests;
+  const result = await runCli(["generate", ...args], {
+    ...(input !== undefined ? { input } : {}),
+    env: { OPENAI_API_KEY: "" },
+  });
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toMatch(/^error: /);
+  expect(result.stderr).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.stderr.split("\n").length).toBeLessThanOrEqual(6);
+  expect(server.stats.requests).toBe(before);
+  return result.stderr;
+}
+
+describe("bad input: exit 2, a clear message, no model call", () => {
+  it("broken YAML names the file and line", async () => {
+    const config = await file("broken.yaml", "interaction_generation:\n  min_turns: [1, 2\n");
+    await expectBadInput(["--config", config], /broken\.yaml.*line \d/);
+  });
+
+  it("an unknown provider lists the valid ones", async () => {
+    const config = await file(
+      "provider.yaml",
+      "interaction_generation:\n  assistant_model: { provider: openia, model: x }\n",
+    );
+    await expectBadInput(["--config", config], /provider.*openai/);
+  });
+
+  it("an unset key variable is named", async () => {
+    const config = await file(
+      "key.yaml",
+      "interaction_generation:\n  assistant_model: { provider: openai, model: gpt-4o-mini }\n",
+    );
+    await expectBadInput(["--config", config, "--personas", "-"], /OPENAI_API_KEY/, goodPersona);
+  });
+
+  it("min_turns > max_turns", async () => {
+    const config = await file("turns.yaml", "interaction_generation:\n  min_turns: 4\n  max_turns: 2\n");
+    await expectBadInput(["--config", config], /min_turns/);
+  });
+
+  it("negative max_workers, in the file and on the command line", async () => {
+    const config = await file("workers.yaml", "interaction_generation:\n  max_workers: -3\n");
+    await expectBadInput(["--config", config], /max_workers/);
+    await expectBadInput(["--max-workers", "-3"], /max-workers/);
+  });
+
+  it("a misspelt key is named with a suggestion", async () => {
+    const config = await file("typo.yaml", "interaction_generation:\n  max_turn: 3\n");
+    await expectBadInput(["--config", config], /max_turn.*max_turns/);
+  });
+
+  it("a wrong type says what was expected", async () => {
+    const config = await file("type.yaml", 'interaction_generation:\n  max_turns: "many"\n');
+    await expectBadInput(["--config", config], /max_turns/);
+  });
+
+  it("negative pool weights", async () => {
+    const config = await file(
+      "weights.yaml",
+      "interaction_generation:\n  assistant_model:\n    model_pool:\n      - { provider: fake, model: a, weight: -1 }\n",
+    );
+    await expectBadInput(["--config", config], /weight/);
+  });
+
+  it("a missing personas file is named", async () => {
+    await expectBadInput(
+      ["--config", await file("ok1.yaml", goodConfig()), "--personas", join(dir, "nope.jsonl")],
+      /nope\.jsonl/,
+    );
+  });
+
+  it("a binary personas file", async () => {
+    const binary = await file("binary.jsonl", Buffer.from([0, 1, 2, 255, 254, 0, 10]));
+    await expectBadInput(
+      ["--config", await file("ok2.yaml", goodConfig()), "--personas", binary],
+      /binary\.jsonl/,
+    );
+  });
+
+  it("a malformed personas line is named by its number", async () => {
+    const personas = await file("bad.jsonl", `${goodPersona}\n{"persona_id": "p2", "queries": [}\n`);
+    await expectBadInput(
+      ["--config", await file("ok3.yaml", goodConfig()), "--personas", personas],
+      /bad\.jsonl.*line 2/,
+    );
+  });
+
+  it("a persona with no queries while query generation is off", async () => {
+    const personas = await file(
+      "noq.jsonl",
+      `${goodPersona}\n${JSON.stringify({ persona_id: "empty", persona_features: {} })}\n`,
+    );
+    await expectBadInput(
+      ["--config", await file("ok4.yaml", goodConfig()), "--personas", personas],
+      /no queries/,
+    );
+  });
+});
+
+describe("hostile persona ids are made safe", () => {
+  it("never writes outside the output folder", async () => {
+    const out = join(dir, "safe-out");
+    const personas = await file(
+      "hostile.jsonl",
+      `${["../../escape", "/etc/passwd", "a/../../b", "..", "CON"]
+        .map((id) =>
+          JSON.stringify({
+            persona_id: id,
+            persona_features: {},
+            queries: [{ original_query: "hello there" }],
+          }),
+        )
+        .join("\n")}\n`,
+    );
+    const result = await runCli([
+      "generate",
+      "--config",
+      await file("ok5.yaml", goodConfig()),
+      "--personas",
+      personas,
+      "--out",
+      out,
+      "-q",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const files = await readdir(join(out, "interactions"));
+    expect(files).toHaveLength(5);
+    for (const name of files) expect(name).toMatch(/^[A-Za-z0-9._-]+\.json$/);
+    expect(await readdir(dir)).not.toContain("escape");
+  });
+});

@@ -1,0 +1,125 @@
+// generate → stats / show / export through the real CLI, and Ctrl-C: stop admitting, finish
+// what is in flight, exit 130 with consistent files; the same command then completes the rest.
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStandInServer } from "../../bench/stand-in-server.js";
+import { requireBuild, runCli, startCli } from "../support/cli.js";
+
+let dir: string;
+let fakeConfig: string;
+
+beforeAll(async () => {
+  requireBuild();
+  dir = await mkdtemp(join(tmpdir(), "convosim-cli-"));
+  fakeConfig = join(dir, "fake.yaml");
+  await writeFile(
+    fakeConfig,
+    "interaction_generation:\n  min_turns: 2\n  max_turns: 3\n  assistant_model: { provider: fake, model: fake-assistant }\n  user_model: { provider: fake, model: fake-user }\n",
+  );
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("convosim CLI commands", () => {
+  it("generates the built-in sample, then stats, show and export read it back", async () => {
+    const out = join(dir, "sample");
+    const gen = await runCli(["generate", "--config", fakeConfig, "--out", out, "--limit", "6", "-q"]);
+    expect(gen.code, gen.stderr).toBe(0);
+    expect((await readdir(join(out, "interactions"))).filter((f) => f.endsWith(".json"))).toHaveLength(6);
+
+    const stats = await runCli(["stats", out, "--json"]);
+    expect(stats.code).toBe(0);
+    const parsed = JSON.parse(stats.stdout);
+    expect(parsed).toMatchObject({ interactions: 6, failed: 0, success_rate: 1 });
+    expect(Object.keys(parsed.usage)).toEqual(
+      expect.arrayContaining(["assistant_response fake/fake-assistant", "user_feedback fake/fake-user"]),
+    );
+    const text = await runCli(["stats", out]);
+    expect(text.stdout).toMatch(/interactions: 6/);
+
+    const show = await runCli(["show", out]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/USER:\n/);
+    expect(show.stdout).toMatch(/ASSISTANT:\n/);
+    const id = show.stdout.split("all interactions:\n")[1]?.trim().split(/\s+/)[0] ?? "";
+    const one = await runCli(["show", out, id]);
+    expect(one.stdout.startsWith(id)).toBe(true);
+
+    const exported = join(dir, "export.jsonl");
+    const exp = await runCli(["export", out, "--format", "jsonl", "-o", exported]);
+    expect(exp.code).toBe(0);
+    const lines = (await readFile(exported, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(6);
+    expect(lines.every((l) => Array.isArray(l.messages))).toBe(true);
+  });
+
+  it("is reproducible with --seed and resumes without redoing finished work", async () => {
+    const a = await runCli(["generate", "--config", fakeConfig, "--limit", "4", "--seed", "5", "-q"]);
+    const b = await runCli(["generate", "--config", fakeConfig, "--limit", "4", "--seed", "5", "-q"]);
+    const strip = (s: string) =>
+      s
+        .trim()
+        .split("\n")
+        .map((l) => {
+          const i = JSON.parse(l);
+          return [
+            i.interaction_id,
+            i.num_turns,
+            i.metadata.target_turns,
+            i.messages.map((m: { content: string }) => m.content),
+          ];
+        });
+    expect(strip(a.stdout)).toEqual(strip(b.stdout));
+
+    const out = join(dir, "resume");
+    await runCli(["generate", "--config", fakeConfig, "--out", out, "--limit", "3", "-q"]);
+    const again = await runCli(["generate", "--config", fakeConfig, "--out", out, "--limit", "5"]);
+    expect(again.stderr).toMatch(/2 done, 0 failed, 3 already done/);
+  });
+
+  it("Ctrl-C stops admitting, saves what was in flight, exits 130; rerunning completes the rest", async () => {
+    const server = await startStandInServer({ latency: 150 });
+    try {
+      const config = join(dir, "slow.yaml");
+      await writeFile(
+        config,
+        `interaction_generation:\n  min_turns: 2\n  max_turns: 2\n  max_workers: 4\n  assistant_model: { provider: openai, model: m, base_url: "${server.url}" }\n  user_model: { provider: openai, model: m, base_url: "${server.url}" }\n`,
+      );
+      const personas = join(dir, "forty.jsonl");
+      await writeFile(
+        personas,
+        Array.from({ length: 40 }, (_, i) =>
+          JSON.stringify({
+            persona_id: `p${i}`,
+            persona_features: {},
+            queries: [{ original_query: `question number ${i}` }],
+          }),
+        ).join("\n"),
+      );
+      const out = join(dir, "interrupted");
+      const args = ["generate", "--config", config, "--personas", personas, "--out", out];
+      const running = startCli(args);
+      await new Promise((r) => setTimeout(r, 1200));
+      running.child.kill("SIGINT");
+      const first = await running.done;
+      expect(first.code, first.stderr).toBe(130);
+      expect(first.stderr).toMatch(/stopping/);
+      const saved = (await readdir(join(out, "interactions"))).filter((f) => f.endsWith(".json"));
+      expect(saved.length).toBeGreaterThan(0);
+      expect(saved.length).toBeLessThan(40);
+      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
+      expect(index.count).toBe(saved.length);
+      const second = await runCli([...args, "-q"]);
+      expect(second.code, second.stderr).toBe(0);
+      expect((await readdir(join(out, "interactions"))).filter((f) => f.endsWith(".json"))).toHaveLength(40);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});

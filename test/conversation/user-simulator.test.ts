@@ -1,0 +1,129 @@
+// The simulated user's prompt and how its plain-text replies are read.
+import { describe, expect, it } from "vitest";
+import { PriceTable } from "../../src/conversation/pricing.js";
+import { drawTargetTurns, stopAfterReply, userMayStop } from "../../src/conversation/turn-rules.js";
+import { UserSimulator, type UserTurnContext } from "../../src/conversation/user-simulator.js";
+import { FakeChatModel } from "../../src/providers/fake.js";
+import { UserModelConfig } from "../../src/schema/config.js";
+import type { Message } from "../../src/schema/interaction.js";
+
+const message = (
+  role: Message["role"],
+  content: string,
+  metadata: Record<string, unknown> = {},
+): Message => ({
+  role,
+  content,
+  timestamp: "2026-01-01T00:00:00.000Z",
+  metadata,
+});
+
+const simulator = new UserSimulator(new FakeChatModel({}), UserModelConfig.parse({}));
+const context = (overrides: Partial<UserTurnContext> = {}): UserTurnContext => ({
+  persona_features: {
+    role: "student",
+    tech_proficiency: "beginner",
+    follow_up_tendency: "deep_dive",
+    hobby: "chess",
+  },
+  system_prompt: "You are preparing for an exam.",
+  original_query: "What is recursion?",
+  messages: [
+    message("user", "wat is recursion", { clean_content: "What is recursion?" }),
+    message("assistant", "Recursion is …"),
+  ],
+  completed_turns: 1,
+  target_turns: 3,
+  may_stop: false,
+  intent: "feedback",
+  seed: 1,
+  reask: 0,
+  ...overrides,
+});
+
+describe("UserSimulator prompt", () => {
+  it("puts the persona, its known dimensions' guidance and its system_prompt in the system prompt", () => {
+    const system = simulator.buildRequest(context()).messages[0]?.content ?? "";
+    expect(system).toContain("You are role-playing the USER");
+    expect(system).toContain("hobby: chess"); // any feature is listed
+    expect(system).toMatch(/everyday words/); // tech_proficiency: beginner
+    expect(system).toMatch(/digging into details/); // follow_up_tendency: deep_dive
+    expect(system).toContain("You are preparing for an exam.");
+  });
+
+  it("flips roles so the model speaks as the user, and shows its own clean text", () => {
+    const request = simulator.buildRequest(context());
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
+    expect(request.messages[2]?.content).toBe("What is recursion?");
+    expect(request.speakerLabels).toEqual({ user: "Assistant", assistant: "User" });
+  });
+
+  it("offers the stop marker only when the user may stop, and states the turn", () => {
+    const before = simulator.buildRequest(context({ may_stop: false })).messages.at(-1)?.content ?? "";
+    const after = simulator.buildRequest(context({ may_stop: true })).messages.at(-1)?.content ?? "";
+    expect(before).toMatch(/Turn 2 of at most 3/);
+    expect(before).not.toContain("###STOP###");
+    expect(after).toContain("###STOP###");
+  });
+
+  it("asks for feedback on the last answer or a follow-up, per feedback_probability's draw", () => {
+    expect(simulator.buildRequest(context({ intent: "feedback" })).messages.at(-1)?.content).toMatch(
+      /react to the assistant/i,
+    );
+    expect(simulator.buildRequest(context({ intent: "followup" })).messages.at(-1)?.content).toMatch(
+      /related next question/,
+    );
+  });
+});
+
+describe("UserSimulator.interpret", () => {
+  const ctx = { messages: context().messages };
+  it.each([
+    [
+      "thanks, and how does the base case work?",
+      true,
+      { kind: "message", content: "thanks, and how does the base case work?" },
+    ],
+    ["User: and the base case?", true, { kind: "message", content: "and the base case?" }],
+    ["###STOP###", true, { kind: "stop" }],
+    ["Great, thanks! ###STOP###", true, { kind: "stop" }],
+    ["###STOP###", false, { kind: "reask", why: "stop_too_early" }],
+    ["ok one more thing ###STOP###", false, { kind: "message", content: "ok one more thing" }],
+    ["   ", true, { kind: "reask", why: "empty" }],
+    ["Assistant: Sure, here it is", true, { kind: "reask", why: "speaks_as_assistant" }],
+    ["How can I help you today?", true, { kind: "reask", why: "speaks_as_assistant" }],
+    ["Recursion is …", true, { kind: "reask", why: "speaks_as_assistant" }],
+  ])("%j (may stop: %s)", (text, mayStop, expected) => {
+    expect(simulator.interpret(text, { ...ctx, may_stop: mayStop })).toEqual(expected);
+  });
+});
+
+describe("turn rules", () => {
+  const limits = { minTurns: 2, maxTurns: 5 };
+  it("draws target turns within [min, max], seeded", () => {
+    const drawn = Array.from({ length: 200 }, (_, seed) => drawTargetTurns(seed, limits));
+    expect(Math.min(...drawn)).toBe(2);
+    expect(Math.max(...drawn)).toBe(5);
+    expect(drawTargetTurns(7, limits)).toBe(drawTargetTurns(7, limits));
+    expect(drawTargetTurns(7, limits, 9)).toBe(5); // a given target is clamped to the limits
+  });
+  it("stops at the target, at max_turns, and lets the user stop only from min_turns", () => {
+    expect(stopAfterReply(3, 3, limits)).toBe("target_turns");
+    expect(stopAfterReply(5, 5, limits)).toBe("max_turns");
+    expect(stopAfterReply(2, 3, limits)).toBeUndefined();
+    expect(userMayStop(1, limits)).toBe(false);
+    expect(userMayStop(2, limits)).toBe(true);
+  });
+});
+
+describe("PriceTable", () => {
+  it("prices prompt, cached and completion tokens; config entries override built-ins", () => {
+    const usage = { prompt_tokens: 1_000_000, completion_tokens: 1_000_000, cached_tokens: 500_000 };
+    expect(new PriceTable().cost("openai", "gpt-4o-mini", usage)).toBeCloseTo(0.075 + 0.0375 + 0.6, 6);
+    expect(
+      new PriceTable({ "openai/gpt-4o-mini": { input: 1, output: 2 } }).cost("openai", "gpt-4o-mini", usage),
+    ).toBeCloseTo(3, 6);
+    expect(new PriceTable({ "acme/x": { input: 1, output: 1 } }).cost("acme", "x", usage)).toBeCloseTo(2, 6);
+    expect(new PriceTable().cost("local", "gemma", usage)).toBe(0);
+  });
+});
