@@ -1,7 +1,6 @@
 // The whole pipeline against a real local HTTP server speaking the OpenAI API (loopback):
 // the reference's output format, exact call counts, faults that lose nothing, kill -9 and
 // resume through the real CLI, stdin → NDJSON, and an API key that never leaks.
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StandInServer, startStandInServer } from "../../bench/stand-in-server.js";
 import { generate } from "../../src/run/generate.js";
 import { ConvosimConfig } from "../../src/schema/config.js";
+import { requireBuild, startCli } from "../support/cli.js";
 
-const BIN = join(import.meta.dirname, "../../bin/convosim");
 const SECRET = "sk-test-SECRET-do-not-leak-4242";
 
 function personasJsonl(count: number): string {
@@ -53,26 +52,12 @@ async function configFile(dir: string, server: StandInServer): Promise<string> {
 }
 
 function run(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, CONVOSIM_TEST_KEY: SECRET, ...options.env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  child.stdin.end(options.input ?? "");
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, done, output: () => ({ stdout, stderr }) };
+  return startCli(args, { ...options, env: { CONVOSIM_TEST_KEY: SECRET, ...options.env } });
 }
 
 let dir: string;
 beforeAll(async () => {
-  if (!existsSync(join(import.meta.dirname, "../../dist/src/cli/main.js"))) {
-    throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
-  }
+  requireBuild();
   dir = await mkdtemp(join(tmpdir(), "convosim-pipeline-"));
   process.env.CONVOSIM_TEST_KEY = SECRET;
 });
@@ -207,8 +192,7 @@ describe("pipeline against the OpenAI-compatible stand-in server", () => {
     try {
       const config = await configFile(dir, server);
       const piped = run(["generate", "--config", config, "--personas", "-"], { input: personasJsonl(12) });
-      const { code } = await piped.done;
-      const { stdout, stderr } = piped.output();
+      const { code, stdout, stderr } = await piped.done;
       expect(code).toBe(0);
       const lines = stdout
         .trim()
@@ -235,10 +219,10 @@ describe("pipeline against the OpenAI-compatible stand-in server", () => {
         input: personasJsonl(1),
         env: { CONVOSIM_TEST_KEY: "" },
       });
-      const { code } = await r.done;
+      const { code, stderr } = await r.done;
       expect(code).toBe(2);
-      expect(r.output().stderr).toMatch(/CONVOSIM_TEST_KEY/);
-      expect(r.output().stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(stderr).toMatch(/CONVOSIM_TEST_KEY/);
+      expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(server.stats.requests).toBe(0);
     } finally {
       await server.close();
