@@ -1,0 +1,97 @@
+// The one place a ModelConfig becomes a ChatModel. It resolves presets and keys (failing early,
+// naming the variable, never a value), never falls back to another provider, and shares one SDK
+// client between models that use the same endpoint and key. Provider modules are imported on
+// first use so that a run with the embedded model never loads the HTTP SDKs, and vice versa.
+import { createHash } from "node:crypto";
+import type Anthropic from "@anthropic-ai/sdk";
+import type OpenAI from "openai";
+import type { ModelConfig } from "../schema/config.js";
+import { DEFAULT_REQUEST_TIMEOUT_S, type ResolveOptions, resolveEndpoint } from "./presets.js";
+import type { ChatModel } from "./types.js";
+
+export interface CreateChatModelOptions extends ResolveOptions {
+  /** Where API keys are read from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** A fetch implementation for the HTTP SDKs (a lean transport, a test double). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Validates provider and key without constructing anything, so the CLI can exit with a clear
+ * message before the first model call. Throws the same ProviderError("config") createChatModel would.
+ */
+export function checkModelConfig(
+  config: ModelConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ResolveOptions = {},
+): void {
+  resolveEndpoint(config, env, options);
+}
+
+// SDK clients keyed by endpoint, key variable, a digest of the key (so a changed key gets a new
+// client, and the map never holds the key as text) and timeout. Clients hold no sockets of their
+// own (fetch pools them), so they need no closing and can live as long as the process.
+const clients = new Map<string, OpenAI | Anthropic>();
+
+function clientKey(
+  protocol: string,
+  baseUrl: string | undefined,
+  keyEnv: string | undefined,
+  apiKey: string,
+  timeoutS: number,
+) {
+  const digest = createHash("sha256").update(apiKey).digest("hex").slice(0, 16);
+  return [protocol, baseUrl ?? "", keyEnv ?? "", digest, timeoutS].join("|");
+}
+
+function shared<T extends OpenAI | Anthropic>(key: string | undefined, make: () => T): T {
+  if (key === undefined) return make();
+  const existing = clients.get(key);
+  if (existing) return existing as T;
+  const client = make();
+  clients.set(key, client);
+  return client;
+}
+
+/** Forgets the shared clients (tests that change endpoints under the same key use it). */
+export function clearClientCache(): void {
+  clients.clear();
+}
+
+export async function createChatModel(
+  config: ModelConfig,
+  options: CreateChatModelOptions = {},
+): Promise<ChatModel> {
+  const resolved = resolveEndpoint(config, options.env ?? process.env, options);
+  const protocol = resolved.preset.protocol;
+  if (protocol === "fake") {
+    // Only reachable when the config says provider: fake. Nothing ever falls back here.
+    const { createFakeChatModel } = await import("./fake.js");
+    return createFakeChatModel(config);
+  }
+  if (protocol === "local") {
+    const { createLocalChatModel } = await import("./local/index.js");
+    return createLocalChatModel(config);
+  }
+  const apiKey = resolved.apiKey as string;
+  // A custom fetch is caller-specific: such clients are not shared.
+  const key =
+    options.fetch === undefined
+      ? clientKey(
+          config.provider,
+          resolved.baseUrl,
+          resolved.apiKeyEnv,
+          apiKey,
+          config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S,
+        )
+      : undefined;
+  const transport = options.fetch ? { fetch: options.fetch } : {};
+  if (protocol === "anthropic") {
+    const { AnthropicChatModel, createAnthropicClient } = await import("./anthropic.js");
+    const client = shared(key, () => createAnthropicClient(config, apiKey, transport));
+    return new AnthropicChatModel(config, apiKey, { client });
+  }
+  const { OpenAIChatModel, createOpenAIClient } = await import("./openai.js");
+  const client = shared(key, () => createOpenAIClient(config, apiKey, transport));
+  return new OpenAIChatModel(config, apiKey, { client });
+}
