@@ -147,8 +147,10 @@ export class AnthropicChatModel implements ChatModel {
       throw malformed("response has no content array");
     }
     const texts = body.content.filter((b) => b.type === "text" && typeof b.text === "string");
-    if (texts.length === 0 && body.stop_reason !== "max_tokens")
-      throw malformed("response has no text block");
+    const text = texts.map((b) => b.text as string).join("");
+    // As for OpenAI: an empty reply is a retryable glitch, not an answer.
+    if (text.trim() === "")
+      throw malformed(`empty reply (stop reason ${String(body.stop_reason ?? "unknown")})`);
     const cacheRead = count(body.usage?.cache_read_input_tokens);
     const usage: Usage = {
       // input_tokens excludes cached and cache-written tokens; convosim's prompt_tokens counts the
@@ -159,7 +161,7 @@ export class AnthropicChatModel implements ChatModel {
       ...(cacheRead > 0 ? { cached_tokens: cacheRead } : {}),
     };
     return {
-      text: texts.map((b) => b.text as string).join(""),
+      text,
       usage,
       finishReason: finishReason(body.stop_reason),
       provider: this.provider,

@@ -137,6 +137,11 @@ export class OpenAIChatModel implements ChatModel {
     const choice = Array.isArray(body.choices) ? body.choices[0] : undefined;
     const content = choice?.message?.content;
     if (typeof content !== "string") throw malformed("response has no choices[0].message.content");
+    // An empty reply is treated as a glitch worth retrying (vLLM and proxies produce them now and
+    // then), not as an answer: a conversation turn with no text is useless.
+    if (content.trim() === "") {
+      throw malformed(`empty reply (finish reason ${String(choice?.finish_reason ?? "unknown")})`);
+    }
     const promptTokens = count(body.usage?.prompt_tokens);
     const completionTokens = count(body.usage?.completion_tokens);
     const cached = count(body.usage?.prompt_tokens_details?.cached_tokens);

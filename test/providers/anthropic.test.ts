@@ -43,6 +43,7 @@ const CASES: Record<string, CannedResponse | "hang"> = {
   bad: { status: 400, body: apiError("invalid_request_error", "messages: roles must alternate") },
   notjson: { status: 200, headers: { "request-id": "req_broken" }, body: '{"content": [' },
   nocontent: { status: 200, body: { id: "msg_x", type: "message" } },
+  empty: { status: 200, body: { ...message(""), stop_reason: "max_tokens" } },
   hang: "hang",
 };
 
@@ -139,6 +140,7 @@ describe("AnthropicChatModel against a loopback Messages API", () => {
     ["bad", "bad_request", { status: 400 }],
     ["notjson", "malformed", { requestId: "req_broken" }],
     ["nocontent", "malformed", {}],
+    ["empty", "malformed", {}],
   ];
 
   it.each(cases)("case %s → %s", async (name, kind, fields) => {

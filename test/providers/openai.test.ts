@@ -158,6 +158,7 @@ describe("OpenAIChatModel error mapping", () => {
     ["JSON without choices", () => json(200, { id: "x", object: "chat.completion" }), "malformed", {}],
     ["empty choices", () => json(200, { choices: [] }), "malformed", {}],
     ["null content", () => json(200, completion(null)), "malformed", {}],
+    ["empty content", () => json(200, completion("  \n")), "malformed", {}],
   ];
 
   it.each(cases)("%s → %s", async (_name, answer, kind, fields) => {
