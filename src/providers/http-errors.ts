@@ -76,19 +76,30 @@ export function unknownError(label: string, error: unknown, secret: string | und
  * still yields a `timeout` instead of hanging the conversation.
  */
 export class CallDeadline {
-  readonly signal: AbortSignal;
   readonly #controller = new AbortController();
   readonly #timer: NodeJS.Timeout;
   readonly #caller: AbortSignal | undefined;
+  readonly #onCallerAbort = () => this.#controller.abort();
+  #timedOut = false;
 
   constructor(timeoutMs: number, caller: AbortSignal | undefined) {
     this.#caller = caller;
-    this.#timer = setTimeout(() => this.#controller.abort(), timeoutMs);
-    this.signal = caller ? AbortSignal.any([caller, this.#controller.signal]) : this.#controller.signal;
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#controller.abort();
+    }, timeoutMs);
+    // Linked by hand rather than with AbortSignal.any, which Node 20 only has from 20.3.
+    if (caller?.aborted) this.#controller.abort();
+    else caller?.addEventListener("abort", this.#onCallerAbort, { once: true });
+  }
+
+  /** Aborted when the deadline passes or the caller aborts. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
   }
 
   get expired(): boolean {
-    return this.#controller.signal.aborted;
+    return this.#timedOut;
   }
 
   /** The caller's abort reason when the caller cancelled (not a provider failure: never retried). */
@@ -103,5 +114,6 @@ export class CallDeadline {
 
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#caller?.removeEventListener("abort", this.#onCallerAbort);
   }
 }

@@ -211,6 +211,17 @@ describe("OpenAIChatModel error mapping", () => {
     await expect(m.complete({ messages: USER })).rejects.toMatchObject({ kind: "timeout" });
   });
 
+  it("an already aborted signal rejects with its reason and sends nothing", async () => {
+    const sent: Sent[] = [];
+    const m = model(
+      {},
+      fakeFetch(() => json(200, completion("hi")), sent),
+    );
+    const reason = new Error("cancelled before start");
+    await expect(m.complete({ messages: USER, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(sent).toHaveLength(0);
+  });
+
   it("a caller abort rejects with the abort reason, not a (retryable) ProviderError", async () => {
     const hang: typeof fetch = (_input, init) =>
       new Promise((_resolve, reject) => {
