@@ -5,8 +5,6 @@
 // Used by integration tests and to measure the pipeline by hand (see stand-in-cli.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { scriptedReply } from "../src/providers/scripted-replies.js";
-import type { ChatMessage } from "../src/providers/types.js";
 import {
   type FaultRates,
   faultDrawer,
@@ -15,7 +13,16 @@ import {
   seededStreams,
   TokenBucket,
 } from "./stand-in-shaping.js";
-import { type CompletionRequest, type Counts, completionBody, sseBody, tokenCount } from "./stand-in-wire.js";
+import {
+  answer,
+  type CompletionRequest,
+  type Counts,
+  cannedBodies,
+  completionBody,
+  maxTokensOf,
+  sseBody,
+  toMessages,
+} from "./stand-in-wire.js";
 
 export type { FaultRates, LatencySpec } from "./stand-in-shaping.js";
 
@@ -89,35 +96,6 @@ function emptyStats(): Omit<StandInStats, "log" | "inFlight"> {
   };
 }
 
-/** OpenAI's error body shape, serialised once per kind. */
-function errorJson(message: string, type: string, code: string | null = null): string {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
-
-/** Message content as text: a string, or the text parts of a content array. */
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  return content
-    .map((part) =>
-      part && typeof part === "object" && "text" in part && typeof part.text === "string" ? part.text : "",
-    )
-    .join("");
-}
-
-function toMessages(raw: unknown): ChatMessage[] | undefined {
-  if (!Array.isArray(raw) || raw.length === 0) return undefined;
-  const messages: ChatMessage[] = [];
-  for (const m of raw) {
-    if (!m || typeof m !== "object") return undefined;
-    const role = (m as { role?: unknown }).role;
-    const r =
-      role === "system" || role === "developer" ? "system" : role === "assistant" ? "assistant" : "user";
-    messages.push({ role: r, content: textOf((m as { content?: unknown }).content) });
-  }
-  return messages;
-}
-
 export async function startStandInServer(options: StandInOptions = {}): Promise<StandInServer> {
   const seed = options.seed ?? 0;
   const logLimit = Math.max(0, options.logLimit ?? 0);
@@ -136,37 +114,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
   let sequence = 0;
   const timers = new Set<NodeJS.Timeout>();
 
-  const bodies = {
-    notFound: errorJson("Not found", "invalid_request_error", "not_found"),
-    badJson: errorJson("Request body is not valid JSON", "invalid_request_error"),
-    noMessages: errorJson("'messages' must be a non-empty array", "invalid_request_error"),
-    tooLarge: errorJson("Request body too large", "invalid_request_error"),
-    e500: errorJson("The server had an error while processing your request.", "server_error"),
-    e503: errorJson("The engine is currently overloaded, please try again later.", "server_error"),
-    e429: errorJson(
-      "Rate limit reached (injected). Please try again later.",
-      "requests",
-      "rate_limit_exceeded",
-    ),
-    throttled: errorJson("Rate limit reached for requests per minute.", "requests", "rate_limit_exceeded"),
-    models: JSON.stringify({
-      object: "list",
-      data: (options.models ?? ["stand-in"]).map((id) => ({
-        id,
-        object: "model",
-        created: 0,
-        owned_by: "convosim-bench",
-      })),
-    }),
-    invalidJson:
-      '{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis',
-    noChoices: JSON.stringify({
-      id: "chatcmpl-broken",
-      object: "chat.completion",
-      created: 0,
-      model: "stand-in",
-    }),
-  };
+  const bodies = cannedBodies(options.models ?? ["stand-in"]);
 
   const record = (entry: RequestLogEntry) => {
     if (logLimit === 0) return;
@@ -352,22 +300,4 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
       });
     },
   };
-}
-
-function maxTokensOf(body: Record<string, unknown>): number | undefined {
-  const value = body.max_completion_tokens ?? body.max_tokens;
-  return typeof value === "number" && value > 0 ? Math.floor(value) : undefined;
-}
-
-/** The reply text and honest token counts, cut to max tokens (finish_reason "length") when set. */
-function answer(request: CompletionRequest): Counts {
-  let text = scriptedReply(request.messages);
-  let finishReason = "stop";
-  if (request.maxTokens !== undefined && tokenCount(text) > request.maxTokens) {
-    text = text.slice(0, request.maxTokens * 4);
-    finishReason = "length";
-  }
-  let promptChars = 0;
-  for (const m of request.messages) promptChars += m.content.length;
-  return { text, finishReason, promptTokens: Math.ceil(promptChars / 4), completionTokens: tokenCount(text) };
 }

@@ -1,6 +1,8 @@
-// The stand-in server's response bodies in the OpenAI chat completions wire format: one JSON
-// completion, or the server-sent-events form (role chunk, content chunks, finish chunk, optional
-// usage chunk, [DONE]) written in one piece so that streaming costs no more CPU than JSON.
+// The stand-in server's side of the OpenAI chat completions wire format: reading a request's
+// messages and limit, the deterministic answer with its token counts, and the response bodies —
+// one JSON completion, or the server-sent-events form (role chunk, content chunks, finish chunk,
+// optional usage chunk, [DONE]) written in one piece so that streaming costs no more CPU than JSON.
+import { scriptedReply } from "../src/providers/scripted-replies.js";
 import type { ChatMessage } from "../src/providers/types.js";
 
 export interface CompletionRequest {
@@ -74,4 +76,82 @@ export function sseBody(request: CompletionRequest, counts: Counts, includeUsage
   // With stream_options.include_usage, OpenAI sends one last chunk with empty choices and the usage.
   if (includeUsage) out += chunk([], usageOf(counts));
   return `${out}data: [DONE]\n\n`;
+}
+
+/** Message content as text: a string, or the text parts of a content array. */
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part) =>
+      part && typeof part === "object" && "text" in part && typeof part.text === "string" ? part.text : "",
+    )
+    .join("");
+}
+
+export function toMessages(raw: unknown): ChatMessage[] | undefined {
+  if (!Array.isArray(raw) || raw.length === 0) return undefined;
+  const messages: ChatMessage[] = [];
+  for (const m of raw) {
+    if (!m || typeof m !== "object") return undefined;
+    const role = (m as { role?: unknown }).role;
+    const r =
+      role === "system" || role === "developer" ? "system" : role === "assistant" ? "assistant" : "user";
+    messages.push({ role: r, content: textOf((m as { content?: unknown }).content) });
+  }
+  return messages;
+}
+
+export function maxTokensOf(body: Record<string, unknown>): number | undefined {
+  const value = body.max_completion_tokens ?? body.max_tokens;
+  return typeof value === "number" && value > 0 ? Math.floor(value) : undefined;
+}
+
+/** The reply text and honest token counts, cut to max tokens (finish_reason "length") when set. */
+export function answer(request: CompletionRequest): Counts {
+  let text = scriptedReply(request.messages);
+  let finishReason = "stop";
+  if (request.maxTokens !== undefined && tokenCount(text) > request.maxTokens) {
+    text = text.slice(0, request.maxTokens * 4);
+    finishReason = "length";
+  }
+  let promptChars = 0;
+  for (const m of request.messages) promptChars += m.content.length;
+  return { text, finishReason, promptTokens: Math.ceil(promptChars / 4), completionTokens: tokenCount(text) };
+}
+
+/** OpenAI's error body shape. */
+function errorJson(message: string, type: string, code: string | null = null): string {
+  return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+/** Every fixed body the server sends, serialised once per server rather than per request. */
+export function cannedBodies(models: readonly string[]) {
+  return {
+    notFound: errorJson("Not found", "invalid_request_error", "not_found"),
+    badJson: errorJson("Request body is not valid JSON", "invalid_request_error"),
+    noMessages: errorJson("'messages' must be a non-empty array", "invalid_request_error"),
+    tooLarge: errorJson("Request body too large", "invalid_request_error"),
+    e500: errorJson("The server had an error while processing your request.", "server_error"),
+    e503: errorJson("The engine is currently overloaded, please try again later.", "server_error"),
+    e429: errorJson(
+      "Rate limit reached (injected). Please try again later.",
+      "requests",
+      "rate_limit_exceeded",
+    ),
+    throttled: errorJson("Rate limit reached for requests per minute.", "requests", "rate_limit_exceeded"),
+    models: JSON.stringify({
+      object: "list",
+      data: models.map((id) => ({ id, object: "model", created: 0, owned_by: "convosim-bench" })),
+    }),
+    // A body cut off mid-way, as a proxy that drops the upstream connection would deliver it.
+    invalidJson:
+      '{"id":"chatcmpl-broken","object":"chat.completion","choices":[{"index":0,"message":{"role":"assis',
+    noChoices: JSON.stringify({
+      id: "chatcmpl-broken",
+      object: "chat.completion",
+      created: 0,
+      model: "stand-in",
+    }),
+  };
 }
