@@ -20,6 +20,8 @@ export interface FakeChatModelOptions {
   scheduler?: SchedulerLike;
   provider?: string;
   model?: string;
+  /** Keep every request in `calls` (default true). Off for long runs, which would grow without bound. */
+  recordCalls?: boolean;
 }
 
 /** `reply <callIndex> to: <first 40 chars of the last message>`: easy to assert on. */
@@ -54,6 +56,7 @@ export class FakeChatModel implements ChatModel {
     this.model = options.model ?? "fake-model";
     this.#latencyMs = Math.max(0, options.latencyMs ?? 0);
     this.#scheduler = options.scheduler;
+    this.#recordCalls = options.recordCalls ?? true;
     const respond = options.respond ?? echoResponder;
     if (typeof respond === "function") {
       this.#respond = respond;
@@ -67,14 +70,17 @@ export class FakeChatModel implements ChatModel {
     }
   }
 
+  #callCount = 0;
+  readonly #recordCalls: boolean;
+
   get callCount(): number {
-    return this.calls.length;
+    return this.#callCount;
   }
 
   /** Records the call and produces its outcome (a result, or the Error to fail with). */
   #next(request: ChatRequest): ChatResult | Error {
-    const index = this.calls.length;
-    this.calls.push(request);
+    const index = this.#callCount++;
+    if (this.#recordCalls) this.calls.push(request);
     let reply: FakeReply;
     try {
       reply = this.#respond(request, index);
@@ -145,5 +151,10 @@ export class FakeChatModel implements ChatModel {
 
 /** The model behind provider "fake" in a config: scripted, role-aware replies, no latency. */
 export function createFakeChatModel(config: ModelConfig): FakeChatModel {
-  return new FakeChatModel({ provider: "fake", model: config.model, respond: scriptedResponder });
+  return new FakeChatModel({
+    provider: "fake",
+    model: config.model,
+    respond: scriptedResponder,
+    recordCalls: false,
+  });
 }
