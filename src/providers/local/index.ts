@@ -1,0 +1,171 @@
+// The `local` provider: a GGUF model run in process by node-llama-cpp (prebuilt llama.cpp
+// binaries, CPU by default on machines without a GPU). The default model is Gemma 3 270M
+// Q4_K_M, fetched once by `npm run fetch-model` into the convosim cache (see model-cache.ts).
+//
+// Design choices:
+// - One loaded model per process and path (runtime.ts), shared by every ChatModel pointing at
+//   it, loaded lazily on the first complete() or load(); nothing happens at import time and
+//   node-llama-cpp itself is imported on demand.
+// - Concurrency: one context with N sequences (CONVOSIM_LOCAL_SEQUENCES, default 2), one
+//   LlamaCompletion per sequence, handed out by a FIFO pool (pool.ts); node-llama-cpp batches
+//   the busy sequences into one llama_decode per step. Measured on the 2-core machine
+//   (1 thread, 8 calls × 64 tokens): 1, 2 and 4 sequences all gave 42–48 tokens/s — each token
+//   is dominated by Gemma's 262k-entry output layer, which batching does not amortise — so
+//   batching buys no throughput here. We still default to 2: a long assistant reply no longer
+//   blocks every short simulated-user turn queued behind it, and two conversations keep their
+//   prompt prefix in the KV cache, for ≈50 MB more RAM. CONVOSIM_LOCAL_SEQUENCES=1 gives a
+//   plain serialising queue.
+// - Prompt format (extra_body.prompt_format, default "auto"): models whose GGUF carries a chat
+//   template (instruction-tuned ones) are prompted through it; models without one — like the
+//   default, which is the *pretrained* Gemma 3 270M — continue a "User:/Assistant:" transcript
+//   (transcript.ts), which is what such a model can actually do.
+import type { ModelConfig } from "../../schema/config.js";
+import { ProviderError } from "../errors.js";
+import type { ChatModel, ChatRequest, ChatResult } from "../types.js";
+import {
+  commonPrefixLength,
+  type Generation,
+  generateChat,
+  generateTranscript,
+  PromptTooLongError,
+  routingKey,
+} from "./generate.js";
+import { resolveLocalModelPath } from "./model-cache.js";
+import { parseLocalExtraBody, runtimeSettingsFromEnv } from "./options.js";
+import { type LoadedModel, leaseModel } from "./runtime.js";
+
+export {
+  convosimCacheDir,
+  DEFAULT_MODEL_FILE,
+  defaultModelPath,
+  resolveLocalModelPath,
+} from "./model-cache.js";
+
+export type PromptFormat = "chat" | "transcript";
+
+export interface LocalModelInfo {
+  path: string;
+  /** GGUF general.name and general.finetune (undefined for the pretrained default). */
+  name: string | undefined;
+  finetune: string | undefined;
+  promptFormat: PromptFormat;
+  /** Milliseconds the shared model took to load its weights and create its context. */
+  loadMs: number;
+  sequences: number;
+  contextSize: number;
+}
+
+export interface LocalChatModel extends ChatModel {
+  /** Loads the model now instead of on the first complete(). */
+  load(): Promise<LocalModelInfo>;
+  /** Releases this model's reference; the last reference disposes the native model. */
+  close(): Promise<void>;
+}
+
+export interface LocalModelOptions {
+  /** Environment for cache and runtime settings; defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Base for a relative model_path; defaults to process.cwd(). */
+  cwd?: string;
+}
+
+const DEFAULT_TEMPERATURE = 0.7;
+const DEFAULT_MAX_TOKENS = 256;
+
+/**
+ * Creates a ChatModel backed by the in-process model. Resolves the model file now (so that a
+ * missing model fails at set-up with the fix in the message) but loads it on first use.
+ * Throws ProviderError("config") for a bad extra_body, environment setting or model path.
+ */
+export async function createLocalChatModel(
+  config: ModelConfig,
+  options: LocalModelOptions = {},
+): Promise<LocalChatModel> {
+  const env = options.env ?? process.env;
+  const extra = parseLocalExtraBody(config);
+  const settings = runtimeSettingsFromEnv(env);
+  const path = await resolveLocalModelPath(config, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const lease = leaseModel(path, settings);
+  let closed = false;
+
+  const formatOf = (loaded: LoadedModel): PromptFormat =>
+    extra.prompt_format === "auto" ? (loaded.hasChatTemplate ? "chat" : "transcript") : extra.prompt_format;
+
+  const info = (loaded: LoadedModel): LocalModelInfo => ({
+    path: loaded.path,
+    name: loaded.name,
+    finetune: loaded.finetune,
+    promptFormat: formatOf(loaded),
+    loadMs: loaded.loadMs,
+    sequences: loaded.settings.sequences,
+    contextSize: loaded.context.contextSize,
+  });
+
+  const ensureOpen = () => {
+    if (closed) throw new Error(`local model "${config.model}" is closed`);
+  };
+
+  return {
+    provider: "local",
+    model: config.model,
+
+    async load() {
+      ensureOpen();
+      return info(await lease.get());
+    },
+
+    async complete(request: ChatRequest): Promise<ChatResult> {
+      ensureOpen();
+      const { signal } = request;
+      if (signal?.aborted) throw signal.reason;
+      const loaded = await lease.get();
+      const sampling = {
+        temperature: request.temperature ?? config.temperature ?? DEFAULT_TEMPERATURE,
+        maxTokens: request.maxTokens ?? config.max_completion_tokens ?? DEFAULT_MAX_TOKENS,
+        seed: request.seed ?? extra.seed,
+        extra,
+      };
+      const key = routingKey(request.messages);
+      const generate = formatOf(loaded) === "chat" ? generateChat : generateTranscript;
+      let generation: Generation;
+      try {
+        generation = await loaded.pool.use(
+          (slot) =>
+            generate(slot, loaded.model, loaded.context.contextSize, request.messages, sampling, signal),
+          signal,
+          (slot) => commonPrefixLength(slot.lastPrompt, key),
+        );
+      } catch (error) {
+        throw mapGenerationError(error, signal);
+      }
+      return {
+        text: generation.text,
+        usage: {
+          prompt_tokens: generation.promptTokens,
+          completion_tokens: generation.completionTokens,
+          ...(generation.cachedTokens > 0 ? { cached_tokens: generation.cachedTokens } : {}),
+        },
+        finishReason: generation.finishReason,
+        provider: "local",
+        model: config.model,
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await lease.release();
+    },
+  };
+}
+
+/** Aborts surface as the signal's reason (like fetch); the rest become ProviderErrors. */
+function mapGenerationError(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (error instanceof ProviderError) return error;
+  if (error instanceof PromptTooLongError)
+    return new ProviderError("bad_request", error.message, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  // A failed llama_decode is the in-process analogue of a 5xx: worth one more try.
+  return new ProviderError("server", `local model generation failed: ${message}`, { cause: error });
+}

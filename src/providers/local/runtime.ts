@@ -1,0 +1,185 @@
+// One llama.cpp runtime and at most one loaded copy of each GGUF per process, shared by every
+// LocalChatModel that points at it (assistant and simulated user alike). Loading is lazy and
+// memoised; each loaded model owns one context whose sequences form a SlotPool. Reference
+// counts decide when a model is disposed; the runtime itself (getLlama) lives for the process —
+// it holds no model memory and does not keep Node's event loop alive.
+import type {
+  Llama,
+  LlamaChat,
+  LlamaCompletion,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaModel,
+} from "node-llama-cpp";
+import { ProviderError } from "../errors.js";
+import type { RuntimeSettings } from "./options.js";
+import { SlotPool } from "./pool.js";
+
+export interface Slot {
+  sequence: LlamaContextSequence;
+  completion: LlamaCompletion;
+  /** Created on first use in chat format. */
+  chat?: LlamaChat;
+  /** The last prompt evaluated on this sequence, to route a conversation back to its cache. */
+  lastPrompt: string;
+}
+
+export interface LoadedModel {
+  path: string;
+  model: LlamaModel;
+  context: LlamaContext;
+  pool: SlotPool<Slot>;
+  /** From GGUF metadata: instruction-tuned models ship a chat template. */
+  hasChatTemplate: boolean;
+  /** general.name / general.finetune, for messages and the docs. */
+  name: string | undefined;
+  finetune: string | undefined;
+  loadMs: number;
+  settings: RuntimeSettings;
+}
+
+interface Entry {
+  refs: number;
+  loading: Promise<LoadedModel> | undefined;
+}
+
+let llamaPromise: Promise<Llama> | undefined;
+const entries = new Map<string, Entry>();
+
+/** getLlama() once per process, prebuilt binaries only: never a source build or a download. */
+async function loadLlama(settings: RuntimeSettings): Promise<Llama> {
+  if (!llamaPromise) {
+    llamaPromise = (async () => {
+      const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+      return getLlama({
+        build: "never",
+        gpu: settings.gpu,
+        logLevel: LlamaLogLevel.error,
+        ...(settings.threads ? { maxThreads: settings.threads } : {}),
+      });
+    })().catch((error: unknown) => {
+      llamaPromise = undefined;
+      throw new ProviderError(
+        "config",
+        `node-llama-cpp could not start its prebuilt llama.cpp binaries on ${process.platform}-${process.arch} ` +
+          `(${messageOf(error)}). Reinstall dependencies (\`npm ci\`) so that @node-llama-cpp/${process.platform}-${process.arch} is present.`,
+        { cause: error },
+      );
+    });
+  }
+  return llamaPromise;
+}
+
+async function load(path: string, settings: RuntimeSettings): Promise<LoadedModel> {
+  const llama = await loadLlama(settings);
+  const { LlamaCompletion } = await import("node-llama-cpp");
+  const started = performance.now();
+  let model: LlamaModel | undefined;
+  try {
+    model = await llama.loadModel({ modelPath: path });
+    const threads = settings.threads ?? defaultThreads(llama.cpuMathCores);
+    const context = await model.createContext({
+      contextSize: settings.contextSize,
+      sequences: settings.sequences,
+      threads,
+    });
+    const slots: Slot[] = [];
+    for (let i = 0; i < settings.sequences; i++) {
+      const sequence = context.getSequence();
+      slots.push({
+        sequence,
+        completion: new LlamaCompletion({ contextSequence: sequence }),
+        lastPrompt: "",
+      });
+    }
+    const general = model.fileInfo.metadata.general;
+    // node-llama-cpp's types omit general.finetune ("it" on instruction-tuned Gemma GGUFs).
+    const finetune = (general as { finetune?: unknown } | undefined)?.finetune;
+    return {
+      path,
+      model,
+      context,
+      pool: new SlotPool(slots),
+      hasChatTemplate: typeof model.fileInfo.metadata.tokenizer?.chat_template === "string",
+      name: general?.name,
+      finetune: typeof finetune === "string" ? finetune : undefined,
+      loadMs: Math.round(performance.now() - started),
+      settings,
+    };
+  } catch (error) {
+    await model?.dispose().catch(() => undefined);
+    throw new ProviderError(
+      "config",
+      `failed to load local model ${path}: ${messageOf(error)}. Check that it is a complete GGUF file ` +
+        "(for the default model: `node scripts/fetch-model.mjs --verify`) and that it fits in memory " +
+        "(CONVOSIM_LOCAL_CONTEXT_SIZE / CONVOSIM_LOCAL_SEQUENCES shrink the context).",
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * One core is left to Node and everything else on the machine. llama.cpp's worker threads
+ * spin at every barrier, so when another process takes "their" core a step waits a whole
+ * scheduler slice: on the shared 2-core machine 2 threads swung between 3.6 and 53 tokens/s,
+ * while 1 thread held 40–48 tokens/s. Beyond 4 threads a 270M model gains little.
+ */
+export function defaultThreads(mathCores: number): number {
+  return Math.max(1, Math.min(4, mathCores - 1));
+}
+
+/** A reference to the shared model at `path`; it loads on first get(). */
+export interface ModelLease {
+  get(): Promise<LoadedModel>;
+  /** Drops this reference; the last one disposes the model once in-flight calls finish. */
+  release(): Promise<void>;
+}
+
+export function leaseModel(path: string, settings: RuntimeSettings): ModelLease {
+  let entry = entries.get(path);
+  if (!entry) {
+    entry = { refs: 0, loading: undefined };
+    entries.set(path, entry);
+  }
+  const own = entry;
+  own.refs += 1;
+  let released = false;
+  return {
+    get() {
+      if (released) return Promise.reject(new Error("the local model was closed"));
+      if (!own.loading) {
+        own.loading = load(path, settings);
+        // A failed load is not cached: the next call tries again (e.g. after fetch-model).
+        own.loading.catch(() => {
+          if (entries.get(path) === own) own.loading = undefined;
+        });
+      }
+      return own.loading;
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      own.refs -= 1;
+      if (own.refs > 0) return;
+      if (entries.get(path) === own) entries.delete(path);
+      const loading = own.loading;
+      own.loading = undefined;
+      if (!loading) return;
+      const loaded = await loading.catch(() => undefined);
+      if (!loaded) return;
+      await loaded.pool.idle();
+      await loaded.context.dispose();
+      await loaded.model.dispose();
+    },
+  };
+}
+
+/** Paths of models currently referenced (for tests and diagnostics). */
+export function leasedModelPaths(): string[] {
+  return [...entries.keys()];
+}
+
+/** The error's message without a trailing period, so it can sit inside our sentence. */
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/[.\s]+$/, "");
+}
