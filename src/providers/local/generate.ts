@@ -5,7 +5,7 @@
 //   includes a stop sequence or end-of-generation token that is not part of the text;
 // - cached_tokens: prompt tokens the sequence already held from its previous call (llama.cpp
 //   keeps the KV cache of the longest common prefix, so a conversation's next turn is cheap).
-import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaChat, LlamaModel } from "node-llama-cpp";
+import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaModel } from "node-llama-cpp";
 import type { ChatMessage } from "../types.js";
 import type { LocalExtraBody } from "./options.js";
 import type { Slot } from "./runtime.js";
@@ -130,7 +130,7 @@ export async function generateChat(
 ): Promise<Generation> {
   if (!slot.chat) {
     const { LlamaChat } = await import("node-llama-cpp");
-    slot.chat = new LlamaChat({ contextSequence: slot.sequence }) as LlamaChat;
+    slot.chat = new LlamaChat({ contextSequence: slot.sequence });
   }
   const history = toChatHistory(messages);
   const rendered = slot.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;
