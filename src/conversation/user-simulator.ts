@@ -28,7 +28,10 @@ export interface UserTurnContext {
 export type UserReply =
   | { kind: "message"; content: string }
   | { kind: "stop" }
-  | { kind: "reask"; why: "empty" | "speaks_as_assistant" | "stop_too_early" };
+  | {
+      kind: "reask";
+      why: "empty" | "speaks_as_assistant" | "stop_too_early" | "repeats_itself" | "echoes_instructions";
+    };
 
 // A reply that opens like this is the model answering as the assistant, not as the user.
 const ASSISTANT_VOICE =
@@ -40,6 +43,22 @@ const INTENT_TEXT = {
     "First react to the assistant's last answer: say what was useful, wrong or missing, then say what you need next.",
   followup: "Move on to a related next question or request that builds on the answer.",
 } as const;
+
+/** What the user meant to write: the clean text when noise changed it. */
+function cleanText(message: Message): string {
+  return typeof message.metadata.clean_content === "string"
+    ? message.metadata.clean_content
+    : message.content;
+}
+
+/** Case, spacing and end punctuation do not make a message new. */
+function comparable(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .replace(/[.!?\s]+$/, "")
+    .trim();
+}
 
 export class UserSimulator {
   private readonly systemTemplate: string;
@@ -97,7 +116,8 @@ export class UserSimulator {
     history[history.length - 1] = { role: "user", content: `${last.content}\n\n${note}${reaskNote}` };
     return {
       messages: [{ role: "system", content: this.systemPrompt(context) }, ...history],
-      temperature: this.config.temperature,
+      // A re-ask samples a little hotter: at the same temperature small models repeat themselves.
+      temperature: Math.min(1.5, this.config.temperature + 0.25 * context.reask),
       maxTokens: this.config.max_completion_tokens,
       seed: context.seed,
       speakerLabels: { user: "Assistant", assistant: "User" },
@@ -118,6 +138,16 @@ export class UserSimulator {
     if (ASSISTANT_VOICE.test(content) || (lastAssistant && content === lastAssistant.content.trim())) {
       return { kind: "reask", why: "speaks_as_assistant" };
     }
+    // Small models copy the turn note instead of following it.
+    if (
+      /^\[?turn \d+ of/i.test(content) ||
+      Object.values(INTENT_TEXT).some((t) => content.includes(t.slice(0, 40)))
+    ) {
+      return { kind: "reask", why: "echoes_instructions" };
+    }
+    // A user who sends the same message again adds nothing (small models like to echo the opening).
+    const said = context.messages.filter((m) => m.role === "user").map((m) => comparable(cleanText(m)));
+    if (said.includes(comparable(content))) return { kind: "reask", why: "repeats_itself" };
     return { kind: "message", content };
   }
 }

@@ -64,7 +64,11 @@ export const UserModelConfig = ModelConfig.extend({
   feedback_probability: z.number().min(0).max(1).default(0.6),
   /** The reply by which the simulated user ends the conversation. */
   stop_marker: z.string().min(1).default("###STOP###"),
-  /** How often an empty or assistant-voiced reply is asked again before the turn fails. */
+  /**
+   * How often an unusable reply (empty, speaking as the assistant, repeating an earlier user
+   * message, or stopping before min_turns) is asked again, each time 0.25 hotter, before the
+   * step fails (and is retried as the conversation's max_retries allow).
+   */
   max_reasks: z.number().int().min(0).max(10).default(2),
 });
 export type UserModelConfig = z.infer<typeof UserModelConfig>;

@@ -93,6 +93,13 @@ describe("UserSimulator.interpret", () => {
     ["Assistant: Sure, here it is", true, { kind: "reask", why: "speaks_as_assistant" }],
     ["How can I help you today?", true, { kind: "reask", why: "speaks_as_assistant" }],
     ["Recursion is …", true, { kind: "reask", why: "speaks_as_assistant" }],
+    ["What is recursion?", true, { kind: "reask", why: "repeats_itself" }],
+    ["[turn 2 of at most 3. You are not done yet", true, { kind: "reask", why: "echoes_instructions" }],
+    [
+      "Move on to a related next question or request that builds on the answer.",
+      true,
+      { kind: "reask", why: "echoes_instructions" },
+    ],
   ])("%j (may stop: %s)", (text, mayStop, expected) => {
     expect(simulator.interpret(text, { ...ctx, may_stop: mayStop })).toEqual(expected);
   });

@@ -117,7 +117,7 @@ describe("converse (virtual time)", () => {
   it("locks one pool model for the whole conversation, chosen by the task's seed", async () => {
     const a = new FakeChatModel({ model: "model-a", respond: () => "from a" });
     const b = new FakeChatModel({ model: "model-b", respond: () => "from b" });
-    const user = new FakeChatModel({ respond: () => "go on" });
+    const user = new FakeChatModel({ respond: (_r, i) => `go on ${i}` });
     const deps = makeDeps({ assistant: [a, b], user, minTurns: 3, maxTurns: 3 });
     const tasks = Array.from({ length: 20 }, (_, i) => makeTask({ interaction_id: `i${i}`, seed: i }));
     const results = await lastValueFrom(converse(deps)(fromTasks(tasks)).pipe(toArray()));

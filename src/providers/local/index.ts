@@ -123,7 +123,14 @@ export async function createLocalChatModel(
         temperature: request.temperature ?? config.temperature ?? DEFAULT_TEMPERATURE,
         maxTokens: request.maxTokens ?? config.max_completion_tokens ?? DEFAULT_MAX_TOKENS,
         seed: request.seed ?? extra.seed,
-        extra,
+        // The caller knows who is speaking (the simulated user flips roles); its labels win.
+        extra: request.speakerLabels
+          ? {
+              ...extra,
+              user_label: request.speakerLabels.user,
+              assistant_label: request.speakerLabels.assistant,
+            }
+          : extra,
       };
       const key = routingKey(request.messages);
       const generate = formatOf(loaded) === "chat" ? generateChat : generateTranscript;
