@@ -1,6 +1,9 @@
 // The convosim command line: thin over the public API (parse, call, render).
 import { createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Command, InvalidArgumentError } from "commander";
+import ndjson from "ndjson";
 import { InputError } from "../config/errors.js";
 import { iterateInteractions } from "../run/output-reader.js";
 import { formatInteraction } from "../run/show.js";
@@ -28,20 +31,16 @@ async function runExport(dir: string, options: { format: string; output?: string
       hint: "use --format jsonl",
     });
   }
-  const out = options.output && options.output !== "-" ? createWriteStream(options.output) : process.stdout;
   let count = 0;
-  for await (const interaction of iterateInteractions(dir)) {
-    if (!out.write(`${JSON.stringify(interaction)}\n`))
-      await new Promise<void>((resolve) => out.once("drain", () => resolve()));
-    count++;
-  }
-  if (out !== process.stdout) {
-    const file = out;
-    await new Promise<void>((resolve, reject) => {
-      file.once("error", reject);
-      file.end(() => resolve());
-    });
-  }
+  const counted = async function* () {
+    for await (const interaction of iterateInteractions(dir)) {
+      count++;
+      yield interaction;
+    }
+  };
+  // ndjson's serializer in a stream pipeline: backpressure and errors handled by node's pipeline.
+  const out = options.output && options.output !== "-" ? createWriteStream(options.output) : process.stdout;
+  await pipeline(Readable.from(counted()), ndjson.stringify(), out, { end: out !== process.stdout });
   process.stderr.write(`exported ${count} interactions${options.output ? ` to ${options.output}` : ""}\n`);
   return EXIT.ok;
 }
