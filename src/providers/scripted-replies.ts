@@ -53,9 +53,6 @@ function topicOf(messages: readonly ChatMessage[]): { topic: string; words: stri
   return { topic, words };
 }
 
-const pick = <T>(items: readonly T[], hash: number, salt: number): T =>
-  items[((hash >>> salt) ^ (hash & 0xff)) % items.length] as T;
-
 const USER_TEMPLATES: ReadonlyArray<(topic: string) => string> = [
   (t) => `Thanks. Could you also explain ${t}?`,
   (t) => `That helps. Can you give me a concrete example of ${t}?`,
@@ -86,7 +83,15 @@ export function isUserSimulation(messages: readonly ChatMessage[]): boolean {
 export function scriptedReply(messages: readonly ChatMessage[]): string {
   const hash = hashMessages(messages);
   const { topic, words } = topicOf(messages);
-  if (isUserSimulation(messages)) return pick(USER_TEMPLATES, hash, 3)(topic);
+  if (isUserSimulation(messages)) {
+    // Templates rotate turn by turn from a start fixed by the conversation's opening, so a
+    // simulated user never repeats an earlier follow-up of the same conversation.
+    // In the simulated user's (role-flipped) history its own opening message is the first "assistant" one.
+    const opening = messages.find((m) => m.role === "assistant") ?? messages.find((m) => m.role !== "system");
+    const start = hashMessages(opening ? [opening] : []) % USER_TEMPLATES.length;
+    const turn = messages.filter((m) => m.role === "assistant").length;
+    return (USER_TEMPLATES[(start + turn) % USER_TEMPLATES.length] as (t: string) => string)(topic);
+  }
   const sentences = 2 + (hash % 4);
   const parts = [`Here is an answer about ${topic}.`];
   // Consecutive templates from a hash-chosen start: varied, and never the same sentence twice.
