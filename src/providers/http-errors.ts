@@ -117,3 +117,40 @@ export class CallDeadline {
     this.#caller?.removeEventListener("abort", this.#onCallerAbort);
   }
 }
+
+/** How one SDK's error classes are recognised (the openai and anthropic SDKs share a shape). */
+export interface SdkErrorKinds {
+  isTimeout(error: unknown): boolean;
+  isUserAbort(error: unknown): boolean;
+  isConnection(error: unknown): error is { cause?: unknown };
+  /** For an HTTP error answer: its status, message, headers and request id. */
+  httpError(
+    error: unknown,
+  ):
+    | { status: number; message: string; headers: Headers | undefined; requestId: string | null | undefined }
+    | undefined;
+}
+
+/** One mapping of SDK failures onto ProviderError for every HTTP provider; the key is scrubbed. */
+export function mapSdkError(
+  error: unknown,
+  deadline: CallDeadline,
+  context: { label: string; timeoutMs: number; secret: string | undefined; sdk: SdkErrorKinds },
+): unknown {
+  const aborted = deadline.callerAbort();
+  if (aborted !== undefined) return aborted;
+  if (error instanceof ProviderError) return error;
+  const { label, secret, sdk } = context;
+  if (deadline.expired || sdk.isTimeout(error)) {
+    return new ProviderError("timeout", `${label}: no answer within ${context.timeoutMs / 1000} s`);
+  }
+  if (sdk.isUserAbort(error)) return new ProviderError("connection", `${label}: request aborted`);
+  if (sdk.isConnection(error)) {
+    const why = describeCause(error.cause, secret);
+    // The cause chain is summarised in the message rather than kept (see errorFromStatus).
+    return new ProviderError("connection", `${label}: connection failed${why ? `: ${why}` : ""}`);
+  }
+  const http = sdk.httpError(error);
+  if (http) return errorFromStatus(label, http.status, http.message, http.headers, http.requestId, secret);
+  return unknownError(label, error, secret);
+}

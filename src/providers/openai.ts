@@ -7,7 +7,7 @@ import type { ModelConfig } from "../schema/config.js";
 import type { Usage } from "../schema/usage.js";
 import { ProviderError } from "./errors.js";
 import { estimatePromptTokens, estimateTokens } from "./estimate.js";
-import { CallDeadline, describeCause, errorFromStatus, unknownError } from "./http-errors.js";
+import { CallDeadline, mapSdkError, type SdkErrorKinds } from "./http-errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, PROVIDER_PRESETS } from "./presets.js";
 import type { ChatModel, ChatRequest, ChatResult } from "./types.js";
 
@@ -161,32 +161,12 @@ export class OpenAIChatModel implements ChatModel {
   }
 
   #mapError(error: unknown, deadline: CallDeadline): unknown {
-    const aborted = deadline.callerAbort();
-    if (aborted !== undefined) return aborted;
-    if (error instanceof ProviderError) return error;
-    const secret = this.#apiKey;
-    if (deadline.expired || error instanceof APIConnectionTimeoutError) {
-      return new ProviderError("timeout", `${this.#label}: no answer within ${this.#timeoutMs / 1000} s`);
-    }
-    if (error instanceof APIUserAbortError) {
-      return new ProviderError("connection", `${this.#label}: request aborted`);
-    }
-    if (error instanceof APIConnectionError) {
-      const why = describeCause(error.cause, secret);
-      // The cause chain is summarised in the message rather than kept (see errorFromStatus).
-      return new ProviderError("connection", `${this.#label}: connection failed${why ? `: ${why}` : ""}`);
-    }
-    if (error instanceof APIError && typeof error.status === "number") {
-      return errorFromStatus(
-        this.#label,
-        error.status,
-        apiMessage(error.error) ?? error.message,
-        error.headers,
-        error.requestID,
-        secret,
-      );
-    }
-    return unknownError(this.#label, error, secret);
+    return mapSdkError(error, deadline, {
+      label: this.#label,
+      timeoutMs: this.#timeoutMs,
+      secret: this.#apiKey,
+      sdk: SDK_ERRORS,
+    });
   }
 }
 
@@ -197,3 +177,19 @@ function apiMessage(body: unknown): string | undefined {
   }
   return undefined;
 }
+
+const SDK_ERRORS: SdkErrorKinds = {
+  isTimeout: (error) => error instanceof APIConnectionTimeoutError,
+  isUserAbort: (error) => error instanceof APIUserAbortError,
+  // Timeouts are connection errors too; they are recognised first.
+  isConnection: (error): error is { cause?: unknown } => error instanceof APIConnectionError,
+  httpError: (error) =>
+    error instanceof APIError && typeof error.status === "number"
+      ? {
+          status: error.status,
+          message: apiMessage(error.error) ?? error.message,
+          headers: error.headers,
+          requestId: error.requestID,
+        }
+      : undefined,
+};

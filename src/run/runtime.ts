@@ -9,7 +9,7 @@ import { UserSimulator } from "../conversation/user-simulator.js";
 import type { CallRetryPolicy } from "../operators/call-model.js";
 import { checkModelConfig, createChatModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
-import type { ConvosimConfig, ModelConfig, PoolEntry } from "../schema/config.js";
+import { type ConvosimConfig, ModelConfig, type PoolEntry } from "../schema/config.js";
 
 export interface Runtime {
   pool: AssistantPool;
@@ -26,31 +26,13 @@ export interface RuntimeOptions {
   fetch?: typeof fetch;
 }
 
-// The parts of a ModelConfig that say *which* model, without role-specific extras.
-function modelOnly(config: ModelConfig & Record<string, unknown>): ModelConfig {
-  const {
-    provider,
-    model,
-    temperature,
-    max_completion_tokens,
-    base_url,
-    api_key_env,
-    model_path,
-    request_timeout,
-    extra_body,
-  } = config;
-  const picked: Record<string, unknown> = {
-    provider,
-    model,
-    temperature,
-    max_completion_tokens,
-    base_url,
-    api_key_env,
-    model_path,
-    request_timeout,
-    extra_body,
-  };
-  for (const key of Object.keys(picked)) if (picked[key] === undefined) delete picked[key];
+// The keys of a ModelConfig: what says *which* model and how to call it.
+const MODEL_KEYS = Object.keys(ModelConfig.shape) as Array<keyof ModelConfig>;
+
+/** A ModelConfig without role-specific extras (weight, system_prompt, feedback settings, …). */
+function modelOnly(config: ModelConfig): ModelConfig {
+  const picked: Record<string, unknown> = {};
+  for (const key of MODEL_KEYS) if (config[key] !== undefined) picked[key] = config[key];
   return picked as ModelConfig;
 }
 
