@@ -1,7 +1,7 @@
 // The one small interface every model sits behind: messages in; text, usage, finish
 // reason, provider and model out. Retries do not live here (see operators/call-model.ts).
 import type { Observable } from "rxjs";
-import type { Usage } from "../schema/usage.js";
+import type { RateLimitInfo, Usage } from "../schema/usage.js";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -33,11 +33,20 @@ export interface ChatResult {
   finishReason: string;
   provider: string;
   model: string;
+  /** Rate-limit headers of the response, where the provider sent them. */
+  rateLimit?: RateLimitInfo;
+  /** True when the result came from the response cache (no model call was made). */
+  cached?: boolean;
 }
 
 export interface ChatModel {
   readonly provider: string;
   readonly model: string;
+  /**
+   * Which budget the model's calls count against: models on one endpoint and key share one
+   * (e.g. "openai|https://api.openai.com/v1|OPENAI_API_KEY"). Absent: the model is its own.
+   */
+  readonly endpointKey?: string;
   complete(request: ChatRequest): Promise<ChatResult>;
   /**
    * Optional observable form. Only the scripted fake uses it, so that marble tests can run

@@ -29,6 +29,23 @@ export const ModelConfig = z.strictObject({
   request_timeout: z.number().positive().optional(),
   /** Provider-specific request fields passed through unchanged (e.g. top_p, seed). */
   extra_body: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Client-side limits of this model's endpoint: requests and tokens per minute. Models on one
+   * endpoint and key share one budget. Absent: learned from x-ratelimit-* headers, else
+   * adaptive concurrency.
+   */
+  rate_limit: z
+    .strictObject({
+      rpm: z.number().positive().optional(),
+      tpm: z.number().positive().optional(),
+    })
+    .optional(),
+  /**
+   * HTTP transport of OpenAI-compatible providers: the SDK's own fetch (default), or a
+   * keep-alive undici pool handed to the SDK, for self-hosted servers answering thousands of
+   * calls a second.
+   */
+  transport: z.enum(["sdk", "undici"]).optional(),
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 

@@ -5,3 +5,14 @@ export interface Usage {
   /** Prompt tokens served from the provider's prompt cache, where reported. */
   cached_tokens?: number;
 }
+
+/** What a provider's x-ratelimit-* (or anthropic-ratelimit-*) response headers said. */
+export interface RateLimitInfo {
+  limitRequests?: number;
+  remainingRequests?: number;
+  /** Milliseconds until the request budget is full again. */
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  resetTokensMs?: number;
+}
