@@ -10,10 +10,11 @@ import Anthropic, {
 } from "@anthropic-ai/sdk";
 import type { MessageCreateParamsNonStreaming } from "@anthropic-ai/sdk/resources/messages/messages";
 import type { ModelConfig } from "../schema/config.js";
-import type { Usage } from "../schema/usage.js";
+import type { RateLimitInfo, Usage } from "../schema/usage.js";
 import { ProviderError } from "./errors.js";
 import { CallDeadline, mapSdkError, type SdkErrorKinds } from "./http-errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, PROVIDER_PRESETS } from "./presets.js";
+import { httpEndpointKey, parseAnthropicRateLimit } from "./rate-limit-headers.js";
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./types.js";
 
 /** Anthropic requires max_tokens; used when neither the call nor the config sets a limit. */
@@ -25,6 +26,8 @@ export const OPENING_USER_TURN = "(conversation start)";
 export interface AnthropicChatModelOptions {
   fetch?: typeof fetch;
   client?: Anthropic;
+  /** The rate-limit budget (the registry passes provider|endpoint|key variable). */
+  endpointKey?: string;
 }
 
 export function createAnthropicClient(
@@ -85,6 +88,7 @@ function finishReason(stop: unknown): string {
 export class AnthropicChatModel implements ChatModel {
   readonly provider = "anthropic";
   readonly model: string;
+  readonly endpointKey: string;
   readonly #config: ModelConfig;
   readonly #client: Anthropic;
   readonly #apiKey: string;
@@ -98,6 +102,14 @@ export class AnthropicChatModel implements ChatModel {
     this.#timeoutMs = (config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
     this.#client = options.client ?? createAnthropicClient(config, apiKey, options);
     this.#label = `anthropic model ${config.model}`;
+    this.endpointKey =
+      options.endpointKey ??
+      httpEndpointKey(
+        "anthropic",
+        config.base_url ?? PROVIDER_PRESETS.anthropic.defaultBaseUrl,
+        config.api_key_env ??
+          (config.base_url === undefined ? PROVIDER_PRESETS.anthropic.defaultApiKeyEnv : undefined),
+      );
   }
 
   buildBody(request: ChatRequest): Record<string, unknown> {
@@ -125,8 +137,10 @@ export class AnthropicChatModel implements ChatModel {
       const response = await this.#client.messages
         .create(params, { signal: deadline.signal, timeout: this.#timeoutMs, maxRetries: 0 })
         .asResponse();
-      const requestId = response.headers.get("request-id") ?? undefined;
-      return this.#parse(await response.text(), requestId);
+      const headers = response.headers;
+      const requestId = headers.get("request-id") ?? undefined;
+      const rateLimit = parseAnthropicRateLimit((name) => headers.get(name));
+      return this.#parse(await response.text(), requestId, rateLimit);
     } catch (error) {
       throw this.#mapError(error, deadline);
     } finally {
@@ -134,7 +148,7 @@ export class AnthropicChatModel implements ChatModel {
     }
   }
 
-  #parse(raw: string, requestId: string | undefined): ChatResult {
+  #parse(raw: string, requestId: string | undefined, rateLimit: RateLimitInfo | undefined): ChatResult {
     const malformed = (why: string) =>
       new ProviderError("malformed", `${this.#label}: ${why}`, requestId ? { requestId } : {});
     let body: MessageBody;
@@ -166,6 +180,7 @@ export class AnthropicChatModel implements ChatModel {
       finishReason: finishReason(body.stop_reason),
       provider: this.provider,
       model: this.model,
+      ...(rateLimit ? { rateLimit } : {}),
     };
   }
 

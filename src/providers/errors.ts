@@ -1,5 +1,6 @@
 // Every provider maps its failures onto ProviderError so that one retry policy can decide
 // what is transient (429, 5xx, timeouts, dropped connections, malformed bodies) and what is not.
+import type { RateLimitInfo } from "../schema/usage.js";
 
 export type ProviderErrorKind =
   | "rate_limit"
@@ -26,11 +27,19 @@ export class ProviderError extends Error {
   /** From a Retry-After (or retry-after-ms) header, in milliseconds. */
   readonly retryAfterMs: number | undefined;
   readonly requestId: string | undefined;
+  /** The rate-limit headers of the error answer (a 429 says how far over the limit the caller is). */
+  readonly rateLimit: RateLimitInfo | undefined;
 
   constructor(
     kind: ProviderErrorKind,
     message: string,
-    options: { status?: number; retryAfterMs?: number; requestId?: string; cause?: unknown } = {},
+    options: {
+      status?: number;
+      retryAfterMs?: number;
+      requestId?: string;
+      rateLimit?: RateLimitInfo;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ProviderError";
@@ -38,6 +47,7 @@ export class ProviderError extends Error {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
     this.requestId = options.requestId;
+    this.rateLimit = options.rateLimit;
   }
 
   get transient(): boolean {

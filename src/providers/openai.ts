@@ -4,11 +4,12 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { ModelConfig } from "../schema/config.js";
-import type { Usage } from "../schema/usage.js";
+import type { RateLimitInfo, Usage } from "../schema/usage.js";
 import { ProviderError } from "./errors.js";
 import { estimatePromptTokens, estimateTokens } from "./estimate.js";
 import { CallDeadline, mapSdkError, type SdkErrorKinds } from "./http-errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, PROVIDER_PRESETS } from "./presets.js";
+import { httpEndpointKey, parseOpenAIRateLimit } from "./rate-limit-headers.js";
 import type { ChatModel, ChatRequest, ChatResult } from "./types.js";
 
 export interface OpenAIChatModelOptions {
@@ -16,6 +17,19 @@ export interface OpenAIChatModelOptions {
   fetch?: typeof fetch;
   /** A client to share between models on the same endpoint and key (the registry passes one). */
   client?: OpenAI;
+  /**
+   * The rate-limit budget this model counts against (the registry passes provider|endpoint|key
+   * variable). Default: from the config, with the provider's default key variable.
+   */
+  endpointKey?: string;
+}
+
+/** provider|endpoint|key variable for a config used without the registry. */
+function defaultEndpointKey(config: ModelConfig): string {
+  const preset = PROVIDER_PRESETS[config.provider];
+  const baseUrl = config.base_url ?? preset.defaultBaseUrl;
+  const keyEnv = config.api_key_env ?? (config.base_url === undefined ? preset.defaultApiKeyEnv : undefined);
+  return httpEndpointKey(config.provider, baseUrl, keyEnv);
 }
 
 /** Builds the SDK client for an endpoint; exported so the registry can share one per endpoint. */
@@ -66,6 +80,7 @@ const count = (value: unknown): number | undefined =>
 export class OpenAIChatModel implements ChatModel {
   readonly provider: string;
   readonly model: string;
+  readonly endpointKey: string;
   readonly #config: ModelConfig;
   readonly #client: OpenAI;
   readonly #apiKey: string;
@@ -82,6 +97,7 @@ export class OpenAIChatModel implements ChatModel {
     this.#client = options.client ?? createOpenAIClient(config, apiKey, options);
     this.#limitField = completionLimitField(config.base_url);
     this.#label = `${config.provider} model ${config.model}`;
+    this.endpointKey = options.endpointKey ?? defaultEndpointKey(config);
   }
 
   /** The request body: config defaults, per-call overrides, then extra_body passed through. */
@@ -114,9 +130,13 @@ export class OpenAIChatModel implements ChatModel {
       const response = await this.#client.chat.completions
         .create(params, { signal: deadline.signal, timeout: this.#timeoutMs, maxRetries: 0 })
         .asResponse();
-      const requestId = response.headers.get("x-request-id") ?? undefined;
+      const headers = response.headers;
+      const requestId = headers.get("x-request-id") ?? undefined;
+      // The rate-limit headers come with the response we already hold: no second request, and a
+      // server that sends none costs two header look-ups.
+      const rateLimit = parseOpenAIRateLimit((name) => headers.get(name));
       const raw = await response.text();
-      return this.#parse(raw, request, requestId);
+      return this.#parse(raw, request, requestId, rateLimit);
     } catch (error) {
       throw this.#mapError(error, deadline);
     } finally {
@@ -124,7 +144,12 @@ export class OpenAIChatModel implements ChatModel {
     }
   }
 
-  #parse(raw: string, request: ChatRequest, requestId: string | undefined): ChatResult {
+  #parse(
+    raw: string,
+    request: ChatRequest,
+    requestId: string | undefined,
+    rateLimit: RateLimitInfo | undefined,
+  ): ChatResult {
     const malformed = (why: string) =>
       new ProviderError("malformed", `${this.#label}: ${why}`, requestId ? { requestId } : {});
     let body: CompletionBody;
@@ -157,6 +182,7 @@ export class OpenAIChatModel implements ChatModel {
       finishReason: typeof choice?.finish_reason === "string" ? choice.finish_reason : "unknown",
       provider: this.provider,
       model: this.model,
+      ...(rateLimit ? { rateLimit } : {}),
     };
   }
 

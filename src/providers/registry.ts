@@ -7,6 +7,7 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
 import type { ModelConfig } from "../schema/config.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, type ResolveOptions, resolveEndpoint } from "./presets.js";
+import { httpEndpointKey } from "./rate-limit-headers.js";
 import type { ChatModel } from "./types.js";
 
 export interface CreateChatModelOptions extends ResolveOptions {
@@ -86,12 +87,14 @@ export async function createChatModel(
         )
       : undefined;
   const transport = options.fetch ? { fetch: options.fetch } : {};
+  // Models on one endpoint and key share one rate-limit budget; the key itself is never in it.
+  const endpointKey = httpEndpointKey(config.provider, resolved.baseUrl, resolved.apiKeyEnv);
   if (protocol === "anthropic") {
     const { AnthropicChatModel, createAnthropicClient } = await import("./anthropic.js");
     const client = shared(key, () => createAnthropicClient(config, apiKey, transport));
-    return new AnthropicChatModel(config, apiKey, { client });
+    return new AnthropicChatModel(config, apiKey, { client, endpointKey });
   }
   const { OpenAIChatModel, createOpenAIClient } = await import("./openai.js");
   const client = shared(key, () => createOpenAIClient(config, apiKey, transport));
-  return new OpenAIChatModel(config, apiKey, { client });
+  return new OpenAIChatModel(config, apiKey, { client, endpointKey });
 }
