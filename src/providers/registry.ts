@@ -75,18 +75,21 @@ export async function createChatModel(
     return createLocalChatModel(config);
   }
   const apiKey = resolved.apiKey as string;
-  // A custom fetch is caller-specific: such clients are not shared.
+  // A custom fetch is caller-specific: such clients are not shared. The lean transport
+  // (transport: "undici") is one process-wide fetch, so its clients are shared like the SDK's.
+  const lean = options.fetch === undefined && config.transport === "undici";
   const key =
     options.fetch === undefined
       ? clientKey(
-          config.provider,
+          lean ? `${config.provider}+undici` : config.provider,
           resolved.baseUrl,
           resolved.apiKeyEnv,
           apiKey,
           config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S,
         )
       : undefined;
-  const transport = options.fetch ? { fetch: options.fetch } : {};
+  const fetchImpl = lean ? (await import("./transport.js")).sharedLeanTransport().fetch : options.fetch;
+  const transport = fetchImpl ? { fetch: fetchImpl } : {};
   // Models on one endpoint and key share one rate-limit budget; the key itself is never in it.
   const endpointKey = httpEndpointKey(config.provider, resolved.baseUrl, resolved.apiKeyEnv);
   if (protocol === "anthropic") {
