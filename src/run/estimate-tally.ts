@@ -1,0 +1,325 @@
+// The arithmetic behind run estimates: counters per (assistant model, turn target) that a
+// stream of tasks adds to one at a time (memory does not grow with the input), and the token
+// counts they imply. Kept apart from estimate.ts, which knows prompts and the config.
+import type { PriceTable } from "../conversation/pricing.js";
+import type { TurnLimits } from "../conversation/turn-rules.js";
+
+export interface ModelRef {
+  provider: string;
+  model: string;
+  /** max_completion_tokens of the calls this model makes in its role. */
+  maxTokens: number;
+}
+
+export interface Range {
+  expected: number;
+  max: number;
+}
+
+export interface CallRange extends Range {
+  min: number;
+}
+
+export interface EstimateRow {
+  role: "assistant" | "user" | "style_transfer" | "query_generation";
+  provider: string;
+  model: string;
+  /** Assistant rows: the share of conversations this pool model gets. */
+  share?: number;
+  calls: CallRange;
+  promptTokens: Range;
+  completionTokens: Range;
+  costUsd: Range;
+  /** False when no price is known for a paid provider: its cost counts as 0. */
+  priced: boolean;
+}
+
+/** Calls and tokens of one role, before pricing. */
+export interface Part {
+  calls: CallRange;
+  prompt: Range;
+  completion: Range;
+}
+
+export interface TallyShape {
+  members: readonly ModelRef[];
+  /** Each pool member's chance of being chosen (AssistantPool.probabilities). */
+  probabilities: readonly number[];
+  limits: TurnLimits;
+  /** Tokens the assistant's system prompt adds to every assistant call (0 without one). */
+  assistantSystem: number;
+  /** Tokens per chat message that chars/4 does not see. */
+  overhead: number;
+}
+
+// Sums over the conversations in one bucket (same pool member, same turn target, same bound).
+interface Bucket {
+  member: number;
+  turns: number;
+  boundTurns: number;
+  n: number;
+  minAssistant: number;
+  minUser: number;
+  openingExpected: number;
+  openingMax: number;
+  /** Simulated-user tokens sent on every user call besides the history (system prompt, notes). */
+  userFixed: number;
+}
+
+interface Helper {
+  calls: number;
+  prompt: number;
+}
+
+export function rowKey(role: EstimateRow["role"], ref: ModelRef): string {
+  return `${role}\0${ref.provider}/${ref.model}`;
+}
+
+export function emptyRow(role: EstimateRow["role"], ref: ModelRef, priced: boolean): EstimateRow {
+  return {
+    role,
+    provider: ref.provider,
+    model: ref.model,
+    calls: { min: 0, expected: 0, max: 0 },
+    ...emptyRanges(),
+    priced,
+  };
+}
+
+/** Adds a role's calls and tokens to a row, priced as generate() prices real calls. */
+export function addPart(row: EstimateRow, part: Part, prices: PriceTable): void {
+  row.calls.min += part.calls.min;
+  row.calls.expected += part.calls.expected;
+  row.calls.max += part.calls.max;
+  for (const pick of ["expected", "max"] as const) {
+    row.promptTokens[pick] += part.prompt[pick];
+    row.completionTokens[pick] += part.completion[pick];
+    row.costUsd[pick] += prices.cost(row.provider, row.model, {
+      prompt_tokens: part.prompt[pick],
+      completion_tokens: part.completion[pick],
+    });
+  }
+}
+
+/** The sums of rows: a run's (or one conversation's) calls, tokens and cost. */
+export function totals(
+  rows: readonly EstimateRow[],
+): Pick<EstimateRow, "calls" | "promptTokens" | "completionTokens" | "costUsd"> {
+  const sum = { calls: { min: 0, expected: 0, max: 0 }, ...emptyRanges() };
+  for (const r of rows) {
+    sum.calls.min += r.calls.min;
+    for (const pick of ["expected", "max"] as const) {
+      sum.calls[pick] += r.calls[pick];
+      sum.promptTokens[pick] += r.promptTokens[pick];
+      sum.completionTokens[pick] += r.completionTokens[pick];
+      sum.costUsd[pick] += r.costUsd[pick];
+    }
+  }
+  return sum;
+}
+
+function emptyRanges() {
+  return {
+    promptTokens: { expected: 0, max: 0 },
+    completionTokens: { expected: 0, max: 0 },
+    costUsd: { expected: 0, max: 0 },
+  };
+}
+
+export class Tally {
+  conversations = 0;
+  supplementConversations = 0;
+  /** False once a task's turn target had to be spread over the range (a summary has no seeds). */
+  exactTurns = true;
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #helpers = { style: { calls: 0, prompt: 0 }, queries: { calls: 0, prompt: 0 } };
+  #openingSum = 0;
+  #openingCount = 0;
+
+  constructor(readonly shape: TallyShape) {}
+
+  get limits(): TurnLimits {
+    return this.shape.limits;
+  }
+
+  get styleCalls(): number {
+    return this.#helpers.style.calls;
+  }
+
+  get queryCalls(): number {
+    return this.#helpers.queries.calls;
+  }
+
+  /** Average opening tokens so far (for conversations whose query is not known yet). */
+  get averageOpening(): number {
+    return this.#openingCount > 0 ? this.#openingSum / this.#openingCount : 16;
+  }
+
+  /** One conversation whose pool member and turn target are known (drawn from its seed). */
+  task(member: number, turns: number, opening: Range, userFixed: number): void {
+    const { minTurns } = this.limits;
+    const early = turns > minTurns; // the user may stop once min_turns are done
+    this.#add(
+      { member, turns, boundTurns: turns },
+      {
+        n: 1,
+        minAssistant: early ? minTurns : turns,
+        minUser: early ? minTurns : turns - 1,
+        openingExpected: opening.expected,
+        openingMax: opening.max,
+        userFixed,
+      },
+    );
+    this.#openingSum += opening.expected;
+    this.#openingCount += 1;
+  }
+
+  /** `count` conversations with unknown seeds: pool members by weight, targets evenly over the range. */
+  spread(count: number, opening: Range, userFixed: number): void {
+    if (count <= 0) return;
+    this.exactTurns = false;
+    const { minTurns, maxTurns } = this.limits;
+    const targets = maxTurns - minTurns + 1;
+    for (const [member, p] of this.shape.probabilities.entries()) {
+      if (p === 0) continue;
+      for (let turns = minTurns; turns <= maxTurns; turns++) {
+        const n = (count * p) / targets;
+        this.#add(
+          { member, turns, boundTurns: maxTurns },
+          {
+            n,
+            minAssistant: n * minTurns,
+            minUser: n * (minTurns - 1),
+            openingExpected: n * opening.expected,
+            openingMax: n * opening.max,
+            userFixed: n * userFixed,
+          },
+        );
+      }
+    }
+  }
+
+  /** Conversations a supplement round adds (their queries do not exist yet). */
+  supplement(count: number, opening: Range, userFixed: number): void {
+    const exact = this.exactTurns; // reported apart: see supplementConversations
+    this.spread(count, opening, userFixed);
+    this.exactTurns = exact;
+    this.supplementConversations += count;
+  }
+
+  style(promptTokens: number, count = 1): void {
+    this.#helpers.style.calls += count;
+    this.#helpers.style.prompt += promptTokens * count;
+  }
+
+  queryGeneration(promptTokens: number): void {
+    this.#helpers.queries.calls += 1;
+    this.#helpers.queries.prompt += promptTokens;
+  }
+
+  /** A helper role's calls: one per item expected, up to `repeats` per item at most. */
+  helperUsage(which: "style" | "queries", expectedTokens: number, maxTokens: number, repeats: number): Part {
+    const h: Helper = this.#helpers[which];
+    return {
+      calls: { min: h.calls, expected: h.calls, max: h.calls * repeats },
+      prompt: { expected: h.prompt, max: h.prompt * repeats },
+      completion: { expected: h.calls * expectedTokens, max: h.calls * maxTokens * repeats },
+    };
+  }
+
+  /** Assistant and simulated-user calls and tokens of the conversations held by one pool member. */
+  conversationParts(
+    member: number,
+    ratios: { assistant: number; user: number },
+    userMaxTokens: number,
+  ): { conversations: number; assistant: Part; user: Part } {
+    const ref = this.shape.members[member]!;
+    const assistant = emptyPart();
+    const user = emptyPart();
+    let conversations = 0;
+    for (const b of this.#buckets.values()) {
+      if (b.member !== member) continue;
+      conversations += b.n;
+      assistant.calls.min += b.minAssistant;
+      user.calls.min += b.minUser;
+      const cases = [
+        [
+          "expected",
+          b.turns,
+          ratios.assistant * ref.maxTokens,
+          ratios.user * userMaxTokens,
+          b.openingExpected,
+        ],
+        ["max", b.boundTurns, ref.maxTokens, userMaxTokens, b.openingMax],
+      ] as const;
+      for (const [pick, t, a, u, opening] of cases) {
+        const tokens = conversationTokens(t, b.n, opening, b.userFixed, a, u, this.shape);
+        assistant.calls[pick] += b.n * t;
+        user.calls[pick] += b.n * (t - 1);
+        assistant.prompt[pick] += tokens.assistantPrompt;
+        assistant.completion[pick] += b.n * t * a;
+        user.prompt[pick] += tokens.userPrompt;
+        user.completion[pick] += b.n * (t - 1) * u;
+      }
+    }
+    return { conversations, assistant, user };
+  }
+
+  #add(key: Pick<Bucket, "member" | "turns" | "boundTurns">, sums: Omit<Bucket, keyof typeof key>): void {
+    const id = `${key.member}:${key.turns}:${key.boundTurns}`;
+    let bucket = this.#buckets.get(id);
+    if (!bucket) {
+      bucket = {
+        ...key,
+        n: 0,
+        minAssistant: 0,
+        minUser: 0,
+        openingExpected: 0,
+        openingMax: 0,
+        userFixed: 0,
+      };
+      this.#buckets.set(id, bucket);
+    }
+    bucket.n += sums.n;
+    bucket.minAssistant += sums.minAssistant;
+    bucket.minUser += sums.minUser;
+    bucket.openingExpected += sums.openingExpected;
+    bucket.openingMax += sums.openingMax;
+    bucket.userFixed += sums.userFixed;
+    this.conversations += sums.n;
+  }
+}
+
+function emptyPart(): Part {
+  return {
+    calls: { min: 0, expected: 0, max: 0 },
+    prompt: { expected: 0, max: 0 },
+    completion: { expected: 0, max: 0 },
+  };
+}
+
+/**
+ * Prompt tokens of `n` conversations of `t` turns whose openings sum to `opening` tokens and
+ * whose user-side fixed prompts sum to `userFixed`, with replies of `a` (assistant) and `u`
+ * (user) tokens. Every call resends the history, each message with `overhead` tokens:
+ * - assistant call k (1..t): system + opening + (k-1) × (reply + follow-up);
+ * - user call k (1..t-1), after reply k: fixed + opening + k replies + (k-1) follow-ups.
+ * Linear in the sums, so one bucket stands for any number of conversations.
+ */
+export function conversationTokens(
+  t: number,
+  n: number,
+  opening: number,
+  userFixed: number,
+  a: number,
+  u: number,
+  shape: Pick<TallyShape, "assistantSystem" | "overhead">,
+): { assistantPrompt: number; userPrompt: number } {
+  const o = shape.overhead;
+  const pairs = (t * (t - 1)) / 2; // Σ_{k=1..t} (k-1), also Σ_{k=1..t-1} k
+  const userFollowUps = ((t - 1) * (t - 2)) / 2; // Σ_{k=1..t-1} (k-1)
+  const assistantPrompt = t * (n * shape.assistantSystem + opening + n * o) + n * (a + u + 2 * o) * pairs;
+  const userPrompt =
+    (t - 1) * (userFixed + opening + n * o) + n * (a + o) * pairs + n * (u + o) * userFollowUps;
+  return { assistantPrompt, userPrompt };
+}

@@ -1,0 +1,240 @@
+// The budget: admission stops before the limit would be passed, in-flight conversations hold
+// their expected cost until they settle, earlier runs' spending comes from usage.ndjson, and
+// withinBudget stops the task stream in virtual time while results of admitted work still arrive.
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { map, share } from "rxjs";
+import { TestScheduler } from "rxjs/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { converseAll } from "../../src/operators/converse-all.js";
+import { FakeChatModel } from "../../src/providers/fake.js";
+import { Budget, spentInOutput, withinBudget } from "../../src/run/budget.js";
+import type { ConversationResult } from "../../src/schema/interaction.js";
+import { usageLedgerLine } from "../../src/sinks/usage-ledger.js";
+import { interaction, usage } from "../sinks/fixtures.js";
+import { makeDeps, makeTask } from "../support/pipeline-fixtures.js";
+
+const conv = (expected: number, max: number) => ({
+  expected: { usd: 0, tokens: expected },
+  max: { usd: 0, tokens: max },
+});
+
+/** A finished conversation whose calls cost `tokens` tokens (prompt only) and `usd`. */
+function finished(id: string, tokens: number, usd = 0): ConversationResult {
+  const base = interaction(id);
+  return {
+    kind: "interaction",
+    interaction: {
+      ...base,
+      metadata: {
+        ...base.metadata,
+        usage: [usage({ prompt_tokens: tokens, completion_tokens: 0, cost_usd: usd })],
+      },
+    },
+  };
+}
+
+describe("Budget admission", () => {
+  it("admits while spent + reserved + the next ceiling stays within the limit, then closes", () => {
+    const budget = new Budget({ tokens: 1000 });
+    // Each conversation: expected 200, ceiling 400. Reserved grows by the expected cost.
+    expect(budget.admit("a", conv(200, 400))).toBe(true); // 0 + 0 + 400
+    expect(budget.admit("b", conv(200, 400))).toBe(true); // 0 + 200 + 400
+    expect(budget.admit("c", conv(200, 400))).toBe(true); // 0 + 400 + 400
+    expect(budget.admit("d", conv(200, 400))).toBe(true); // 0 + 600 + 400 = 1000: exactly at the limit
+    expect(budget.outstanding.tokens).toBe(800);
+    expect(budget.exhausted).toBe(false);
+    expect(budget.admit("e", conv(200, 400))).toBe(false); // 800 + 400 would pass it
+    expect(budget.exhausted).toBe(true);
+    expect(budget.inFlight).toBe(4);
+    // Once refused, the budget stays closed even when room appears: the task stream has ended.
+    budget.settle(finished("a", 10));
+    expect(budget.admits(conv(1, 1))).toBe(false);
+  });
+
+  it("counts calls of in-flight conversations against their reservation, not twice", () => {
+    const budget = new Budget({ tokens: 1000 });
+    budget.admit("a", conv(300, 500));
+    budget.record(usage({ prompt_tokens: 100, completion_tokens: 20 })); // a's first call
+    expect(budget.spent.tokens).toBe(120);
+    expect(budget.outstanding.tokens).toBe(180); // 300 reserved, 120 of it already spent
+    // spent 120 + outstanding 180 + ceiling 700 = 1000 fits; 701 does not.
+    expect(budget.admits(conv(1, 700))).toBe(true);
+    expect(budget.admits(conv(1, 701))).toBe(false);
+    // a overran its reservation: outstanding never goes below 0, what it spent counts in full.
+    budget.record(usage({ prompt_tokens: 300, completion_tokens: 0 }));
+    expect(budget.outstanding.tokens).toBe(0);
+    expect(budget.spent.tokens).toBe(420);
+    budget.settle(finished("a", 420));
+    expect(budget.inFlight).toBe(0);
+    expect(budget.outstanding.tokens).toBe(0);
+    expect(budget.admits(conv(1, 580))).toBe(true);
+    expect(budget.admits(conv(1, 581))).toBe(false);
+  });
+
+  it("releases a settled conversation's reservation even when it spent less", () => {
+    const budget = new Budget({ usd: 1 });
+    budget.admit("a", { expected: { usd: 0.5, tokens: 0 }, max: { usd: 0.6, tokens: 0 } });
+    budget.record(usage({ cost_usd: 0.1 }));
+    budget.settle(finished("a", 100, 0.1));
+    expect(budget.outstanding.usd).toBe(0);
+    expect(budget.spent.usd).toBeCloseTo(0.1);
+    expect(budget.admits({ usd: 0.9, tokens: 0 })).toBe(true);
+  });
+
+  it("adds what earlier runs spent (cumulative per output folder)", () => {
+    const budget = new Budget({ usd: 2 }, { usd: 1.5, tokens: 9999 });
+    expect(budget.admits({ usd: 0.5, tokens: 0 })).toBe(true);
+    expect(budget.admits({ usd: 0.75, tokens: 0 })).toBe(false);
+    expect(budget.spent).toEqual({ usd: 1.5, tokens: 9999 });
+    expect(budget.spentThisRun).toEqual({ usd: 0, tokens: 0 });
+  });
+
+  it("settles query-generation calls at once: they belong to no conversation", () => {
+    const budget = new Budget({ tokens: 1000 });
+    budget.admit("a", conv(300, 300));
+    budget.record(usage({ operation: "query_generation", prompt_tokens: 100, completion_tokens: 0 }));
+    // Had it counted as a's spending, a's outstanding share would have dropped to 200.
+    expect(budget.outstanding.tokens).toBe(300);
+    expect(budget.spent.tokens).toBe(100);
+  });
+
+  it("holds each ceiling with reserve: 'max'", () => {
+    const budget = new Budget({ tokens: 1000 }, undefined, { reserve: "max" });
+    expect(budget.admit("a", conv(100, 400))).toBe(true);
+    expect(budget.admit("b", conv(100, 400))).toBe(true);
+    expect(budget.admit("c", conv(100, 400))).toBe(false); // 800 held + 400
+  });
+
+  it("with no limit admits everything; rejects a negative or non-numeric limit", () => {
+    const budget = new Budget();
+    expect(budget.limited).toBe(false);
+    expect(budget.admit("a", conv(1e12, 1e12))).toBe(true);
+    expect(() => new Budget({ usd: -1 })).toThrow(/usd/);
+    expect(() => new Budget({ tokens: Number.NaN })).toThrow(/tokens/);
+  });
+
+  it("describes itself for the end-of-run line", () => {
+    const budget = new Budget({ usd: 5, tokens: 100_000 }, { usd: 4.5, tokens: 1234 });
+    budget.admit("a", { usd: 1, tokens: 1 });
+    expect(budget.describe()).toBe("budget reached: $4.50 of $5.00, 1,234 of 100,000 tokens spent");
+  });
+});
+
+describe("spentInOutput", () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it("sums usage.ndjson and skips a line cut off by a crash", async () => {
+    dir = await mkdtemp(join(tmpdir(), "convosim-budget-"));
+    const ledger = join(dir, "usage.ndjson");
+    await mkdir(dir, { recursive: true });
+    const ok = finished("i1", 1000, 0.25);
+    const failed: ConversationResult = {
+      kind: "failure",
+      failure: {
+        status: "failed",
+        interaction_id: "i2",
+        persona_id: "p",
+        query_id: "q",
+        reason: "boom",
+        error_kind: "server",
+        attempts: 2,
+        completed_turns: 0,
+        failed_at: "2026-01-01T00:00:00.000Z",
+        usage: [usage({ prompt_tokens: 50, completion_tokens: 10, cost_usd: 0.01 })],
+      },
+    };
+    await writeFile(
+      ledger,
+      `${JSON.stringify(usageLedgerLine(ok))}\n${JSON.stringify(usageLedgerLine(failed))}\n`,
+    );
+    // A run killed mid-append leaves half a line; the next run starts on a fresh line after it.
+    const third = JSON.stringify(usageLedgerLine(finished("i3", 7, 0.5)));
+    await appendFile(ledger, third.slice(0, 40));
+    await appendFile(ledger, `\n${JSON.stringify(usageLedgerLine(finished("i4", 100, 0.125)))}\n`);
+
+    const spent = await spentInOutput(dir);
+    expect(spent).toMatchObject({
+      conversations: 3,
+      completed: 2,
+      failed: 1,
+      malformed: 1,
+      calls: 3,
+      promptTokens: 1150,
+      completionTokens: 10,
+      tokens: 1160,
+    });
+    expect(spent.usd).toBeCloseTo(0.385);
+  });
+
+  it("is zero for a folder with no ledger (a first run)", async () => {
+    dir = await mkdtemp(join(tmpdir(), "convosim-budget-"));
+    const spent = await spentInOutput(join(dir, "not-yet"));
+    expect(spent).toMatchObject({ usd: 0, tokens: 0, conversations: 0, malformed: 0 });
+  });
+});
+
+describe("withinBudget (virtual time)", () => {
+  it("stops admitting tasks once the next would pass the budget; admitted conversations finish", () => {
+    const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    ts.run(({ cold, expectObservable, flush }) => {
+      // One-turn conversations; each call takes 15 ms and reports 9 prompt + 2 completion tokens.
+      const assistant = new FakeChatModel({ scheduler: ts, latencyMs: 15, respond: () => "answer" });
+      const user = new FakeChatModel({ scheduler: ts, respond: () => "unused" });
+      const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 1, scheduler: ts });
+      const budget = new Budget({ tokens: 45 });
+      // Expected 11 tokens, ceiling 20. a@0: 0+0+20. b@10: 0+11+20. a settles @15 (spent 11).
+      // c@20: 11+11+20 = 42. b settles @25 (spent 22). d@30: 22+11+20 = 53 > 45: refused.
+      const refused: string[] = [];
+      const admitted = cold("a 9ms b 9ms c 9ms d 9ms e 9ms f|").pipe(
+        map((id) => makeTask({ interaction_id: id, seed: id.charCodeAt(0) })),
+        withinBudget(
+          budget,
+          () => conv(11, 20),
+          (task) => refused.push(task.interaction_id),
+        ),
+        share(),
+      );
+      const results = admitted.pipe(
+        converseAll({
+          ...deps,
+          concurrency: 4,
+          events: { onCall: (record) => budget.record(record), onFinish: (result) => budget.settle(result) },
+        }),
+        map((r) => (r.kind === "interaction" ? r.interaction.interaction_id : "failed")),
+      );
+      expectObservable(admitted.pipe(map((t) => t.interaction_id))).toBe("a 9ms b 9ms c 9ms |");
+      // Results keep arriving after the task stream ended at 30 ms: c finishes at 35 ms.
+      expectObservable(results).toBe("15ms a 9ms b 9ms (c|)");
+      flush();
+      expect(refused).toEqual(["d"]);
+      expect(assistant.callCount).toBe(3);
+      expect(budget.exhausted).toBe(true);
+      expect(budget.spent.tokens).toBe(33);
+      expect(budget.inFlight).toBe(0);
+    });
+  });
+
+  it("passes everything through when the budget has no limit", () => {
+    const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    ts.run(({ cold, expectObservable, flush }) => {
+      let estimates = 0;
+      const tasks = cold("a-b-c|").pipe(
+        map((id) => makeTask({ interaction_id: id })),
+        withinBudget(new Budget(), () => {
+          estimates++;
+          return conv(1, 1);
+        }),
+        map((t) => t.interaction_id),
+      );
+      expectObservable(tasks).toBe("a-b-c|");
+      flush();
+      expect(estimates).toBe(0); // nothing to enforce: no estimate is made
+    });
+  });
+});
