@@ -1,0 +1,54 @@
+// The on-disk form of one cache entry: two lines, a header and the result, e.g.
+//   {"format":"convosim-response","version":1,"key":"ab12…","sha256":"9f…"}
+//   {"text":"…","usage":{…},"finishReason":"stop","provider":"openai","model":"gpt-4o-mini"}
+// The header's sha256 is over the second line's bytes, so an entry damaged after the fact (a
+// power cut before the data reached the disk, a truncated copy, a hand edit) is detected and
+// served as a miss, never as a reply. The key in the header catches a file under the wrong name.
+//
+// This module (like file-cache.ts) imports only node:* and ./types.js, so the crash test can
+// transpile it alone and run it in a child process that is killed mid-write.
+import { createHash } from "node:crypto";
+import { type CachedResult, isCachedResult } from "./types.js";
+
+export const ENTRY_FORMAT = "convosim-response";
+export const ENTRY_VERSION = 1;
+
+interface Header {
+  format: string;
+  version: number;
+  key: string;
+  sha256: string;
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function encodeEntry(key: string, result: CachedResult): string {
+  const body = JSON.stringify(result);
+  const header: Header = { format: ENTRY_FORMAT, version: ENTRY_VERSION, key, sha256: digest(body) };
+  return `${JSON.stringify(header)}\n${body}\n`;
+}
+
+/** The stored result, or undefined when the text is not a whole, intact entry for `key`. */
+export function decodeEntry(key: string, text: string): CachedResult | undefined {
+  const split = text.indexOf("\n");
+  if (split < 0 || !text.endsWith("\n")) return undefined;
+  const body = text.slice(split + 1, -1);
+  let header: Partial<Header>;
+  let result: unknown;
+  try {
+    header = JSON.parse(text.slice(0, split)) as Partial<Header>;
+    if (
+      header.format !== ENTRY_FORMAT ||
+      header.version !== ENTRY_VERSION ||
+      header.key !== key ||
+      header.sha256 !== digest(body)
+    )
+      return undefined;
+    result = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  return isCachedResult(result) ? result : undefined;
+}

@@ -1,0 +1,27 @@
+// The response cache: keys, storage (files on disk, or memory) and the cachedCall operator.
+export { type CachedCallOptions, cachedCall, cachedCallByKey } from "./cached-call.js";
+export { decodeEntry, encodeEntry } from "./entry.js";
+export { FileResponseCache, type FileResponseCacheOptions } from "./file-cache.js";
+export {
+  canonicalJson,
+  endpointForKey,
+  KEY_VERSION,
+  keyMaterial,
+  type ModelIdentity,
+  modelIdentity,
+  responseKey,
+} from "./key.js";
+export {
+  defaultResponseCacheDir,
+  type OpenResponseCacheOptions,
+  openResponseCache,
+} from "./location.js";
+export { MemoryResponseCache, type MemoryResponseCacheOptions } from "./memory-cache.js";
+export {
+  type CachedResult,
+  type CacheStats,
+  isCachedResult,
+  type ResponseCache,
+  replayed,
+  toCachedResult,
+} from "./types.js";

@@ -1,0 +1,34 @@
+// Where the response cache lives by default, and the one switch the CLI needs: `--cache-dir`
+// overrides the folder, `--no-cache` turns the cache off. The base folder is the one the model
+// cache uses (CONVOSIM_CACHE_DIR, else XDG_CACHE_HOME/convosim, else ~/.cache/convosim).
+import { join, resolve } from "node:path";
+import { convosimCacheDir } from "../providers/local/model-cache.js";
+import { FileResponseCache, type FileResponseCacheOptions } from "./file-cache.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `<convosim cache dir>/responses`. */
+export function defaultResponseCacheDir(env: Env = process.env): string {
+  return join(convosimCacheDir(env), "responses");
+}
+
+export interface OpenResponseCacheOptions extends FileResponseCacheOptions {
+  /** false: no cache (`--no-cache`). Default true. */
+  enabled?: boolean;
+  /** The cache folder (`--cache-dir`), relative to cwd; default defaultResponseCacheDir(env). */
+  dir?: string;
+  env?: Env;
+  cwd?: string;
+}
+
+/**
+ * The run's response cache, or undefined when it is off. Creates nothing on disk until the
+ * first entry is written, so a run that never calls a model leaves no folder behind.
+ */
+export function openResponseCache(options: OpenResponseCacheOptions = {}): FileResponseCache | undefined {
+  if (options.enabled === false) return undefined;
+  const dir = options.dir
+    ? resolve(options.cwd ?? process.cwd(), options.dir)
+    : defaultResponseCacheDir(options.env);
+  return new FileResponseCache(dir, options);
+}

@@ -1,0 +1,155 @@
+// The response cache key: the same call always gets the same key; anything that changes the
+// reply changes it; API keys, their variables, timeouts, limits and the abort signal never do.
+import { describe, expect, it } from "vitest";
+import {
+  canonicalJson,
+  endpointForKey,
+  keyMaterial,
+  type ModelIdentity,
+  modelIdentity,
+  responseKey,
+} from "../../src/cache/key.js";
+import type { ChatRequest } from "../../src/providers/types.js";
+import { ModelConfig } from "../../src/schema/config.js";
+
+const identity: ModelIdentity = {
+  provider: "openai",
+  model: "gpt-4o-mini",
+  endpoint: "https://api.openai.com/v1",
+};
+const request: ChatRequest = {
+  messages: [
+    { role: "system", content: "You are helpful." },
+    { role: "user", content: "hey can u help me write some python code" },
+  ],
+  temperature: 0.7,
+  maxTokens: 1024,
+  seed: 12345,
+};
+
+describe("responseKey", () => {
+  it("is 64 hex digits and the same for the same call, however its objects were built", () => {
+    const key = responseKey(identity, request);
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const rebuilt: ChatRequest = {
+      seed: 12345,
+      maxTokens: 1024,
+      temperature: 0.7,
+      messages: request.messages.map((m) => ({ content: m.content, role: m.role })),
+    };
+    expect(
+      responseKey({ endpoint: identity.endpoint, model: "gpt-4o-mini", provider: "openai" }, rebuilt),
+    ).toBe(key);
+  });
+
+  it.each<[string, ModelIdentity, ChatRequest]>([
+    [
+      "a message's content",
+      identity,
+      { ...request, messages: [request.messages[0]!, { role: "user", content: "hi" }] },
+    ],
+    [
+      "a message's role",
+      identity,
+      { ...request, messages: [{ role: "user", content: "You are helpful." }, request.messages[1]!] },
+    ],
+    [
+      "one more message",
+      identity,
+      { ...request, messages: [...request.messages, { role: "assistant", content: "ok" }] },
+    ],
+    ["the temperature", identity, { ...request, temperature: 0.95 }],
+    ["the seed (sample, turn, re-ask)", identity, { ...request, seed: 12346 }],
+    ["max tokens", identity, { ...request, maxTokens: 256 }],
+    ["speaker labels", identity, { ...request, speakerLabels: { user: "Assistant", assistant: "User" } }],
+    ["the model", { ...identity, model: "gpt-4o" }, request],
+    ["the provider", { ...identity, provider: "openrouter" }, request],
+    ["the endpoint", { ...identity, endpoint: "http://127.0.0.1:8000/v1" }, request],
+    ["a config setting", { ...identity, settings: { extra_body: { top_p: 0.5 } } }, request],
+  ])("changes with %s", (_what, otherIdentity, otherRequest) => {
+    expect(responseKey(otherIdentity, otherRequest)).not.toBe(responseKey(identity, request));
+  });
+
+  it("changes with a variant, and with a request field added in future", () => {
+    const key = responseKey(identity, request);
+    expect(responseKey(identity, request, "retry:1")).not.toBe(key);
+    const future = { ...request, topP: 0.9 } as ChatRequest;
+    expect(responseKey(identity, future)).not.toBe(key);
+  });
+
+  it("keeps the signal and message metadata out of the key", () => {
+    const key = responseKey(identity, request);
+    const abort = new AbortController();
+    abort.abort();
+    expect(responseKey(identity, { ...request, signal: abort.signal })).toBe(key);
+    const withMetadata = request.messages.map((m) => ({ ...m, timestamp: "2026-01-01", metadata: { x: 1 } }));
+    expect(responseKey(identity, { ...request, messages: withMetadata })).toBe(key);
+    expect(keyMaterial(identity, { ...request, signal: abort.signal })).not.toContain("signal");
+  });
+
+  it("treats an absent and an undefined field alike", () => {
+    expect(responseKey(identity, { ...request, speakerLabels: undefined })).toBe(
+      responseKey(identity, request),
+    );
+  });
+});
+
+describe("modelIdentity", () => {
+  const config = (fields: Record<string, unknown>) => ModelConfig.parse(fields);
+  const key = (fields: Record<string, unknown>) => responseKey(modelIdentity(config(fields)), request);
+  const base = { provider: "openai", model: "gpt-4o-mini" };
+
+  it("ignores the key variable, timeouts, rate limits and transport", () => {
+    expect(
+      key({
+        ...base,
+        api_key_env: "MY_OTHER_KEY",
+        request_timeout: 5,
+        rate_limit: { rpm: 100 },
+        transport: "undici",
+      }),
+    ).toBe(key(base));
+  });
+
+  it("gives the provider's default endpoint when the config names none", () => {
+    expect(modelIdentity(config(base)).endpoint).toBe("https://api.openai.com/v1");
+    expect(key({ ...base, base_url: "https://api.openai.com/v1/" })).toBe(key(base));
+    expect(key({ ...base, base_url: "http://127.0.0.1:8000/v1" })).not.toBe(key(base));
+  });
+
+  it("keeps credentials in a base_url out of the key material", () => {
+    const secret = "sk-live-DO-NOT-LEAK";
+    const withCredentials = modelIdentity(
+      config({ ...base, base_url: `https://user:${secret}@llm.example.com/v1?api_key=${secret}` }),
+    );
+    expect(withCredentials.endpoint).toBe("https://llm.example.com/v1");
+    expect(keyMaterial(withCredentials, request)).not.toContain(secret);
+    // Hand-built identities are cleaned too.
+    const handBuilt: ModelIdentity = { ...identity, endpoint: `https://me:${secret}@llm.example.com/v1` };
+    expect(keyMaterial(handBuilt, request)).not.toContain(secret);
+    expect(endpointForKey(`not a url?key=${secret}`)).not.toContain(secret);
+  });
+
+  it("separates settings that change replies: extra_body, default sampling, the local model file", () => {
+    expect(key({ ...base, extra_body: { top_p: 0.5 } })).not.toBe(key(base));
+    expect(key({ ...base, temperature: 0.2 })).not.toBe(key(base));
+    expect(key({ ...base, max_completion_tokens: 64 })).not.toBe(key(base));
+    const local = { provider: "local", model: "gemma" };
+    expect(key({ ...local, model_path: "/models/a.gguf" })).not.toBe(
+      key({ ...local, model_path: "/models/b.gguf" }),
+    );
+    expect(modelIdentity(config(local)).endpoint).toBeUndefined();
+  });
+});
+
+describe("canonicalJson", () => {
+  it("sorts keys at every depth and drops undefined like JSON.stringify", () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[1,{"z":1}]},"b":1}',
+    );
+    expect(canonicalJson(undefined)).toBe("null");
+    expect(JSON.parse(canonicalJson({ s: 'quote " and \n newline' }))).toEqual({
+      s: 'quote " and \n newline',
+    });
+  });
+});
