@@ -4,14 +4,26 @@
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { map, share } from "rxjs";
+import { filter, lastValueFrom, map, share, toArray } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { AssistantPool } from "../../src/conversation/assistant-pool.js";
+import { PriceTable } from "../../src/conversation/pricing.js";
+import { UserSimulator } from "../../src/conversation/user-simulator.js";
+import { admit } from "../../src/operators/admit.js";
 import { converseAll } from "../../src/operators/converse-all.js";
 import { FakeChatModel } from "../../src/providers/fake.js";
 import { Budget, spentInOutput, withinBudget } from "../../src/run/budget.js";
+import { RunEstimator } from "../../src/run/estimate.js";
+import { ConvosimConfig } from "../../src/schema/config.js";
 import type { ConversationResult } from "../../src/schema/interaction.js";
+import type { Persona } from "../../src/schema/persona.js";
+import { loadCompleted } from "../../src/sinks/completed.js";
+import { filesSink } from "../../src/sinks/files-sink.js";
 import { usageLedgerLine } from "../../src/sinks/usage-ledger.js";
+import { Backpressure } from "../../src/sources/backpressure.js";
+import { readPersonas } from "../../src/sources/read-personas.js";
+import { personaTasks, toTasks } from "../../src/sources/tasks.js";
 import { interaction, usage } from "../sinks/fixtures.js";
 import { makeDeps, makeTask } from "../support/pipeline-fixtures.js";
 
@@ -237,4 +249,104 @@ describe("withinBudget (virtual time)", () => {
       expect(estimates).toBe(0); // nothing to enforce: no estimate is made
     });
   });
+});
+
+describe("a budgeted run, then a rerun with a larger budget (the pipeline as generate() wires it)", () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  const config = ConvosimConfig.parse({
+    interaction_generation: {
+      min_turns: 2,
+      max_turns: 2,
+      max_workers: 4,
+      assistant_model: { provider: "fake", model: "fake-model", max_completion_tokens: 64 },
+      user_model: { provider: "fake", model: "fake-model", max_completion_tokens: 32 },
+    },
+  });
+  const personas: Persona[] = Array.from({ length: 10 }, (_, p) => ({
+    persona_id: `p${p}`,
+    persona_features: { role: "nurse" },
+    queries: [0, 1, 2].map((q) => ({ original_query: `how do I do thing ${q} for person ${p}?` })),
+  }));
+
+  async function run(out: string, tokens: number) {
+    const ig = config.interaction_generation;
+    const assistant = new FakeChatModel({ recordCalls: false, respond: (_r, i) => `answer number ${i}` });
+    const userModel = new FakeChatModel({ recordCalls: false, respond: (_r, i) => `follow-up number ${i}` });
+    const prices = new PriceTable();
+    const completed = await loadCompleted(out);
+    const budget = new Budget({ tokens }, await spentInOutput(out));
+    const estimator = new RunEstimator(config, prices);
+    const backpressure = new Backpressure(8);
+    let started = 0;
+    // As generate() reads: the reader waits for room in the backpressure window.
+    const file = join(out, "..", "personas.jsonl");
+    await writeFile(file, personas.map((p) => JSON.stringify(p)).join("\n"));
+    const results = await lastValueFrom(
+      readPersonas(file, { backpressure }).pipe(
+        toTasks({ seed: ig.seed }),
+        filter((task) => !completed.has(task.interaction_id)),
+        withinBudget(budget, (task) => estimator.conversation(task)),
+        admit(backpressure),
+        converseAll({
+          pool: new AssistantPool([{ model: assistant, weight: 1, temperature: 0, maxTokens: 64 }]),
+          user: new UserSimulator(userModel, ig.user_model),
+          limits: { minTurns: 2, maxTurns: 2 },
+          callRetry: { count: 0, baseDelayMs: 0, maxDelayMs: 0 },
+          maxRetries: 0,
+          retryDelayMs: 0,
+          prices,
+          concurrency: ig.max_workers,
+          backpressure,
+          events: {
+            onStart: () => void started++,
+            onCall: (record) => budget.record(record),
+            onFinish: (result) => budget.settle(result),
+          },
+        }),
+        filesSink(out),
+        toArray(),
+      ),
+    );
+    return { budget, results, started, estimator };
+  }
+
+  it("stops within one wave of its budget, and the rerun completes the rest with nothing redone", async () => {
+    const root = await mkdtemp(join(tmpdir(), "convosim-budget-run-"));
+    dir = root;
+    const out = join(root, "out");
+    const one = await estimatorOfOne();
+    const limit = Math.round(one.expected.tokens * 12); // room for about a dozen of the 30
+
+    const first = await run(out, limit);
+    expect(first.budget.exhausted).toBe(true);
+    expect(first.results.length).toBe(first.started);
+    expect(first.results.length).toBeGreaterThan(5);
+    expect(first.results.length).toBeLessThan(30);
+    // Past the limit by at most one wave: the in-flight window (8 + one persona's 3 tasks).
+    const wave = 11 * (one.max.tokens - one.expected.tokens);
+    expect(first.budget.spent.tokens).toBeLessThanOrEqual(limit + wave);
+    const ledger = await spentInOutput(out);
+    expect(ledger.tokens).toBe(first.budget.spent.tokens);
+
+    const second = await run(out, limit * 4);
+    expect(second.budget.exhausted).toBe(false);
+    expect(second.budget.alreadySpent.tokens).toBe(ledger.tokens);
+    expect(first.results.length + second.results.length).toBe(30);
+    const ids = [...first.results, ...second.results].map((r) =>
+      r.kind === "interaction" ? r.interaction.interaction_id : r.failure.interaction_id,
+    );
+    expect(new Set(ids).size).toBe(30); // nothing redone
+    expect((await spentInOutput(out)).conversations).toBe(30);
+  });
+
+  async function estimatorOfOne() {
+    const estimator = new RunEstimator(config, new PriceTable());
+    const [task] = personaTasks(personas[0]!, { seed: 0 });
+    return estimator.conversation(task!);
+  }
 });
