@@ -69,7 +69,7 @@ export class Budget {
         throw new RangeError(`budget ${name} must be a number ≥ 0 (got ${value})`);
     }
     this.limits = { ...limits };
-    this.alreadySpent = { ...alreadySpent };
+    this.alreadySpent = { usd: alreadySpent.usd, tokens: alreadySpent.tokens }; // e.g. an OutputSpend
     this.#reserveMax = options.reserve === "max";
   }
 
@@ -173,6 +173,7 @@ export class Budget {
 
   /** One line for the end of a run. */
   describe(): string {
+    if (!this.limited) return "no budget";
     const parts: string[] = [];
     const spent = this.spent;
     if (this.limits.usd !== undefined)
@@ -182,7 +183,7 @@ export class Budget {
         `${Math.round(spent.tokens).toLocaleString("en-US")} of ${this.limits.tokens.toLocaleString("en-US")} tokens`,
       );
     const state = this.exhausted ? "budget reached" : "budget";
-    return `${state}: ${parts.join(", ") || "no limit"} spent`;
+    return `${state}: ${parts.join(", ")} spent`;
   }
 }
 
