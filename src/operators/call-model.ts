@@ -3,9 +3,12 @@
 // retried with capped exponential backoff and jitter, never sooner than Retry-After.
 import { Observable, type SchedulerLike, throwError, timer } from "rxjs";
 import { retry } from "rxjs/operators";
+import { cachedCall, type ModelIdentity, type ResponseCache } from "../cache/index.js";
+import type { PriceTable } from "../conversation/pricing.js";
 import { randomStream } from "../conversation/random.js";
 import { isTransient, ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
+import type { UsageRecord } from "../schema/interaction.js";
 
 export interface CallRetryPolicy {
   /** Retries after the first attempt. */
@@ -41,6 +44,11 @@ export interface CallOptions {
   jitterSeed: number;
   /** Told about every retry, e.g. for progress counts. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /**
+   * The response cache, outermost: a hit makes no call, waits for no admission and retries
+   * nothing; only a final success is stored (and only if `accept` agrees).
+   */
+  cache?: { store: ResponseCache; identity: ModelIdentity; accept?: (result: ChatResult) => boolean };
 }
 
 /** One attempt. Unsubscribing (Ctrl-C, a timeout upstream) aborts the request in flight. */
@@ -65,7 +73,7 @@ export function callModel(
   options: CallOptions,
 ): Observable<ChatResult> {
   const random = randomStream(options.jitterSeed, "call_retry_jitter");
-  return attemptOnce(model, request).pipe(
+  const live$ = attemptOnce(model, request).pipe(
     retry({
       count: options.retry.count,
       delay: (error: unknown, attempt: number) => {
@@ -77,4 +85,37 @@ export function callModel(
       },
     }),
   );
+  const { cache } = options;
+  if (!cache) return live$;
+  return cachedCall(
+    cache.store,
+    cache.identity,
+    request,
+    live$,
+    cache.accept ? { accept: cache.accept } : {},
+  );
+}
+
+/** The cache part of CallOptions for a model, when a cache is on and knows the model. */
+export function cacheOption(
+  cache: { store: ResponseCache; identityOf(model: ChatModel): ModelIdentity | undefined } | undefined,
+  model: ChatModel,
+  accept?: (result: ChatResult) => boolean,
+): Pick<CallOptions, "cache"> {
+  const identity = cache?.identityOf(model);
+  if (!cache || !identity) return {};
+  return { cache: { store: cache.store, identity, ...(accept ? { accept } : {}) } };
+}
+
+/** The usage record of one returned call: priced, and free when it was replayed from the cache. */
+export function usageRecord(operation: string, result: ChatResult, prices: PriceTable): UsageRecord {
+  const record: UsageRecord = {
+    operation,
+    provider: result.provider,
+    model: result.model,
+    ...result.usage,
+    cost_usd: result.cached ? 0 : prices.cost(result.provider, result.model, result.usage),
+  };
+  if (result.cached) record.replayed = true;
+  return record;
 }

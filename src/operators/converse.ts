@@ -21,6 +21,7 @@ import {
   throwError,
   timer,
 } from "rxjs";
+import type { ModelIdentity, ResponseCache } from "../cache/index.js";
 import type { AssistantPool, PoolMember } from "../conversation/assistant-pool.js";
 import { type NoiseHook, noNoise } from "../conversation/noise-hook.js";
 import type { PriceTable } from "../conversation/pricing.js";
@@ -44,13 +45,20 @@ import type {
   UsageRecord,
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
-import { type CallRetryPolicy, callModel } from "./call-model.js";
+import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
 
 export interface ConversationEvents {
   /** Every model call that returned, with its usage and cost. */
   onCall?(record: UsageRecord): void;
   /** Every retry of a model call after a transient failure. */
   onCallRetry?(error: unknown): void;
+}
+
+/** The response cache as conversations use it: a store, and which identity a model has. */
+export interface ConversationCache {
+  store: ResponseCache;
+  /** Undefined for a model the cache cannot tell apart from others: its calls are not cached. */
+  identityOf(model: ChatModel): ModelIdentity | undefined;
 }
 
 export interface ConverseDeps {
@@ -65,6 +73,7 @@ export interface ConverseDeps {
   prices: PriceTable;
   scheduler?: SchedulerLike;
   events?: ConversationEvents;
+  cache?: ConversationCache;
 }
 
 /** The simulated user kept giving unusable replies (empty, or speaking as the assistant). */
@@ -122,6 +131,11 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
 
     const timestamp = () => new Date(scheduler.now()).toISOString();
 
+    // An empty assistant reply is retried, so it must not be stored and replayed.
+    const nonEmpty = (result: ChatResult) => result.text.trim() !== "";
+    const cacheFor = (model: ChatModel, operation: string) =>
+      cacheOption(deps.cache, model, operation === "assistant_response" ? nonEmpty : undefined);
+
     const call = (
       model: ChatModel,
       request: ChatRequest,
@@ -133,15 +147,10 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         scheduler,
         jitterSeed: seedFrom(task.seed, salt),
         onRetry: (error) => deps.events?.onCallRetry?.(error),
+        ...cacheFor(model, operation),
       }).pipe(
         tap((result) => {
-          const record: UsageRecord = {
-            operation,
-            provider: result.provider,
-            model: result.model,
-            ...result.usage,
-            cost_usd: deps.prices.cost(result.provider, result.model, result.usage),
-          };
+          const record = usageRecord(operation, result, deps.prices);
           usage.push(record);
           deps.events?.onCall?.(record);
         }),

@@ -16,10 +16,9 @@ import type { PriceTable } from "../conversation/pricing.js";
 import { seedFrom } from "../conversation/random.js";
 import { loadTemplate, renderTemplate } from "../conversation/templates.js";
 import type { ChatModel } from "../providers/types.js";
-import type { UsageRecord } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
-import { type CallRetryPolicy, callModel } from "./call-model.js";
-import type { ConversationEvents } from "./converse.js";
+import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
+import type { ConversationCache, ConversationEvents } from "./converse.js";
 
 export interface StyleTransferOptions {
   model: ChatModel;
@@ -32,6 +31,7 @@ export interface StyleTransferOptions {
   prices: PriceTable;
   scheduler?: SchedulerLike;
   events?: ConversationEvents;
+  cache?: ConversationCache;
 }
 
 /** Strips quotes and labels small models like to wrap a rewrite in. */
@@ -65,15 +65,10 @@ export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<
       scheduler,
       jitterSeed: seedFrom(task.seed, "style_transfer_retry"),
       onRetry: (error) => options.events?.onCallRetry?.(error),
+      ...cacheOption(options.cache, options.model),
     }).pipe(
       map((result): Task => {
-        const record: UsageRecord = {
-          operation: "style_transfer",
-          provider: result.provider,
-          model: result.model,
-          ...result.usage,
-          cost_usd: options.prices.cost(result.provider, result.model, result.usage),
-        };
+        const record = usageRecord("style_transfer", result, options.prices);
         options.events?.onCall?.(record);
         const styled = cleanRewrite(result.text);
         // An empty rewrite carries no voice; keep the original rather than send nothing.

@@ -18,10 +18,10 @@ import {
 import type { PriceTable } from "../conversation/pricing.js";
 import type { QueryGenerator } from "../conversation/query-generator.js";
 import { seedFrom } from "../conversation/random.js";
-import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
+import type { ConversationResult } from "../schema/interaction.js";
 import type { Persona } from "../schema/persona.js";
-import { type CallRetryPolicy, callModel } from "./call-model.js";
-import type { ConversationEvents } from "./converse.js";
+import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
+import type { ConversationCache, ConversationEvents } from "./converse.js";
 
 interface Account {
   persona: Persona;
@@ -85,6 +85,7 @@ export interface SupplementOptions {
   run: (personas: Observable<Persona>, round: number) => Observable<ConversationResult>;
   scheduler?: SchedulerLike;
   events?: ConversationEvents & { onQueryGenerationFailed?(personaId: string, error: unknown): void };
+  cache?: ConversationCache;
 }
 
 /** Runs rounds 1..maxRounds after the main pass; emits the results of the new conversations. */
@@ -114,15 +115,10 @@ function newQueries(
     scheduler,
     jitterSeed: seed,
     onRetry: (error) => options.events?.onCallRetry?.(error),
+    ...cacheOption(options.cache, options.generator.options.model),
   }).pipe(
     map((result) => {
-      const record: UsageRecord = {
-        operation: "query_generation",
-        provider: result.provider,
-        model: result.model,
-        ...result.usage,
-        cost_usd: options.prices.cost(result.provider, result.model, result.usage),
-      };
+      const record = usageRecord("query_generation", result, options.prices);
       options.events?.onCall?.(record);
       const queries = options.generator.parse(result.text, needed, existing);
       // The persona comes back holding only its new queries; it re-enters the tracker with them.

@@ -2,6 +2,7 @@
 // simulated user, the optional style-transfer and query-generation models, prices.
 // checkRuntimeConfig does every check that needs no model, so bad config fails before
 // any call is made.
+import { type ModelIdentity, modelIdentity } from "../cache/index.js";
 import { AssistantPool, type PoolMember } from "../conversation/assistant-pool.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { QueryGenerator } from "../conversation/query-generator.js";
@@ -13,6 +14,8 @@ import { type ConvosimConfig, ModelConfig, type PoolEntry } from "../schema/conf
 
 export interface Runtime {
   pool: AssistantPool;
+  /** What the response cache keys a model's calls by (endpoint, model, settings). */
+  identityOf(model: ChatModel): ModelIdentity | undefined;
   user: UserSimulator;
   styleModel?: ChatModel;
   queryGenerator?: QueryGenerator;
@@ -86,9 +89,11 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   const created: ChatModel[] = [];
+  const identities = new WeakMap<ChatModel, ModelIdentity>();
   const track = async (model: ModelConfig) => {
     const chat = await create(model);
     created.push(chat);
+    identities.set(chat, modelIdentity(model));
     return chat;
   };
 
@@ -105,6 +110,7 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
   const userModel = await track(modelOnly(ig.user_model));
   const runtime: Runtime = {
     pool: new AssistantPool(members),
+    identityOf: (model) => identities.get(model),
     user: new UserSimulator(userModel, ig.user_model),
     prices: new PriceTable(config.pricing),
     callRetry: {

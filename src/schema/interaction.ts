@@ -39,7 +39,10 @@ export interface UsageRecord extends Usage {
   operation: "assistant_response" | "user_feedback" | "style_transfer" | "query_generation" | string;
   provider: string;
   model: string;
+  /** What this run paid: 0 for a reply replayed from the response cache. */
   cost_usd: number;
+  /** True when the reply came from the response cache: no model call was made. */
+  replayed?: boolean;
 }
 
 export interface Interaction {
