@@ -1,6 +1,8 @@
 // The lean transport (transport: "undici") against the real stand-in server: the SDK must not be
 // able to tell it from fetch — same ChatResult, same ProviderError for every kind of failure,
 // streaming intact — and the registry must hand it out for transport: "undici" only.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
 import { type StandInOptions, type StandInServer, startStandInServer } from "../../bench/stand-in-server.js";
@@ -136,6 +138,68 @@ describe("lean transport under the openai SDK", () => {
     const whole = await model(server).complete({ ...ASK, maxTokens: undefined });
     expect(text).toBe(whole.text);
     expect(completionTokens).toBe(whole.usage.completion_tokens);
+  });
+});
+
+describe("lean fetch responses", () => {
+  // A plain node:http server for what the stand-in never sends: repeated headers, 204, redirects.
+  async function plainServer(): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      if (req.url === "/empty") return res.writeHead(204).end();
+      if (req.url === "/moved") return res.writeHead(302, { location: "/elsewhere" }).end();
+      res.setHeader("set-cookie", ["a=1", "b=2"]);
+      res.writeHead(200, { "content-type": "application/json", "x-one": "1" });
+      res.end(JSON.stringify({ method: req.method, url: req.url, héllo: "wörld" }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  it("behaves like a fetch Response: status, headers, one-time body, clone, stream", async () => {
+    const server = await plainServer();
+    try {
+      const response = await transport.fetch(`${server.url}/x?q=1`, { method: "post", body: "{}" });
+      expect(response).toBeInstanceOf(Response);
+      expect(response.ok).toBe(true);
+      expect(response.headers.get("x-one")).toBe("1");
+      expect(response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+      const copy = response.clone();
+      expect(response.bodyUsed).toBe(false);
+      expect(await response.json()).toEqual({ method: "POST", url: "/x?q=1", héllo: "wörld" });
+      expect(response.bodyUsed).toBe(true);
+      await expect(response.text()).rejects.toBeInstanceOf(TypeError);
+      const streamed = await new Response(copy.body).text();
+      expect(JSON.parse(streamed)).toMatchObject({ héllo: "wörld" });
+      expect(copy.bodyUsed).toBe(true);
+
+      const bytes = await (await transport.fetch(`${server.url}/y`)).arrayBuffer();
+      expect(JSON.parse(new TextDecoder().decode(bytes))).toMatchObject({ method: "GET" });
+      const empty = await transport.fetch(`${server.url}/empty`);
+      expect(empty.status).toBe(204);
+      expect(await empty.text()).toBe("");
+      const moved = await transport.fetch(`${server.url}/moved`);
+      expect(moved.status).toBe(302); // not followed: the endpoint's final URL belongs in the config
+      expect(moved.headers.get("location")).toBe("/elsewhere");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("an already aborted signal rejects before anything is sent", async () => {
+    const server = await serve();
+    const reason = new Error("stop");
+    await expect(transport.fetch(`${server.url}/models`, { signal: AbortSignal.abort(reason) })).rejects.toBe(
+      reason,
+    );
+    expect(server.stats.requests).toBe(0);
   });
 });
 
