@@ -1,44 +1,77 @@
-// `npm run bench`: runs the scenarios, writes bench/results/<name>.json and rewrites
-// BENCHMARKS.md from them (machine and date included). Figures are measured, never typed in.
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+// `npm run bench`: runs the scenarios one after another, writes bench/results/<name>.json and
+// rewrites BENCHMARKS.md from all results (machine and date included). Figures are measured,
+// never typed in. Names on the command line run only those scenarios (the others keep their
+// last results in BENCHMARKS.md):
+//   node dist/bench/index.js [latency-bound rate-bound …]
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pipelineVsSdk } from "./pipeline-vs-sdk.js";
+import { machine } from "./measure.js";
+import { renderMarkdown } from "./report.js";
+import { cpuOverhead } from "./scenarios/cpu-overhead.js";
+import { embedded } from "./scenarios/embedded.js";
+import { faultStorm } from "./scenarios/fault-storm.js";
+import { killResume } from "./scenarios/kill-resume.js";
+import { latencyBound } from "./scenarios/latency-bound.js";
+import { rateBound } from "./scenarios/rate-bound.js";
+import { replay } from "./scenarios/replay.js";
+import { tenThousand } from "./scenarios/ten-thousand.js";
+import { transport } from "./scenarios/transport.js";
+import type { Scenario, ScenarioResult } from "./scenarios/types.js";
+
+// Order: the cheap and the CPU-sensitive first, the long waits (rate cap, 10k) later.
+const SCENARIOS: Array<[string, Scenario]> = [
+  ["transport", transport],
+  ["cpu-overhead", cpuOverhead],
+  ["latency-bound", latencyBound],
+  ["fault-storm", faultStorm],
+  ["kill-resume", killResume],
+  ["replay", replay],
+  ["ten-thousand", tenThousand],
+  ["rate-bound", rateBound],
+  ["embedded", embedded],
+];
 
 const root = join(import.meta.dirname, "../..");
-const machine = {
-  cpus: cpus().length,
-  cpu: cpus()[0]?.model ?? "unknown",
-  memory_gb: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  platform: `${process.platform} ${process.arch}`,
-};
-const date = new Date().toISOString();
+const resultsDir = join(root, "bench/results");
 
-const vsSdk = { machine, date, ...(await pipelineVsSdk()) };
-await mkdir(join(root, "bench/results"), { recursive: true });
-await writeFile(join(root, "bench/results/pipeline-vs-sdk.json"), `${JSON.stringify(vsSdk, null, 2)}\n`);
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !SCENARIOS.some(([name]) => name === w));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown scenario(s) ${unknown.join(", ")}; known: ${SCENARIOS.map(([n]) => n).join(", ")}`,
+    );
+  }
+  await mkdir(resultsDir, { recursive: true });
+  const host = machine();
+  const started = performance.now();
+  for (const [name, scenario] of SCENARIOS) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    process.stderr.write(`bench: ${name} …\n`);
+    const t0 = performance.now();
+    const result: ScenarioResult = { ...(await scenario()), durationS: (performance.now() - t0) / 1000 };
+    const record = { machine: host, date: new Date().toISOString(), ...result };
+    await writeFile(join(resultsDir, `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    const h = result.headline;
+    process.stderr.write(
+      `bench: ${name} done in ${result.durationS.toFixed(0)} s` +
+        (result.skipped
+          ? ` — skipped: ${result.skipped}`
+          : h
+            ? ` — ${h.label}: measured ${h.measured} ${h.unit} / ideal ${h.ideal} ${h.unit}`
+            : "") +
+        "\n",
+    );
+  }
+  const totalS = (performance.now() - started) / 1000;
+  const results: Array<ScenarioResult & { date: string; machine: typeof host }> = [];
+  for (const [name] of SCENARIOS) {
+    const text = await readFile(join(resultsDir, `${name}.json`), "utf8").catch(() => undefined);
+    if (text) results.push(JSON.parse(text));
+  }
+  const markdown = renderMarkdown(results, { machine: host, date: new Date().toISOString(), totalS, wanted });
+  await writeFile(join(root, "BENCHMARKS.md"), markdown);
+  process.stdout.write(markdown);
+}
 
-const ms = (v: number) => `${(v / 1000).toFixed(2)} s`;
-const markdown = `# Benchmarks
-
-Written by \`npm run bench\` from \`bench/results/*.json\`. Machine: ${machine.cpus} × ${machine.cpu},
-${machine.memory_gb} GB, Node ${machine.node}, ${machine.platform}. Date: ${date}.
-
-## Pipeline overhead against the bare openai SDK
-
-${vsSdk.scenario}. Both run as separate processes against the same stand-in server
-(\`bench/stand-in-server.ts\`, loopback, fixed 0.5 s latency), alternating, ${vsSdk.runs.sdk.length} rounds each; medians.
-
-| | wall time | CPU per call | peak RSS |
-|---|---|---|---|
-| latency bound (calls × latency / concurrency) | ${ms(vsSdk.latency_bound_ms)} | | |
-| bare openai SDK, 5,000 calls, 500 at a time | ${ms(vsSdk.sdk_wall_ms_median)} | ${vsSdk.sdk_cpu_ms_per_call_median.toFixed(2)} ms | |
-| convosim generate, 1,000 × 3 turns, 500 in flight, files sink | ${ms(vsSdk.convosim_wall_ms_median)} | ${vsSdk.convosim_cpu_ms_per_call_median.toFixed(2)} ms | ${vsSdk.convosim_peak_rss_mb_max.toFixed(0)} MB (max of runs) |
-
-Ratio convosim / SDK: **${vsSdk.ratio_convosim_over_sdk.toFixed(3)}** (target ≤ ${vsSdk.target_ratio}); peak memory
-${vsSdk.convosim_peak_rss_mb_max.toFixed(0)} MB (target < ${vsSdk.target_rss_mb} MB); all conversations done: ${vsSdk.all_conversations_done}.
-convosim's CPU per call includes its own work (prompt building, state, files, index) on top of the SDK's.
-`;
-await writeFile(join(root, "BENCHMARKS.md"), markdown);
-process.stdout.write(markdown);
+await main();

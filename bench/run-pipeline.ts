@@ -1,6 +1,10 @@
-// convosim's generate() running `conversations` three-turn conversations (5 calls each),
-// `workers` at a time, into an output folder. Prints one JSON RunMeasurement.
-//   node dist/bench/run-pipeline.js URL CONVERSATIONS WORKERS OUT_DIR
+// Child process: convosim's generate() running `conversations` conversations of `turns` turns
+// (2 × turns − 1 calls each), `workers` at a time, into an output folder, against an
+// OpenAI-compatible server. Prints one JSON RunMeasurement (CPU and peak RSS of this process).
+//   node dist/bench/run-pipeline.js --url URL --out DIR [--conversations 1000] [--workers 500]
+//     [--turns 3] [--transport sdk|undici] [--rpm N] [--timeout S] [--record FILE]
+import { appendFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { range } from "rxjs";
 import { map } from "rxjs/operators";
 import { generate } from "../src/run/generate.js";
@@ -8,19 +12,53 @@ import { ConvosimConfig } from "../src/schema/config.js";
 import type { Persona } from "../src/schema/persona.js";
 import { measureSince } from "./measure.js";
 
-const [url, conversationsArg = "1000", workersArg = "500", out] = process.argv.slice(2);
-if (!url || !out) throw new Error("usage: run-pipeline URL CONVERSATIONS WORKERS OUT_DIR");
-const conversations = Number(conversationsArg);
-const model = { provider: "openai" as const, model: "stand-in", base_url: url };
-const config = ConvosimConfig.parse({
-  interaction_generation: {
-    min_turns: 3,
-    max_turns: 3,
-    max_workers: Number(workersArg),
-    assistant_model: { ...model, max_completion_tokens: 64 },
-    user_model: { ...model, max_completion_tokens: 64 },
+const { values } = parseArgs({
+  options: {
+    url: { type: "string" },
+    out: { type: "string" },
+    conversations: { type: "string", default: "1000" },
+    workers: { type: "string", default: "500" },
+    turns: { type: "string", default: "3" },
+    transport: { type: "string", default: "sdk" },
+    rpm: { type: "string" },
+    timeout: { type: "string" },
+    "max-tokens": { type: "string", default: "64" },
+    record: { type: "string" },
   },
 });
+if (!values.url || !values.out) throw new Error("run-pipeline: --url and --out are required");
+const conversations = Number(values.conversations);
+const turns = Number(values.turns);
+const transport = values.transport === "undici" ? "undici" : "sdk";
+const model = {
+  provider: "openai" as const,
+  model: "stand-in",
+  base_url: values.url,
+  transport,
+  max_completion_tokens: Number(values["max-tokens"]),
+  ...(values.rpm ? { rate_limit: { rpm: Number(values.rpm) } } : {}),
+  ...(values.timeout ? { request_timeout: Number(values.timeout) } : {}),
+};
+const config = ConvosimConfig.parse({
+  interaction_generation: {
+    min_turns: turns,
+    max_turns: turns,
+    max_workers: Number(values.workers),
+    assistant_model: model,
+    user_model: model,
+  },
+});
+
+// Calibration only (never in a measured run): every request body as sent, one per line, so the
+// bare-SDK baseline can replay exactly the same calls.
+const recorded: string[] = [];
+const recordingFetch: typeof fetch | undefined = values.record
+  ? (input, init) => {
+      if (typeof init?.body === "string") recorded.push(init.body);
+      return fetch(input, init);
+    }
+  : undefined;
+
 const personas = range(0, conversations).pipe(
   map(
     (i): Persona => ({
@@ -37,10 +75,22 @@ const personas = range(0, conversations).pipe(
 
 const startedAt = performance.now();
 const cpu = process.cpuUsage();
-const summary = await generate({ config, personas, out });
+const summary = await generate({
+  config,
+  personas,
+  out: values.out,
+  ...(recordingFetch ? { fetch: recordingFetch } : {}),
+});
 const result = {
-  ...measureSince("convosim generate", startedAt, cpu, summary.calls),
+  ...measureSince(`convosim generate (${transport})`, startedAt, cpu, summary.calls),
   done: summary.done,
   failed: summary.failed,
+  skipped: summary.skipped,
+  failures: summary.failures.slice(0, 3).map((f) => `${f.error_kind}: ${f.reason}`),
 };
+if (values.record) {
+  writeFileSync(values.record, "");
+  for (let i = 0; i < recorded.length; i += 1000)
+    appendFileSync(values.record, `${recorded.slice(i, i + 1000).join("\n")}\n`);
+}
 process.stdout.write(`${JSON.stringify(result)}\n`);
