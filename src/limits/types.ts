@@ -31,8 +31,10 @@ export type Release = (outcome: CallOutcome) => void;
 export interface Admission {
   /**
    * Emits one Release when the call may start, then completes. Unsubscribing before that
-   * withdraws the request; unsubscribing after it without calling Release releases with no
-   * outcome (the slot is returned, nothing is learned).
+   * withdraws the request. Once admitted, the caller must call Release when the attempt is over:
+   * with its outcome, or with an empty outcome when it was abandoned (the slot is returned,
+   * nothing is learned). The observable has completed by then, so it cannot notice an abandoned
+   * call by itself; the `admitted()` operator (src/operators/rate-limit.ts) does all of this.
    */
   admit(ticket: CallTicket): Observable<Release>;
 }

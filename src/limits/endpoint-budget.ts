@@ -1,0 +1,324 @@
+// One endpoint's admission control (one provider endpoint and key): every model call asks here
+// before each attempt and reports how it went. What decides when a call may start:
+//
+// - a pause after a 429, for as long as its Retry-After says (this endpoint only);
+// - the requests-per-minute and tokens-per-minute buckets, paced smoothly at limit/60 per second
+//   with a burst of a fraction of a second. The limits come from the config (`rate_limit`, which
+//   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
+//   first 429 out of what the endpoint actually delivered;
+// - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429).
+//
+// How 429s move the pace lives in pace.ts. 429s answering calls admitted before the last cut
+// belong to the same wave and do not cut again, so one burst cannot collapse the pace.
+//
+// Nothing sleeps: waiting callers sit in a priority queue and a single scheduler timer (only while
+// someone waits) wakes the queue when the next one may go.
+import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import { ProviderError } from "../providers/errors.js";
+import type { RateLimitInfo } from "../schema/usage.js";
+import { ConcurrencyWindow, type ConcurrencyWindowOptions, RateMeter } from "./adaptive.js";
+import { type LimitSource, Pace, type PaceOptions, type RateLimitConfig } from "./pace.js";
+import { TokenBucket } from "./token-bucket.js";
+import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
+import { type Waiter, WaitQueue } from "./wait-queue.js";
+
+export type { LimitSource, RateLimitConfig };
+
+export interface BudgetOptions extends PaceOptions {
+  scheduler?: SchedulerLike;
+  /** Configured limits (they win over learned ones). */
+  limit?: RateLimitConfig;
+  /** Burst of the client-side buckets, in seconds of the limit. Default 0.25. */
+  burstSeconds?: number;
+  /** The adaptive window used while no rate is known. */
+  window?: ConcurrencyWindowOptions;
+}
+
+export interface BudgetSnapshot {
+  key: string;
+  inFlight: number;
+  waiting: number;
+  admitted: number;
+  rateLimited: number;
+  /** The pace in requests per minute and where it came from; undefined while only the window governs. */
+  rpm?: { value: number; source: LimitSource };
+  tpm?: { value: number; source: LimitSource };
+  /** The adaptive window, while it governs. */
+  concurrency?: number;
+  pausedForMs: number;
+}
+
+const WAITING = 0;
+const ADMITTED = 1;
+const RELEASED = 2;
+
+interface Lease extends Waiter {
+  readonly tokens: number;
+  subscriber: Subscriber<Release> | undefined;
+  state: number;
+  /** Admission order and the tokens admitted before this one: what the server saw after it. */
+  ordinal: number;
+  tokenMark: number;
+  admittedAt: number;
+}
+
+export class EndpointBudget implements Admission {
+  readonly key: string;
+  readonly #scheduler: SchedulerLike;
+  readonly #burstSeconds: number;
+  readonly #pace: Pace;
+  readonly #queue = new WaitQueue<Lease>();
+  readonly #window: ConcurrencyWindow;
+  /** Admissions and 429s over the last second: what the endpoint accepted, for estimates. */
+  readonly #admissions = new RateMeter();
+  readonly #refusals = new RateMeter();
+  #requests: TokenBucket | undefined;
+  #tokens: TokenBucket | undefined;
+  #inFlight = 0;
+  #admitted = 0;
+  #firstAdmissionAt = Number.NaN;
+  #tokensAdmitted = 0;
+  #rateLimited = 0;
+  #pausedUntil = Number.NEGATIVE_INFINITY;
+  /** Leases admitted before this ordinal belong to the wave already cut for. */
+  #cutOrdinal = -1;
+  /** Since when the estimated rate has been the bottleneck (undefined: it is not). */
+  #boundSince: number | undefined;
+  #timer: Subscription | undefined;
+  #timerDue = Number.POSITIVE_INFINITY;
+  #pumping = false;
+  #repump = false;
+
+  constructor(key: string, options: BudgetOptions = {}) {
+    this.key = key;
+    this.#pace = new Pace(options.limit, options);
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#burstSeconds = options.burstSeconds ?? 0.25;
+    this.#window = new ConcurrencyWindow(options.window);
+  }
+
+  /** Adds configured limits (several models on one endpoint: the smaller value wins per field). */
+  configure(limit: RateLimitConfig | undefined): void {
+    if (limit) this.#pace.configure(limit);
+  }
+
+  admit(ticket: CallTicket): Observable<Release> {
+    return new Observable<Release>((subscriber) => {
+      const lease: Lease = {
+        priority: ticket.priority,
+        seq: this.#queue.nextSeq(),
+        withdrawn: false,
+        tokens: Math.max(0, ticket.tokens),
+        subscriber,
+        state: WAITING,
+        ordinal: 0,
+        tokenMark: 0,
+        admittedAt: 0,
+      };
+      this.#queue.push(lease);
+      this.#pump();
+      return () => {
+        if (lease.state !== WAITING) return;
+        lease.subscriber = undefined;
+        this.#queue.withdraw(lease);
+        if (this.#queue.size === 0) this.#cancelTimer();
+      };
+    });
+  }
+
+  snapshot(): BudgetSnapshot {
+    const now = this.#scheduler.now();
+    this.#refreshRates(now);
+    const snap: BudgetSnapshot = {
+      key: this.key,
+      inFlight: this.#inFlight,
+      waiting: this.#queue.size,
+      admitted: this.#admitted,
+      rateLimited: this.#rateLimited,
+      pausedForMs: Math.max(0, this.#pausedUntil - now),
+    };
+    const rpmSource = this.#pace.rpmSource();
+    if (this.#requests && rpmSource) snap.rpm = { value: this.#requests.perMinute, source: rpmSource };
+    const tpmSource = this.#pace.tpmSource();
+    if (this.#tokens && tpmSource) snap.tpm = { value: this.#tokens.perMinute, source: tpmSource };
+    if (this.#windowGoverns()) snap.concurrency = this.#window.allowed;
+    return snap;
+  }
+
+  // ── admission ────────────────────────────────────────────────────────────────────────────
+
+  /** Admits every waiter that may go now, in priority order; arms one timer for the next. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#repump = true; // a release during a grant: the loop below goes round again
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#repump = false;
+        const now = this.#scheduler.now();
+        this.#refreshRates(now);
+        for (;;) {
+          const head = this.#queue.peek();
+          if (head === undefined) {
+            this.#boundSince = undefined;
+            this.#cancelTimer();
+            break;
+          }
+          const wait = this.#waitMs(head, now);
+          if (wait > 0) {
+            if (wait !== Number.POSITIVE_INFINITY) this.#arm(now, wait);
+            break;
+          }
+          this.#queue.shift();
+          this.#grant(head, now);
+        }
+      } while (this.#repump);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** 0 when `lease` may start now; Infinity when it waits for a release rather than for time. */
+  #waitMs(lease: Lease, now: number): number {
+    let wait = this.#pausedUntil - now;
+    if (this.#windowGoverns() && this.#inFlight >= this.#window.allowed) return Number.POSITIVE_INFINITY;
+    if (this.#requests) {
+      const requestWait = this.#requests.waitMs(1, now);
+      if (requestWait > 0 && this.#pace.estimating) {
+        // The estimate is the bottleneck: let it probe upward for the time it has been so.
+        if (this.#boundSince !== undefined) {
+          this.#pace.probe(now - this.#boundSince, now);
+          this.#refreshRates(now);
+        }
+        this.#boundSince = now;
+      }
+      if (requestWait > wait) wait = requestWait;
+    }
+    if (this.#tokens) {
+      const tokenWait = this.#tokens.waitMs(lease.tokens, now);
+      if (tokenWait > wait) wait = tokenWait;
+    }
+    // Whole milliseconds: a timer of 0.3 ms would only spin.
+    return wait <= 0 ? 0 : Math.ceil(wait);
+  }
+
+  #grant(lease: Lease, now: number): void {
+    lease.state = ADMITTED;
+    if (this.#admitted === 0) this.#firstAdmissionAt = now;
+    lease.ordinal = this.#admitted++;
+    lease.tokenMark = this.#tokensAdmitted;
+    lease.admittedAt = now;
+    this.#tokensAdmitted += lease.tokens;
+    this.#inFlight++;
+    this.#requests?.take(1, now);
+    this.#tokens?.take(lease.tokens, now);
+    this.#admissions.record(now);
+    const subscriber = lease.subscriber!;
+    lease.subscriber = undefined;
+    subscriber.next((outcome: CallOutcome) => this.#settle(lease, outcome));
+    subscriber.complete();
+  }
+
+  #arm(now: number, wait: number): void {
+    const due = now + wait;
+    if (this.#timer && this.#timerDue <= due) return; // an earlier wake-up re-checks anyway
+    this.#cancelTimer();
+    this.#timerDue = due;
+    this.#timer = this.#scheduler.schedule(() => {
+      this.#timer = undefined;
+      this.#timerDue = Number.POSITIVE_INFINITY;
+      this.#pump();
+    }, wait);
+  }
+
+  #cancelTimer(): void {
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+    this.#timerDue = Number.POSITIVE_INFINITY;
+  }
+
+  // ── outcomes ─────────────────────────────────────────────────────────────────────────────
+
+  #settle(lease: Lease, outcome: CallOutcome): void {
+    if (lease.state !== ADMITTED) return;
+    lease.state = RELEASED;
+    const now = this.#scheduler.now();
+    const binding = this.#inFlight >= this.#window.allowed || this.#queue.size > 0;
+    this.#inFlight--;
+    const error = outcome.error;
+    const rateLimit = outcome.rateLimit ?? (error instanceof ProviderError ? error.rateLimit : undefined);
+    if (rateLimit) this.#learn(rateLimit, lease, now);
+    if (outcome.usage) {
+      // The reservation was prompt estimate + completion limit; the answer says what it cost.
+      const used = outcome.usage.prompt_tokens + outcome.usage.completion_tokens;
+      this.#tokens?.adjust(lease.tokens - used);
+      if (this.#windowGoverns()) this.#window.onSuccess(binding);
+    } else if (error instanceof ProviderError && error.kind === "rate_limit") {
+      this.#onRateLimited(lease, error, now);
+    }
+    // Other failures keep their reservation: providers count failed requests against the limit.
+    this.#pump();
+  }
+
+  #onRateLimited(lease: Lease, error: ProviderError, now: number): void {
+    this.#rateLimited++;
+    this.#refusals.record(now);
+    if (error.retryAfterMs !== undefined)
+      this.#pausedUntil = Math.max(this.#pausedUntil, now + error.retryAfterMs);
+    // A new wave: this call was admitted after the last cut. The rest of a wave cuts nothing.
+    const since = this.#firstAdmissionAt;
+    const accepted = this.#admissions.perMinute(now, since) - this.#refusals.perMinute(now, since);
+    if (lease.ordinal >= this.#cutOrdinal) {
+      this.#cutOrdinal = this.#admitted;
+      this.#boundSince = undefined;
+      if (!this.#pace.onNewWave(accepted, now)) this.#window.onRateLimited();
+    } else this.#pace.onSameWave(accepted);
+    this.#refreshRates(now);
+    this.#requests?.clamp(0, now); // the server has nothing left right now (a new bucket starts empty)
+  }
+
+  #learn(info: RateLimitInfo, lease: Lease, now: number): void {
+    this.#pace.learn(info);
+    this.#refreshRates(now);
+    // "remaining" was counted when the server received this call; since then it has refilled for
+    // the time elapsed and spent what was admitted after this call. Only ever lowers the level.
+    const elapsed = now - lease.admittedAt;
+    if (this.#requests && info.remainingRequests !== undefined) {
+      const after = this.#admitted - lease.ordinal - 1;
+      const refilled = (elapsed * this.#requests.perMinute) / 60_000;
+      this.#requests.clamp(info.remainingRequests + refilled - after, now);
+    }
+    if (this.#tokens && info.remainingTokens !== undefined) {
+      const after = this.#tokensAdmitted - lease.tokenMark - lease.tokens;
+      const refilled = (elapsed * this.#tokens.perMinute) / 60_000;
+      this.#tokens.clamp(info.remainingTokens + refilled - after, now);
+    }
+  }
+
+  // ── rates ────────────────────────────────────────────────────────────────────────────────
+
+  #windowGoverns(): boolean {
+    return this.#requests === undefined && this.#tokens === undefined;
+  }
+
+  #burst(perMinute: number): number {
+    return Math.max(1, (perMinute / 60) * this.#burstSeconds);
+  }
+
+  /** Brings the buckets in line with the pace (created on first need). */
+  #refreshRates(now: number): void {
+    const rpm = this.#pace.rpm(now);
+    if (rpm !== undefined) this.#requests = this.#retune(this.#requests, rpm, now);
+    const tpm = this.#pace.tpm(now);
+    if (tpm !== undefined) this.#tokens = this.#retune(this.#tokens, tpm, now);
+  }
+
+  #retune(bucket: TokenBucket | undefined, perMinute: number, now: number): TokenBucket {
+    if (bucket === undefined) return new TokenBucket(perMinute, this.#burst(perMinute), now);
+    if (Math.abs(bucket.perMinute - perMinute) > 1e-9 * perMinute)
+      bucket.setRate(perMinute, this.#burst(perMinute), now);
+    return bucket;
+  }
+}

@@ -1,0 +1,245 @@
+// EndpointBudget and EndpointBudgets in virtual time: pacing, token reservations and refunds,
+// learned limits, Retry-After, priorities, withdrawal, timers, and endpoints kept apart.
+import { VirtualTimeScheduler } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { type BudgetOptions, EndpointBudget } from "../../src/limits/endpoint-budget.js";
+import { callTicket, EndpointBudgets, endpointKeyOf } from "../../src/limits/endpoint-budgets.js";
+import type { Admission, CallTicket, Release } from "../../src/limits/types.js";
+import { ProviderError } from "../../src/providers/errors.js";
+
+/** Asks for admission at virtual times and records when each request was admitted. */
+function harness(options: BudgetOptions = {}) {
+  const scheduler = new VirtualTimeScheduler();
+  const budget = new EndpointBudget("test", { scheduler, ...options });
+  const admittedAt = new Map<string, number>();
+  const releases = new Map<string, Release>();
+  const ask = (name: string, ticket: CallTicket, at = 0, admission: Admission = budget) =>
+    scheduler.schedule(() => {
+      admission.admit(ticket).subscribe((release) => {
+        admittedAt.set(name, scheduler.now());
+        releases.set(name, release);
+      });
+    }, at);
+  const later = (at: number, work: () => void) => scheduler.schedule(work, at);
+  return { scheduler, budget, admittedAt, releases, ask, later };
+}
+
+const t = (priority = 0, tokens = 0): CallTicket => ({ priority, tokens });
+const rateLimited = (retryAfterMs?: number) =>
+  new ProviderError("rate_limit", "429", {
+    status: 429,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+
+describe("EndpointBudget pacing", () => {
+  it("paces a configured rpm smoothly: rpm 600 admits one call per 100 ms", () => {
+    const h = harness({ limit: { rpm: 600 }, burstSeconds: 0.1 });
+    for (const name of ["a", "b", "c", "d"]) h.ask(name, t());
+    h.scheduler.flush();
+    expect([...h.admittedAt.values()]).toEqual([0, 100, 200, 300]);
+  });
+
+  it("allows a burst of a fraction of a second, never a minute's quota", () => {
+    const h = harness({ limit: { rpm: 6000 } }); // 100 per second, default burst 0.25 s = 25
+    for (let i = 0; i < 40; i++) h.ask(`c${i}`, t());
+    h.scheduler.flush();
+    const times = [...h.admittedAt.values()];
+    expect(times.filter((at) => at === 0)).toHaveLength(25);
+    expect(times.at(-1)).toBe(150); // the other 15 at 10 ms apart
+  });
+
+  it("reserves prompt + completion tokens and refunds the unused part", () => {
+    const h = harness({ limit: { tpm: 6000 }, burstSeconds: 1 }); // 100 tokens per second, burst 100
+    h.ask("a", t(0, 100));
+    h.ask("b", t(0, 100));
+    h.later(10, () => h.releases.get("a")!({ usage: { prompt_tokens: 15, completion_tokens: 5 } }));
+    h.scheduler.flush();
+    // At 10 ms: 1 token refilled + 80 refunded; b needs 100, 19 more = 190 ms.
+    expect(h.admittedAt.get("b")).toBe(200);
+  });
+
+  it("without a refund the next reservation waits for the full refill", () => {
+    const h = harness({ limit: { tpm: 6000 }, burstSeconds: 1 });
+    h.ask("a", t(0, 100));
+    h.ask("b", t(0, 100));
+    h.later(10, () => h.releases.get("a")!({ error: new ProviderError("server", "500") }));
+    h.scheduler.flush();
+    expect(h.admittedAt.get("b")).toBe(1000);
+  });
+});
+
+describe("EndpointBudget limits learned and configured", () => {
+  it("adopts the limit from response headers and follows the server's remaining count", () => {
+    const h = harness({ burstSeconds: 0.1 });
+    h.ask("a", t());
+    h.ask("b", t());
+    h.later(50, () =>
+      h.releases.get("a")!({
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+        rateLimit: { limitRequests: 600, remainingRequests: 0 },
+      }),
+    );
+    h.ask("c", t(), 60);
+    h.scheduler.flush();
+    expect(h.budget.snapshot().rpm).toEqual({ value: 600, source: "learned" });
+    // The server had 0 left when a arrived; since then 0.5 refilled and b spent 1: c waits for
+    // the level to climb from -0.5 to 1 at 0.01 per ms, from 50 ms.
+    expect(h.admittedAt.get("c")).toBe(200);
+  });
+
+  it("keeps the configured limit over a learned one", () => {
+    const h = harness({ limit: { rpm: 300 } });
+    h.ask("a", t());
+    h.later(10, () =>
+      h.releases.get("a")!({
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+        rateLimit: { limitRequests: 6000, limitTokens: 90_000 },
+      }),
+    );
+    h.scheduler.flush();
+    expect(h.budget.snapshot()).toMatchObject({
+      rpm: { value: 300, source: "configured" },
+      tpm: { value: 90_000, source: "learned" },
+    });
+  });
+
+  it("takes the smaller value per field when models on one endpoint configure different limits", () => {
+    const budgets = new EndpointBudgets({ scheduler: new VirtualTimeScheduler() });
+    const a = { provider: "openai", model: "a", endpointKey: "openai|https://api|KEY" };
+    const b = { provider: "openai", model: "b", endpointKey: "openai|https://api|KEY" };
+    const budget = budgets.for(a, { rpm: 500, tpm: 10_000 });
+    expect(budgets.for(b, { rpm: 300 })).toBe(budget);
+    expect(budget.snapshot()).toMatchObject({ rpm: { value: 300 }, tpm: { value: 10_000 } });
+  });
+});
+
+describe("EndpointBudget after a 429", () => {
+  it("pauses for Retry-After, then resumes", () => {
+    const h = harness({ limit: { rpm: 60_000 } });
+    h.ask("a", t());
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
+    h.ask("b", t(), 20);
+    h.scheduler.flush();
+    expect(h.admittedAt.get("b")).toBe(510);
+  });
+
+  it("cuts a known limit once per wave of 429s, not once per 429", () => {
+    const h = harness({ limit: { rpm: 600 }, burstSeconds: 1 });
+    for (const name of ["a", "b", "c", "d"]) h.ask(name, t());
+    h.later(0, () => {}); // admitted at 0 (burst 10)
+    h.later(10, () => {
+      for (const name of ["a", "b", "c", "d"]) h.releases.get(name)!({ error: rateLimited() });
+    });
+    h.scheduler.flush();
+    const snap = h.budget.snapshot(); // read at 10 ms: cut to 90%, recovering 2% per second
+    expect(snap.rpm?.value).toBeCloseTo(540, 6);
+    expect(snap.rateLimited).toBe(4);
+  });
+
+  it("with nothing known, a 429 turns what the endpoint accepted into an estimated rate", () => {
+    const h = harness();
+    for (let i = 0; i < 8; i++) h.ask(`a${i}`, t());
+    h.later(100, () => {
+      for (let i = 0; i < 6; i++)
+        h.releases.get(`a${i}`)!({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
+      h.releases.get("a6")!({ error: rateLimited() });
+    });
+    h.scheduler.flush();
+    const snap = h.budget.snapshot();
+    expect(snap.concurrency).toBeUndefined(); // the rate governs now, not the window
+    // 8 admitted, 1 refused within the first 100 ms: 7 per 100 ms accepted = 4200 rpm; 90% of it.
+    expect(snap.rpm).toEqual({ value: 3780, source: "estimated" });
+  });
+});
+
+describe("EndpointBudget adaptive window", () => {
+  it("starts at 8 in flight and grows while it is the bottleneck", () => {
+    const h = harness();
+    for (let i = 0; i < 20; i++) h.ask(`c${i}`, t());
+    h.later(10, () => {
+      for (let i = 0; i < 8; i++)
+        h.releases.get(`c${i}`)!({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    });
+    h.scheduler.flush();
+    const at = [...h.admittedAt.values()];
+    expect(at.filter((x) => x === 0)).toHaveLength(8);
+    expect(at.filter((x) => x === 10)).toHaveLength(12); // each success: window +1, two waiting go
+    // +1 for each of the first seven successes; the eighth came when the window was no longer full.
+    expect(h.budget.snapshot()).toMatchObject({ concurrency: 15, inFlight: 12 });
+  });
+});
+
+describe("EndpointBudget queue", () => {
+  it("admits higher priority first, in arrival order within a priority", () => {
+    const h = harness({ limit: { rpm: 600 }, burstSeconds: 0.1 });
+    h.ask("x", t(0));
+    h.ask("y", t(0));
+    h.ask("z", t(2));
+    h.ask("w", t(1));
+    h.ask("v", t(2));
+    h.scheduler.flush();
+    expect([...h.admittedAt.entries()]).toEqual([
+      ["x", 0],
+      ["z", 100],
+      ["v", 200],
+      ["w", 300],
+      ["y", 400],
+    ]);
+  });
+
+  it("withdraws a waiter on unsubscribe and cancels the timer when nobody waits", () => {
+    const scheduler = new VirtualTimeScheduler();
+    const budget = new EndpointBudget("k", { scheduler, limit: { rpm: 600 }, burstSeconds: 0.1 });
+    budget.admit(t()).subscribe();
+    let admitted = false;
+    const waiting = budget.admit(t()).subscribe(() => (admitted = true));
+    expect(scheduler.actions).toHaveLength(1); // the wake-up at 100 ms
+    waiting.unsubscribe();
+    expect(scheduler.actions).toHaveLength(0);
+    expect(budget.snapshot().waiting).toBe(0);
+    scheduler.flush();
+    expect(admitted).toBe(false);
+  });
+
+  it("settles a call once; the release of an abandoned call returns its slot", () => {
+    const h = harness({ window: { initial: 1 } });
+    h.ask("a", t());
+    h.ask("b", t());
+    h.later(5, () => {
+      h.releases.get("a")!({});
+      h.releases.get("a")!({}); // no effect: b must not be joined by a phantom slot
+    });
+    h.ask("c", t(), 6);
+    h.scheduler.flush();
+    expect(h.admittedAt.get("b")).toBe(5);
+    expect(h.admittedAt.has("c")).toBe(false);
+    expect(h.budget.snapshot()).toMatchObject({ inFlight: 1, waiting: 1 });
+  });
+});
+
+describe("EndpointBudgets", () => {
+  it("keeps endpoints apart: a 429 pauses only its own", () => {
+    const scheduler = new VirtualTimeScheduler();
+    const budgets = new EndpointBudgets({ scheduler });
+    const slow = budgets.for({ provider: "openai", model: "m", endpointKey: "openai|a|K" });
+    const other = budgets.for({ provider: "anthropic", model: "m", endpointKey: "anthropic|b|K" });
+    const admitted: string[] = [];
+    slow.admit(t()).subscribe((release) => release({ error: rateLimited(1000) }));
+    slow.admit(t()).subscribe(() => admitted.push(`slow@${scheduler.now()}`));
+    other.admit(t()).subscribe(() => admitted.push(`other@${scheduler.now()}`));
+    scheduler.flush();
+    expect(admitted).toEqual(["other@0", "slow@1000"]);
+    expect(budgets.snapshot().map((s) => s.key)).toEqual(["openai|a|K", "anthropic|b|K"]);
+  });
+
+  it("keys by endpointKey, else provider|model", () => {
+    expect(endpointKeyOf({ provider: "fake", model: "m" })).toBe("fake|m");
+    expect(endpointKeyOf({ provider: "openai", model: "m", endpointKey: "e" })).toBe("e");
+  });
+
+  it("callTicket reserves the prompt estimate plus the completion limit", () => {
+    const request = { messages: [{ role: "user" as const, content: "x".repeat(400) }], maxTokens: 50 };
+    expect(callTicket(request, 3)).toEqual({ priority: 3, tokens: 150 });
+    expect(callTicket({ messages: request.messages }, 0, 256)).toEqual({ priority: 0, tokens: 356 });
+  });
+});
