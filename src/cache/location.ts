@@ -7,9 +7,9 @@ import { FileResponseCache, type FileResponseCacheOptions } from "./file-cache.j
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** `<convosim cache dir>/responses`. */
+/** CONVOSIM_RESPONSE_CACHE_DIR, else `<convosim cache dir>/responses`. */
 export function defaultResponseCacheDir(env: Env = process.env): string {
-  return join(convosimCacheDir(env), "responses");
+  return env.CONVOSIM_RESPONSE_CACHE_DIR || join(convosimCacheDir(env), "responses");
 }
 
 export interface OpenResponseCacheOptions extends FileResponseCacheOptions {

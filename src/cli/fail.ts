@@ -8,6 +8,8 @@ export const EXIT = {
   badInput: 2,
   /** The run finished but some conversations failed (the rest are saved). */
   someFailed: 3,
+  /** The budget stopped admitting conversations; rerun with a larger budget to do the rest. */
+  budgetReached: 4,
   /** Stopped by Ctrl-C; re-running the same command resumes. */
   interrupted: 130,
 } as const;

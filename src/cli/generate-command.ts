@@ -2,10 +2,14 @@
 // run the public generate(), render progress on stderr, and pick the exit code.
 import { from, lastValueFrom, tap } from "rxjs";
 import { loadConfig } from "../config/load.js";
+import { PriceTable } from "../conversation/pricing.js";
 import { formatProgress, type ProgressSnapshot } from "../operators/progress.js";
+import { spentInOutput } from "../run/budget.js";
+import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
 import { checkRuntimeConfig } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
+import { loadCompleted } from "../sinks/completed.js";
 import { readPersonas } from "../sources/read-personas.js";
 import { samplePersonas } from "../sources/samples.js";
 import { personaTasks } from "../sources/tasks.js";
@@ -19,6 +23,12 @@ export interface GenerateCommandOptions {
   seed?: number;
   limit?: number;
   quiet?: boolean;
+  /** commander turns --no-cache into cache: false. */
+  cache?: boolean;
+  cacheDir?: string;
+  budgetUsd?: number;
+  budgetTokens?: number;
+  dryRun?: boolean;
 }
 
 /** Reads a persona file once without keeping it, so bad lines fail before any model call. */
@@ -55,8 +65,9 @@ function progressPrinter(stderr: NodeJS.WriteStream, total: number | undefined) 
     end(summary: RunSummary) {
       if (tty) stderr.write("\r\x1b[2K");
       const seconds = (summary.elapsedMs / 1000).toFixed(1);
+      const replayed = summary.replayed > 0 ? ` (+${summary.replayed} replayed from the cache)` : "";
       stderr.write(
-        `${summary.done} done, ${summary.failed} failed, ${summary.skipped} already done · ${summary.calls} model calls · ` +
+        `${summary.done} done, ${summary.failed} failed, ${summary.skipped} already done · ${summary.calls} model calls${replayed} · ` +
           `${summary.promptTokens + summary.completionTokens} tokens · $${summary.costUsd.toFixed(4)} · ${seconds}s\n`,
       );
       for (const failure of summary.failures.slice(0, 5)) {
@@ -79,6 +90,12 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     samplesPerQuery: ig.samples_per_query,
     ...(ig.queries_per_persona !== undefined ? { queriesPerPersona: ig.queries_per_persona } : {}),
   };
+
+  const budget = {
+    ...(options.budgetUsd !== undefined ? { usd: options.budgetUsd } : {}),
+    ...(options.budgetTokens !== undefined ? { tokens: options.budgetTokens } : {}),
+  };
+  if (options.dryRun) return dryRun(config, options, budget);
 
   let personas: Parameters<typeof generate>[0]["personas"];
   let personasName: string;
@@ -118,6 +135,9 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       personasName,
       ...(options.out ? { out: options.out } : { ndjson: process.stdout }),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.cache === false ? { cache: false as const } : {}),
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      ...(Object.keys(budget).length > 0 ? { budget } : {}),
       stopSignal: stop.signal,
       abortSignal: abort.signal,
       ...(printer ? { onProgress: (s: ProgressSnapshot) => printer.update(s) } : {}),
@@ -126,9 +146,40 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     if (options.out && !options.quiet)
       process.stderr.write(`saved to ${options.out}/ (index: ${options.out}/index.json)\n`);
     if (summary.interrupted) return EXIT.interrupted;
+    if (summary.budgetExhausted) {
+      process.stderr.write(
+        `${summary.budgetSummary ?? "budget reached"}; rerun with a larger budget to continue\n`,
+      );
+      return EXIT.budgetReached;
+    }
     return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
   }
+}
+
+/** --dry-run: what the run would cost, from the personas alone; no model call, no key needed. */
+async function dryRun(
+  config: Awaited<ReturnType<typeof loadConfig>>,
+  options: GenerateCommandOptions,
+  budget: { usd?: number; tokens?: number },
+): Promise<number> {
+  const ig = config.interaction_generation;
+  const personas$ =
+    options.personas === undefined
+      ? from(samplePersonas())
+      : readPersonas(options.personas === "-" ? process.stdin : options.personas, {
+          name: options.personas === "-" ? "stdin" : options.personas,
+        }).pipe(tap(requireQueries(ig.query_generation.enabled, options.personas)));
+  const completed = options.out ? await loadCompleted(options.out, { verify: "none" }) : undefined;
+  const estimate = await estimateRunFrom(config, personas$, new PriceTable(config.pricing), {
+    ...(completed ? { skip: completed } : {}),
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
+  });
+  const spent = options.out ? await spentInOutput(options.out) : undefined;
+  process.stdout.write(
+    `${estimate.format({ ...(spent ? { spent } : {}), budget, ...(options.out ? { out: options.out } : {}) })}\n`,
+  );
+  return EXIT.ok;
 }

@@ -22,6 +22,16 @@ function integer(name: string, min: number) {
   };
 }
 
+function amount(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0) {
+      throw new InvalidArgumentError(`${name} must be a number ≥ 0 (got ${value})`);
+    }
+    return parsed;
+  };
+}
+
 async function runExport(dir: string, options: { format: string; output?: string }): Promise<number> {
   if (options.format !== "jsonl") {
     throw new InputError({
@@ -96,6 +106,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--seed <n>", "seed for every random choice", integer("--seed", 0))
     .option("-n, --limit <n>", "at most this many conversations", integer("--limit", 1))
     .option("-q, --quiet", "no progress on stderr")
+    .option("--cache-dir <dir>", "response cache folder (default: ~/.cache/convosim/responses)")
+    .option("--no-cache", "neither read nor write the response cache")
+    .option(
+      "--budget-usd <usd>",
+      "stop admitting conversations before this much is spent",
+      amount("--budget-usd"),
+    )
+    .option(
+      "--budget-tokens <n>",
+      "stop admitting conversations before this many tokens",
+      amount("--budget-tokens"),
+    )
+    .option("--dry-run", "print the estimated calls, tokens and cost, and spend nothing")
     .action(async (options) => {
       exitCode = await runGenerate(options);
     });

@@ -10,6 +10,8 @@ export interface ProgressSnapshot {
   skipped: number;
   inFlight: number;
   calls: number;
+  /** Replies served from the response cache (no model call). */
+  replayed: number;
   callRetries: number;
   /** Model calls per second over the last interval (or since the start for snapshot()). */
   callsPerSecond: number;
@@ -26,6 +28,7 @@ export class ProgressTracker implements RunEvents {
   private skippedCount = 0;
   private inFlight = 0;
   private calls = 0;
+  private replayed = 0;
   private callRetries = 0;
   private promptTokens = 0;
   private completionTokens = 0;
@@ -48,6 +51,10 @@ export class ProgressTracker implements RunEvents {
   }
 
   onCall(record: UsageRecord): void {
+    if (record.replayed) {
+      this.replayed++;
+      return;
+    }
     this.calls++;
     this.promptTokens += record.prompt_tokens;
     this.completionTokens += record.completion_tokens;
@@ -72,6 +79,7 @@ export class ProgressTracker implements RunEvents {
       skipped: this.skippedCount,
       inFlight: this.inFlight,
       calls: this.calls,
+      replayed: this.replayed,
       callRetries: this.callRetries,
       callsPerSecond: elapsedMs > 0 ? (this.calls * 1000) / elapsedMs : 0,
       promptTokens: this.promptTokens,
@@ -110,6 +118,7 @@ export function formatProgress(s: ProgressSnapshot, total?: number): string {
     `${tok} tokens`,
     `$${s.costUsd.toFixed(4)}`,
     ...(s.callRetries > 0 ? [`${s.callRetries} retries`] : []),
+    ...(s.replayed > 0 ? [`${s.replayed} replayed`] : []),
   ];
   return parts.join(" · ");
 }

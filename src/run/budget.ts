@@ -39,6 +39,7 @@ const zero = (): Cost => ({ usd: 0, tokens: 0 });
 function usageCost(records: readonly UsageRecord[]): Cost {
   const cost = zero();
   for (const r of records) {
+    if (r.replayed) continue; // replayed from the response cache: nothing was spent
     cost.usd += r.cost_usd;
     cost.tokens += r.prompt_tokens + r.completion_tokens;
   }

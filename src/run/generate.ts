@@ -13,6 +13,7 @@ import {
   takeUntil,
   tap,
 } from "rxjs";
+import { openResponseCache, type ResponseCache } from "../cache/index.js";
 import { InputError } from "../config/errors.js";
 import type { NoiseHook } from "../conversation/noise-hook.js";
 import { admit } from "../operators/admit.js";
@@ -31,6 +32,8 @@ import { Backpressure } from "../sources/backpressure.js";
 import type { PersonaInputSource } from "../sources/open.js";
 import { readPersonas } from "../sources/read-personas.js";
 import { personaTasks, toTasks } from "../sources/tasks.js";
+import { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./budget.js";
+import { RunEstimator } from "./estimate.js";
 import { buildRuntime, type RuntimeOptions } from "./runtime.js";
 
 export interface GenerateOptions extends RuntimeOptions {
@@ -55,6 +58,14 @@ export interface GenerateOptions extends RuntimeOptions {
   progressIntervalMs?: number;
   /** Called with every result after it is saved. */
   onResult?: (result: ConversationResult) => void;
+  /**
+   * The response cache: by default the shared file cache (docs/cache.md) in `cacheDir` or the
+   * default folder; `false` turns it off (`--no-cache`); or a cache of your own.
+   */
+  cache?: ResponseCache | false;
+  cacheDir?: string;
+  /** Stop admitting conversations before this would be passed (cumulative per output folder). */
+  budget?: BudgetLimits;
 }
 
 export interface RunSummary {
@@ -72,6 +83,12 @@ export interface RunSummary {
   failures: FailureRecord[];
   /** True when the run was stopped before all personas were read. */
   interrupted: boolean;
+  /** Replies replayed from the response cache (no model call made). */
+  replayed: number;
+  /** True when the budget stopped admitting conversations (the rest are not done). */
+  budgetExhausted: boolean;
+  /** "budget reached: $4.97 of $5.00 spent", when a budget was set. */
+  budgetSummary?: string;
 }
 
 /** The persona rule that needs the config: with query generation off, a persona must bring queries. */
@@ -94,6 +111,17 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   const progress = new ProgressTracker();
   const quota = ig.query_generation.enabled ? new QuotaTracker() : undefined;
   const completed = options.out ? await loadCompleted(options.out) : undefined;
+  const cache =
+    options.cache === false
+      ? undefined
+      : (options.cache ?? openResponseCache(options.cacheDir ? { dir: options.cacheDir } : {}));
+  const conversationCache = cache ? { store: cache, identityOf: runtime.identityOf } : undefined;
+  const budget = new Budget(
+    options.budget ?? {},
+    options.out && options.budget ? await spentInOutput(options.out) : undefined,
+  );
+  const estimator = budget.limited ? new RunEstimator(options.config, runtime.prices) : undefined;
+  const budgetGate = withinBudget(budget, (task) => (estimator as RunEstimator).conversation(task));
   // Enough buffered work to keep every slot busy, never the whole input.
   const backpressure = new Backpressure(ig.max_workers + Math.max(16, ig.max_workers));
   const failures: FailureRecord[] = [];
@@ -104,10 +132,14 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     onStart: () => progress.onStart(),
     onFinish: (result) => {
       progress.onFinish(result);
+      budget.settle(result);
       if (result.kind === "interaction") quota?.record(result.interaction.persona_id, true);
       else quota?.record(result.failure.persona_id, false);
     },
-    onCall: (record) => progress.onCall(record),
+    onCall: (record) => {
+      progress.onCall(record);
+      budget.record(record);
+    },
     onCallRetry: () => progress.onCallRetry(),
   };
   const taskOptions = {
@@ -127,6 +159,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     concurrency: ig.max_workers,
     backpressure,
     events,
+    ...(conversationCache ? { cache: conversationCache } : {}),
   });
   const styled = styleTransfer(
     runtime.styleModel
@@ -137,6 +170,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           callRetry: runtime.callRetry,
           prices: runtime.prices,
           events,
+          ...(conversationCache ? { cache: conversationCache } : {}),
         }
       : undefined,
   );
@@ -155,7 +189,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           ...(options.personasName ? { name: options.personasName } : {}),
         });
 
-  const main$ = personas$.pipe(
+  const tasks$ = personas$.pipe(
     takeUntil(stop$.pipe(tap(() => (interrupted = true)))),
     tap(requireQueries(ig.query_generation.enabled, options.personasName)),
     tap((persona) => {
@@ -166,8 +200,12 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       quota.register(persona, scheduled, wanted);
     }),
     toTasks(taskOptions),
+  );
+  // (Two pipes: RxJS types at most nine operators in one.)
+  const main$ = tasks$.pipe(
     options.limit !== undefined ? take(options.limit) : (tasks) => tasks,
     notDone,
+    budgetGate,
     admit(backpressure),
     styled,
     conversations,
@@ -210,7 +248,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     await lastValueFrom(
       concat(
         main$,
-        defer(() => (interrupted ? EMPTY : supplements$)),
+        defer(() => (interrupted || budget.exhausted ? EMPTY : supplements$)),
       ).pipe(
         takeUntil(abort$),
         sink,
@@ -224,6 +262,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     );
   } finally {
     reporter?.unsubscribe();
+    await cache?.close(); // pending cache writes land before the run ends
     await runtime.close();
   }
   const s = progress.snapshot();
@@ -240,5 +279,8 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     elapsedMs: s.elapsedMs,
     failures,
     interrupted: interrupted || options.abortSignal?.aborted === true,
+    replayed: s.replayed,
+    budgetExhausted: budget.exhausted,
+    ...(budget.limited ? { budgetSummary: budget.describe() } : {}),
   };
 }

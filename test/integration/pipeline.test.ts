@@ -72,7 +72,12 @@ describe("pipeline against the OpenAI-compatible stand-in server", () => {
       const out = join(dir, "two-hundred");
       const personas = join(dir, "p200.jsonl");
       await writeFile(personas, personasJsonl(200));
-      const summary = await generate({ config: ConvosimConfig.parse(configFor(server)), personas, out });
+      const summary = await generate({
+        config: ConvosimConfig.parse(configFor(server)),
+        personas,
+        out,
+        cache: false,
+      });
       expect(summary).toMatchObject({ done: 200, failed: 0, calls: 1000 });
       expect(server.stats.completions).toBe(1000);
       const files = (await readdir(join(out, "interactions"))).filter((f) => f.endsWith(".json"));
@@ -125,7 +130,12 @@ describe("pipeline against the OpenAI-compatible stand-in server", () => {
       const personas = join(dir, "p100.jsonl");
       await writeFile(personas, personasJsonl(100));
       const out = join(dir, "faults");
-      const summary = await generate({ config: ConvosimConfig.parse(configFor(server)), personas, out });
+      const summary = await generate({
+        config: ConvosimConfig.parse(configFor(server)),
+        personas,
+        out,
+        cache: false,
+      });
       expect(summary.failed).toBe(0);
       expect(summary.done).toBe(100);
       expect((server.stats.byStatus["500"] ?? 0) + (server.stats.byStatus["503"] ?? 0)).toBeGreaterThan(0);
