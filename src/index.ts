@@ -3,6 +3,8 @@
 
 // The reference's classes
 export { AssistantModel, InteractionGenerator, UserFeedbackModel } from "./api/reference.js";
+// Response cache
+export * from "./cache/index.js";
 // Configuration
 export * from "./config/index.js";
 // Conversation logic
@@ -30,6 +32,8 @@ export { isTransient, ProviderError, type ProviderErrorKind } from "./providers/
 export { FakeChatModel } from "./providers/fake.js";
 export { checkModelConfig, createChatModel } from "./providers/registry.js";
 export type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./providers/types.js";
+export { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./run/budget.js";
+export { estimateRun, estimateRunFrom, type RunEstimate, RunEstimator } from "./run/estimate.js";
 // Running
 export { type GenerateOptions, generate, type RunSummary } from "./run/generate.js";
 export { iterateInteractions } from "./run/output-reader.js";
