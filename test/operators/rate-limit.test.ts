@@ -1,7 +1,7 @@
 // admitted(): one attempt of a model call behind its endpoint's budget. Marble tests in virtual
 // time: pacing, token refunds, priorities, Retry-After on one endpoint only, the adaptive window,
 // withdrawal, and retries that queue again.
-import { defer, merge, mergeMap, retry, timer } from "rxjs";
+import { defer, merge, mergeMap, retry, throwError, timer } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import { type BudgetOptions, EndpointBudget } from "../../src/limits/endpoint-budget.js";
@@ -161,6 +161,21 @@ describe("admitted (virtual time)", () => {
       expectObservable(call("c")).toBe("70ms (c|)", { c: text("c") });
       flush();
       expect(model.calls.map((c) => c.messages[0]!.content)).toEqual(["a", "c"]);
+    });
+  });
+
+  it("a call that fails at once (synchronously) returns its slot at once", () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ expectObservable }) => {
+      const budget = budgetFor(scheduler, { window: { initial: 1 } });
+      const broken = throwError(() => new ProviderError("bad_request", "400")).pipe(
+        admitted(budget, ticket()),
+      );
+      const model = echoModel(scheduler);
+      expectObservable(broken).toBe("#", undefined, new ProviderError("bad_request", "400"));
+      expectObservable(model.complete$(request("next")).pipe(admitted(budget, ticket()))).toBe("10ms (n|)", {
+        n: text("next"),
+      });
     });
   });
 });
