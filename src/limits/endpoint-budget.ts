@@ -32,6 +32,12 @@ export interface BudgetOptions extends PaceOptions {
   burstSeconds?: number;
   /** The adaptive window used while no rate is known. */
   window?: ConcurrencyWindowOptions;
+  /**
+   * Longest pause a Retry-After imposes on the endpoint. Default 300 000 ms, callModel's own
+   * MAX_RETRY_AFTER_MS: a call told to wait longer fails, and the endpoint must not hang the
+   * other conversations for an hour behind a quota that will not come back.
+   */
+  maxPauseMs?: number;
 }
 
 export interface BudgetSnapshot {
@@ -66,6 +72,7 @@ export class EndpointBudget implements Admission {
   readonly key: string;
   readonly #scheduler: SchedulerLike;
   readonly #burstSeconds: number;
+  readonly #maxPauseMs: number;
   readonly #pace: Pace;
   readonly #queue = new WaitQueue<Lease>();
   readonly #window: ConcurrencyWindow;
@@ -94,6 +101,7 @@ export class EndpointBudget implements Admission {
     this.#pace = new Pace(options.limit, options);
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#burstSeconds = options.burstSeconds ?? 0.25;
+    this.#maxPauseMs = options.maxPauseMs ?? 300_000;
     this.#window = new ConcurrencyWindow(options.window);
   }
 
@@ -265,8 +273,10 @@ export class EndpointBudget implements Admission {
   #onRateLimited(lease: Lease, error: ProviderError, now: number): void {
     this.#rateLimited++;
     this.#refusals.record(now);
-    if (error.retryAfterMs !== undefined)
-      this.#pausedUntil = Math.max(this.#pausedUntil, now + error.retryAfterMs);
+    if (error.retryAfterMs !== undefined) {
+      const pause = Math.min(error.retryAfterMs, this.#maxPauseMs);
+      this.#pausedUntil = Math.max(this.#pausedUntil, now + pause);
+    }
     // A new wave: this call was admitted after the last cut. The rest of a wave cuts nothing.
     const since = this.#firstAdmissionAt;
     const accepted = this.#admissions.perMinute(now, since) - this.#refusals.perMinute(now, since);

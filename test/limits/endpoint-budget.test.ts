@@ -123,6 +123,15 @@ describe("EndpointBudget after a 429", () => {
     expect(h.admittedAt.get("b")).toBe(510);
   });
 
+  it("pauses at most maxPauseMs, however long the Retry-After", () => {
+    const h = harness({ limit: { rpm: 60_000 }, maxPauseMs: 2000 });
+    h.ask("a", t());
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(3_600_000) }));
+    h.ask("b", t(), 20);
+    h.scheduler.flush();
+    expect(h.admittedAt.get("b")).toBe(2010);
+  });
+
   it("cuts a known limit once per wave of 429s, not once per 429", () => {
     const h = harness({ limit: { rpm: 600 }, burstSeconds: 1 });
     for (const name of ["a", "b", "c", "d"]) h.ask(name, t());
