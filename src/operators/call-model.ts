@@ -6,9 +6,12 @@ import { retry } from "rxjs/operators";
 import { cachedCall, type ModelIdentity, type ResponseCache } from "../cache/index.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { randomStream } from "../conversation/random.js";
+import { callTicket } from "../limits/endpoint-budgets.js";
+import type { Admission, CallTicket } from "../limits/types.js";
 import { isTransient, ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type { UsageRecord } from "../schema/interaction.js";
+import { admitted } from "./rate-limit.js";
 
 export interface CallRetryPolicy {
   /** Retries after the first attempt. */
@@ -49,6 +52,10 @@ export interface CallOptions {
    * nothing; only a final success is stored (and only if `accept` agrees).
    */
   cache?: { store: ResponseCache; identity: ModelIdentity; accept?: (result: ChatResult) => boolean };
+  /** Admission control of the model's endpoint: every attempt waits for it (rate-limit.ts). */
+  admission?: Admission;
+  /** Priority and token reservation of this call; default priority 0. */
+  ticket?: CallTicket;
 }
 
 /** One attempt. Unsubscribing (Ctrl-C, a timeout upstream) aborts the request in flight. */
@@ -73,7 +80,12 @@ export function callModel(
   options: CallOptions,
 ): Observable<ChatResult> {
   const random = randomStream(options.jitterSeed, "call_retry_jitter");
-  const live$ = attemptOnce(model, request).pipe(
+  const once = attemptOnce(model, request);
+  // Inside the retry: every attempt, retries included, waits for the endpoint's admission.
+  const attempt = options.admission
+    ? once.pipe(admitted(options.admission, options.ticket ?? callTicket(request, 0)))
+    : once;
+  const live$ = attempt.pipe(
     retry({
       count: options.retry.count,
       delay: (error: unknown, attempt: number) => {
@@ -118,4 +130,9 @@ export function usageRecord(operation: string, result: ChatResult, prices: Price
   };
   if (result.cached) record.replayed = true;
   return record;
+}
+
+/** Admission at priority 0 (calls outside a conversation: style transfer, query generation). */
+export function withAdmission(admission: Admission | undefined): Pick<CallOptions, "admission"> {
+  return admission ? { admission } : {};
 }

@@ -34,6 +34,8 @@ import {
   userMayStop,
 } from "../conversation/turn-rules.js";
 import type { UserReply, UserSimulator } from "../conversation/user-simulator.js";
+import { callTicket } from "../limits/endpoint-budgets.js";
+import type { Admission } from "../limits/types.js";
 import { ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type {
@@ -73,6 +75,8 @@ export interface ConverseDeps {
   prices: PriceTable;
   scheduler?: SchedulerLike;
   events?: ConversationEvents;
+  /** Admission control per model endpoint (src/limits); absent: calls start at once. */
+  admissionFor?: (model: ChatModel) => Admission | undefined;
   cache?: ConversationCache;
 }
 
@@ -136,6 +140,13 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
     const cacheFor = (model: ChatModel, operation: string) =>
       cacheOption(deps.cache, model, operation === "assistant_response" ? nonEmpty : undefined);
 
+    // Conversations further along ask with a higher priority (the calls they already paid
+    // for), so in-flight conversations get their next turn before new ones start.
+    const admissionFor = (model: ChatModel, request: ChatRequest) => {
+      const admission = deps.admissionFor?.(model);
+      return admission ? { admission, ticket: callTicket(request, usage.length) } : {};
+    };
+
     const call = (
       model: ChatModel,
       request: ChatRequest,
@@ -148,6 +159,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         jitterSeed: seedFrom(task.seed, salt),
         onRetry: (error) => deps.events?.onCallRetry?.(error),
         ...cacheFor(model, operation),
+        ...admissionFor(model, request),
       }).pipe(
         tap((result) => {
           const record = usageRecord(operation, result, deps.prices);

@@ -15,9 +15,10 @@ import { describePersona, personaGuidance } from "../conversation/persona-text.j
 import type { PriceTable } from "../conversation/pricing.js";
 import { seedFrom } from "../conversation/random.js";
 import { loadTemplate, renderTemplate } from "../conversation/templates.js";
+import type { Admission } from "../limits/types.js";
 import type { ChatModel } from "../providers/types.js";
 import type { Task } from "../schema/persona.js";
-import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
+import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
 
 export interface StyleTransferOptions {
@@ -32,6 +33,7 @@ export interface StyleTransferOptions {
   scheduler?: SchedulerLike;
   events?: ConversationEvents;
   cache?: ConversationCache;
+  admissionFor?: (model: ChatModel) => Admission | undefined;
 }
 
 /** Strips quotes and labels small models like to wrap a rewrite in. */
@@ -66,6 +68,7 @@ export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<
       jitterSeed: seedFrom(task.seed, "style_transfer_retry"),
       onRetry: (error) => options.events?.onCallRetry?.(error),
       ...cacheOption(options.cache, options.model),
+      ...withAdmission(options.admissionFor?.(options.model)),
     }).pipe(
       map((result): Task => {
         const record = usageRecord("style_transfer", result, options.prices);

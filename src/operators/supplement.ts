@@ -18,9 +18,11 @@ import {
 import type { PriceTable } from "../conversation/pricing.js";
 import type { QueryGenerator } from "../conversation/query-generator.js";
 import { seedFrom } from "../conversation/random.js";
+import type { Admission } from "../limits/types.js";
+import type { ChatModel } from "../providers/types.js";
 import type { ConversationResult } from "../schema/interaction.js";
 import type { Persona } from "../schema/persona.js";
-import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
+import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
 
 interface Account {
@@ -86,6 +88,7 @@ export interface SupplementOptions {
   scheduler?: SchedulerLike;
   events?: ConversationEvents & { onQueryGenerationFailed?(personaId: string, error: unknown): void };
   cache?: ConversationCache;
+  admissionFor?: (model: ChatModel) => Admission | undefined;
 }
 
 /** Runs rounds 1..maxRounds after the main pass; emits the results of the new conversations. */
@@ -116,6 +119,7 @@ function newQueries(
     jitterSeed: seed,
     onRetry: (error) => options.events?.onCallRetry?.(error),
     ...cacheOption(options.cache, options.generator.options.model),
+    ...withAdmission(options.admissionFor?.(options.generator.options.model)),
   }).pipe(
     map((result) => {
       const record = usageRecord("query_generation", result, options.prices);

@@ -160,6 +160,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     backpressure,
     events,
     ...(conversationCache ? { cache: conversationCache } : {}),
+    admissionFor: runtime.admissionFor,
   });
   const styled = styleTransfer(
     runtime.styleModel
@@ -171,6 +172,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           prices: runtime.prices,
           events,
           ...(conversationCache ? { cache: conversationCache } : {}),
+          admissionFor: runtime.admissionFor,
         }
       : undefined,
   );
@@ -221,6 +223,8 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           prices: runtime.prices,
           seed: ig.seed,
           events,
+          ...(conversationCache ? { cache: conversationCache } : {}),
+          admissionFor: runtime.admissionFor,
           run: (personas, round) =>
             personas.pipe(
               toTasks({ ...taskOptions, supplementRound: round }),

@@ -2,11 +2,14 @@
 // simulated user, the optional style-transfer and query-generation models, prices.
 // checkRuntimeConfig does every check that needs no model, so bad config fails before
 // any call is made.
+import type { SchedulerLike } from "rxjs";
 import { type ModelIdentity, modelIdentity } from "../cache/index.js";
 import { AssistantPool, type PoolMember } from "../conversation/assistant-pool.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { QueryGenerator } from "../conversation/query-generator.js";
 import { UserSimulator } from "../conversation/user-simulator.js";
+import { EndpointBudgets } from "../limits/endpoint-budgets.js";
+import type { Admission } from "../limits/types.js";
 import type { CallRetryPolicy } from "../operators/call-model.js";
 import { checkModelConfig, createChatModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
@@ -16,6 +19,10 @@ export interface Runtime {
   pool: AssistantPool;
   /** What the response cache keys a model's calls by (endpoint, model, settings). */
   identityOf(model: ChatModel): ModelIdentity | undefined;
+  /** Admission control of a hosted model's endpoint (none for local and fake models). */
+  admissionFor(model: ChatModel): Admission | undefined;
+  /** The per-endpoint budgets, for progress and benchmarks. */
+  budgets: EndpointBudgets;
   user: UserSimulator;
   styleModel?: ChatModel;
   queryGenerator?: QueryGenerator;
@@ -27,7 +34,12 @@ export interface Runtime {
 export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
+  /** Drives the rate-limit timers; virtual in marble tests. */
+  scheduler?: SchedulerLike;
 }
+
+// Hosted APIs cap requests and tokens per minute; local and fake models have no such limits.
+const RATE_LIMITED: ReadonlySet<string> = new Set(["openai", "openrouter", "anthropic"]);
 
 // The keys of a ModelConfig: what says *which* model and how to call it.
 const MODEL_KEYS = Object.keys(ModelConfig.shape) as Array<keyof ModelConfig>;
@@ -90,10 +102,14 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
     });
   const created: ChatModel[] = [];
   const identities = new WeakMap<ChatModel, ModelIdentity>();
+  const budgets = new EndpointBudgets(options.scheduler ? { scheduler: options.scheduler } : {});
+  const admissions = new WeakMap<ChatModel, Admission>();
   const track = async (model: ModelConfig) => {
     const chat = await create(model);
     created.push(chat);
     identities.set(chat, modelIdentity(model));
+    // Registered at build time, so every configured limit of an endpoint is known before a call.
+    if (RATE_LIMITED.has(model.provider)) admissions.set(chat, budgets.for(chat, model.rate_limit));
     return chat;
   };
 
@@ -111,6 +127,8 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
   const runtime: Runtime = {
     pool: new AssistantPool(members),
     identityOf: (model) => identities.get(model),
+    admissionFor: (model) => admissions.get(model),
+    budgets,
     user: new UserSimulator(userModel, ig.user_model),
     prices: new PriceTable(config.pricing),
     callRetry: {
