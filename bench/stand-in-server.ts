@@ -261,7 +261,9 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+    // A deep accept queue: 10,000 clients connecting at once would otherwise overflow Node's
+    // default backlog (511), and their SYNs, dropped, come back only after 1, 3, 7… s.
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", 16_384, () => {
       server.off("error", reject);
       resolve();
     });
