@@ -23,6 +23,8 @@ export interface UserTurnContext {
   seed: number;
   /** 0 for the first ask, 1.. for re-asks after an unusable reply. */
   reask: number;
+  /** systemPrompt(context), rendered once per conversation by the caller (it never changes). */
+  rendered_system?: string;
 }
 
 export type UserReply =
@@ -115,7 +117,10 @@ export class UserSimulator {
       context.reask > 0 ? " Your previous reply was unusable: write only the user's message." : "";
     history[history.length - 1] = { role: "user", content: `${last.content}\n\n${note}${reaskNote}` };
     return {
-      messages: [{ role: "system", content: this.systemPrompt(context) }, ...history],
+      messages: [
+        { role: "system", content: context.rendered_system ?? this.systemPrompt(context) },
+        ...history,
+      ],
       // A re-ask samples a little hotter: at the same temperature small models repeat themselves.
       temperature: Math.min(1.5, this.config.temperature + 0.25 * context.reask),
       maxTokens: this.config.max_completion_tokens,

@@ -77,6 +77,8 @@ export interface ConverseDeps {
   events?: ConversationEvents;
   /** Admission control per model endpoint (src/limits); absent: calls start at once. */
   admissionFor?: (model: ChatModel) => Admission | undefined;
+  /** Aborts model calls in flight (the run's hard stop, e.g. a second Ctrl-C). */
+  signal?: AbortSignal;
   cache?: ConversationCache;
 }
 
@@ -160,6 +162,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         onRetry: (error) => deps.events?.onCallRetry?.(error),
         ...cacheFor(model, operation),
         ...admissionFor(model, request),
+        ...(deps.signal ? { signal: deps.signal } : {}),
       }).pipe(
         tap((result) => {
           const record = usageRecord(operation, result, deps.prices);
@@ -227,6 +230,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       );
     };
 
+    let userSystem: string | undefined; // rendered on the first follow-up, then reused
     const userStep = (state: State): Observable<State> => {
       const mayStop = userMayStop(state.turns, deps.limits);
       const intent = followUpIntent(task.seed, state.turns + 1, deps.user.config.feedback_probability);
@@ -242,6 +246,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           intent,
           seed: seedFrom(task.seed, "user", state.turns + 1, reask),
           reask,
+          rendered_system: (userSystem ??= deps.user.systemPrompt(task)),
         });
         return call(deps.user.model, request, "user_feedback", `user:${state.turns + 1}:${reask}`).pipe(
           concatMap((result) => {

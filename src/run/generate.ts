@@ -159,6 +159,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     concurrency: ig.max_workers,
     backpressure,
     events,
+    ...(options.abortSignal ? { signal: options.abortSignal } : {}),
     ...(conversationCache ? { cache: conversationCache } : {}),
     admissionFor: runtime.admissionFor,
   });
