@@ -66,9 +66,8 @@ export function renderMarkdown(
     if (r.checks.length > 0) {
       lines.push("| check | measured | target | met |", "|---|---|---|---|");
       for (const c of r.checks) {
-        lines.push(
-          `| ${c.what} | ${fmt(c.measured)} ${c.unit} | ${c.target} | ${c.met ? "yes" : "**no**"} |`,
-        );
+        const unit = c.unit ? ` ${c.unit}` : "";
+        lines.push(`| ${c.what} | ${fmt(c.measured)}${unit} | ${c.target} | ${c.met ? "yes" : "**no**"} |`);
       }
       lines.push("");
     }

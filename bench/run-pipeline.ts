@@ -2,7 +2,7 @@
 // (2 × turns − 1 calls each), `workers` at a time, into an output folder, against an
 // OpenAI-compatible server. Prints one JSON RunMeasurement (CPU and peak RSS of this process).
 //   node dist/bench/run-pipeline.js --url URL --out DIR [--conversations 1000] [--workers 500]
-//     [--turns 3] [--transport sdk|undici] [--rpm N] [--timeout S] [--record FILE]
+//     [--turns 3] [--transport sdk|undici] [--rpm N] [--timeout S] [--record FILE] [--cache-dir DIR]
 import { appendFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { range } from "rxjs";
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     timeout: { type: "string" },
     "max-tokens": { type: "string", default: "64" },
     record: { type: "string" },
+    "cache-dir": { type: "string" },
   },
 });
 if (!values.url || !values.out) throw new Error("run-pipeline: --url and --out are required");
@@ -79,6 +80,9 @@ const summary = await generate({
   config,
   personas,
   out: values.out,
+  // Every call must reach the server: the response cache (on by default) would replay them.
+  // With --cache-dir the cache is on, in that folder (a fresh one: every call a miss and a write).
+  ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : { cache: false as const }),
   ...(recordingFetch ? { fetch: recordingFetch } : {}),
 });
 const result = {

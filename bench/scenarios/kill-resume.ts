@@ -26,7 +26,14 @@ export const killResume: Scenario = async () => {
     const out = join(work, "out");
     await writeFile(join(work, "config.yaml"), cliConfig(server.url, WORKERS));
     await writeFile(join(work, "personas.jsonl"), cliPersonas(CONVERSATIONS));
-    const args = ["generate", "-c", join(work, "config.yaml"), "-p", join(work, "personas.jsonl")];
+    const args = [
+      "generate",
+      "-c",
+      join(work, "config.yaml"),
+      "-p",
+      join(work, "personas.jsonl"),
+      "--no-cache", // every call must reach the server
+    ];
     const killAt = Math.round(CONVERSATIONS * CALLS_PER_CONVERSATION * KILL_AT);
     let atKill = { requests: 0, inFlight: 0 };
     const first = await runCli([...args, "--out", out, "--quiet"], () => {

@@ -65,10 +65,10 @@ async function once(work: string, withLimit: boolean): Promise<RateRun> {
   }
 }
 
-/** Whether generate() uses the admission operators yet (read from the compiled module). */
+/** Whether a run uses the admission budgets yet (read from the compiled runtime module). */
 async function limiterWired(): Promise<boolean> {
-  const generate = await readFile(join(benchDir, "../src/run/generate.js"), "utf8");
-  return generate.includes("/limits/");
+  const runtime = await readFile(join(benchDir, "../src/run/runtime.js"), "utf8").catch(() => "");
+  return runtime.includes("/limits/");
 }
 
 export const rateBound: Scenario = async () => {
@@ -138,7 +138,7 @@ export const rateBound: Scenario = async () => {
       ...(wired
         ? []
         : [
-            "Not wired yet: generate() does not use the admission operators (src/limits/), so both runs " +
+            "Not wired yet: the run does not use the admission budgets (src/limits/), so both runs " +
               "show the pipeline without a client-side limiter (rate_limit is accepted and ignored).",
           ]),
     ],
