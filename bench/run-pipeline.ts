@@ -3,7 +3,8 @@
 // OpenAI-compatible server. Prints one JSON RunMeasurement (CPU and peak RSS of this process).
 //   node dist/bench/run-pipeline.js --url URL --out DIR [--conversations 1000] [--workers 500]
 //     [--turns 3] [--transport sdk|undici] [--rpm N] [--timeout S] [--record FILE] [--cache-dir DIR]
-import { appendFileSync, writeFileSync } from "node:fs";
+//     [--warmup CONVERSATIONS] [--ndjson FILE]
+import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { range } from "rxjs";
 import { map } from "rxjs/operators";
@@ -25,6 +26,9 @@ const { values } = parseArgs({
     "max-tokens": { type: "string", default: "64" },
     record: { type: "string" },
     "cache-dir": { type: "string" },
+    warmup: { type: "string", default: "0" },
+    // Results as NDJSON into this file (e.g. /dev/null) instead of the files sink in --out.
+    ndjson: { type: "string" },
   },
 });
 if (!values.url || !values.out) throw new Error("run-pipeline: --url and --out are required");
@@ -60,26 +64,34 @@ const recordingFetch: typeof fetch | undefined = values.record
     }
   : undefined;
 
-const personas = range(0, conversations).pipe(
-  map(
-    (i): Persona => ({
-      persona_id: `bench_${i}`,
-      persona_features: { role: "engineer", tech_proficiency: "advanced", communication_style: "casual" },
-      queries: [
-        {
-          original_query: `How should a small team organise project ${i} so that nothing falls through the cracks?`,
-        },
-      ],
-    }),
-  ),
-);
+const personas = (prefix: string, count: number) =>
+  range(0, count).pipe(
+    map(
+      (i): Persona => ({
+        persona_id: `${prefix}_${i}`,
+        persona_features: { role: "engineer", tech_proficiency: "advanced", communication_style: "casual" },
+        queries: [
+          {
+            original_query: `How should a small team organise project ${i} so that nothing falls through the cracks?`,
+          },
+        ],
+      }),
+    ),
+  );
+
+// Warm-up (JIT, connections) outside the measurement: other personas, another folder, no cache.
+const warmup = Number(values.warmup);
+if (warmup > 0) {
+  await generate({ config, personas: personas("warm", warmup), out: `${values.out}-warmup`, cache: false });
+  rmSync(`${values.out}-warmup`, { recursive: true, force: true });
+}
 
 const startedAt = performance.now();
 const cpu = process.cpuUsage();
 const summary = await generate({
   config,
-  personas,
-  out: values.out,
+  personas: personas("bench", conversations),
+  ...(values.ndjson ? { ndjson: values.ndjson } : { out: values.out }),
   // Every call must reach the server: the response cache (on by default) would replay them.
   // With --cache-dir the cache is on, in that folder (a fresh one: every call a miss and a write).
   ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : { cache: false as const }),

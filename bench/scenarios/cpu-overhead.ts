@@ -12,10 +12,11 @@ import { median, type RunMeasurement, round, runChild } from "../measure.js";
 import { startStandInServer } from "../stand-in-server.js";
 import { check, type Scenario } from "./types.js";
 
-const CONVERSATIONS = 1000;
+const CONVERSATIONS = 2000;
 const WORKERS = 100;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET_MS = 0.3;
+const WARMUP_CONVERSATIONS = 200;
 
 const perCall = (m: RunMeasurement) => m.cpuMs / m.calls;
 const callsPerS = (m: RunMeasurement) => m.calls / (m.wallMs / 1000);
@@ -39,6 +40,9 @@ export const cpuOverhead: Scenario = async () => {
   // is a miss and a write). Compared with the SDK pair's bare client of the same round.
   const cached: RunMeasurement[] = [];
   const common = ["--conversations", String(CONVERSATIONS), "--workers", String(WORKERS)];
+  // Both sides warm up first (JIT, connections): the same number of calls, not measured.
+  const warm = ["--warmup", String(WARMUP_CONVERSATIONS)];
+  const bareWarm = ["--warmup", String(WARMUP_CONVERSATIONS * 5)];
   try {
     await runChild("run-pipeline.js", [
       "--url",
@@ -59,6 +63,7 @@ export const cpuOverhead: Scenario = async () => {
             "--out",
             out,
             ...common,
+            ...warm,
             "--transport",
             pair.transport,
           ]),
@@ -67,7 +72,7 @@ export const cpuOverhead: Scenario = async () => {
         if (pair.transport === "sdk") {
           cached.push(
             await runChild("run-pipeline.js", [
-              ...["--url", server.url, "--out", out, ...common],
+              ...["--url", server.url, "--out", out, ...common, ...warm],
               ...["--cache-dir", join(work, `cache-${round}`)],
             ]),
           );
@@ -84,6 +89,7 @@ export const cpuOverhead: Scenario = async () => {
             recording,
             "--concurrency",
             String(WORKERS),
+            ...bareWarm,
           ]),
         );
       }
@@ -120,7 +126,8 @@ export const cpuOverhead: Scenario = async () => {
     setup:
       `${CONVERSATIONS} three-turn conversations (${CONVERSATIONS * 5} calls), max_workers ${WORKERS}, zero-latency ` +
       "stand-in in another process, files sink. The bound replays the very request bodies generate() sent, " +
-      `with the bare client, at the same concurrency. ${ROUNDS} alternating rounds per transport, medians.`,
+      `with the bare client, at the same concurrency; both sides warm up first on ${WARMUP_CONVERSATIONS * 5} unmeasured calls. ` +
+      `${ROUNDS} alternating rounds per transport, medians.`,
     headline: {
       label: "CPU per call, generate() (SDK transport)",
       measured: round(sdk.convosim_cpu_ms_per_call),
