@@ -1,8 +1,8 @@
 // The two controllers a budget uses when the provider's limits are not (fully) known.
 //
 // ConcurrencyWindow — before anything is known: at most `limit` calls in flight, starting low
-// (8) and doubling per round trip while the window is the bottleneck (slow start: +1 per success),
-// cut by half on a 429. It protects the opening of a run without configuration from a burst of
+// (32) and growing fourfold per round trip while the window is the bottleneck (slow start: +3
+// per success, so 500 in flight are reached in three round trips, not six), cut by half on a 429. It protects the opening of a run without configuration from a burst of
 // 429s; as soon as a rate is known (configured, learned from headers, or estimated after the first
 // 429) the rate governs and the window steps aside.
 //
@@ -11,7 +11,7 @@
 // server sends no headers. (Counting successes instead would lag by a whole call latency.)
 
 export interface ConcurrencyWindowOptions {
-  /** Calls in flight allowed at the start. Default 8. */
+  /** Calls in flight allowed at the start. Default 32. */
   initial?: number;
   /** Never below this. Default 1. */
   min?: number;
@@ -32,7 +32,7 @@ export class ConcurrencyWindow {
     this.#min = Math.max(1, options.min ?? 1);
     this.#max = Math.max(this.#min, options.max ?? 10_000);
     this.#decrease = options.decrease ?? 0.5;
-    this.#limit = Math.min(this.#max, Math.max(this.#min, options.initial ?? 8));
+    this.#limit = Math.min(this.#max, Math.max(this.#min, options.initial ?? 32));
   }
 
   /** Calls that may be in flight now. */
@@ -47,8 +47,8 @@ export class ConcurrencyWindow {
    */
   onSuccess(binding: boolean): void {
     if (!binding) return;
-    // Slow start (+1 per success doubles the window per round trip), then +1 per round trip.
-    this.#limit += this.#limit < this.#threshold ? 1 : 1 / this.#limit;
+    // Slow start (+3 per success: ×4 per round trip), then +1 per round trip after a 429.
+    this.#limit += this.#limit < this.#threshold ? 3 : 1 / this.#limit;
     if (this.#limit > this.#max) this.#limit = this.#max;
   }
 

@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import { ConcurrencyWindow, RateMeter } from "../../src/limits/adaptive.js";
 
 describe("ConcurrencyWindow", () => {
-  it("starts at 8 and doubles per round trip while it is the bottleneck", () => {
+  it("starts at 32 and grows fourfold per round trip while it is the bottleneck", () => {
     const window = new ConcurrencyWindow();
-    expect(window.allowed).toBe(8);
-    for (let i = 0; i < 8; i++) window.onSuccess(true);
-    expect(window.allowed).toBe(16);
+    expect(window.allowed).toBe(32);
+    for (let i = 0; i < 32; i++) window.onSuccess(true);
+    expect(window.allowed).toBe(128);
   });
 
   it("does not grow while it is not the bottleneck", () => {
