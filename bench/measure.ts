@@ -9,8 +9,10 @@ import { join } from "node:path";
 export interface RunMeasurement {
   label: string;
   wallMs: number;
-  /** User + system CPU of this process. */
+  /** User + system CPU of this process (all its threads: libuv's file I/O and GC helpers too). */
   cpuMs: number;
+  /** Of which in the kernel (file creation, sockets). */
+  systemMs: number;
   /** Peak resident set size of this process. */
   maxRssMb: number;
   calls: number;
@@ -28,6 +30,7 @@ export function measureSince(
     label,
     wallMs: performance.now() - startedAt,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    systemMs: cpu.system / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     calls,
   };

@@ -39,6 +39,9 @@ export const cpuOverhead: Scenario = async () => {
   // generate() as it runs by default: the response cache on (a fresh folder per run, so every call
   // is a miss and a write). Compared with the SDK pair's bare client of the same round.
   const cached: RunMeasurement[] = [];
+  // And with results as NDJSON into /dev/null instead of one file per interaction: separates the
+  // pipeline's own work from the files sink's (mostly the kernel's file creation).
+  const ndjson: RunMeasurement[] = [];
   const common = ["--conversations", String(CONVERSATIONS), "--workers", String(WORKERS)];
   // Both sides warm up first (JIT, connections): the same number of calls, not measured.
   const warm = ["--warmup", String(WARMUP_CONVERSATIONS)];
@@ -70,6 +73,11 @@ export const cpuOverhead: Scenario = async () => {
         );
         await rm(out, { recursive: true, force: true });
         if (pair.transport === "sdk") {
+          ndjson.push(
+            await runChild("run-pipeline.js", [
+              ...["--url", server.url, "--out", out, ...common, ...warm, "--ndjson", "/dev/null"],
+            ]),
+          );
           cached.push(
             await runChild("run-pipeline.js", [
               ...["--url", server.url, "--out", out, ...common, ...warm],
@@ -115,6 +123,8 @@ export const cpuOverhead: Scenario = async () => {
   const [sdk, lean] = summary as [(typeof summary)[0], (typeof summary)[0]];
   const sdkBare = pairs[0]!.bare;
   const cachedOverhead = median(cached.map((c, i) => perCall(c) - perCall(sdkBare[i]!)));
+  const ndjsonOverhead = median(ndjson.map((c, i) => perCall(c) - perCall(sdkBare[i]!)));
+  const systemPerCall = (runs: RunMeasurement[]) => median(runs.map((m) => m.systemMs / m.calls));
   const line = (s: (typeof summary)[0]) =>
     `transport ${s.transport}: generate() ${round(s.convosim_cpu_ms_per_call)} ms CPU per call, ` +
     `${round(s.convosim_calls_per_s, 0)} calls/s; bare ${s.bare_client} client on the same calls ` +
@@ -151,6 +161,13 @@ export const cpuOverhead: Scenario = async () => {
         lean.overhead_ms_per_call <= TARGET_MS,
       ),
       check(
+        "convosim's own CPU per call, NDJSON sink instead of files (SDK transport)",
+        round(ndjsonOverhead),
+        "ms",
+        `≤ ${TARGET_MS} ms`,
+        ndjsonOverhead <= TARGET_MS,
+      ),
+      check(
         "convosim's own CPU per call, response cache on (default)",
         round(cachedOverhead),
         "ms",
@@ -168,6 +185,10 @@ export const cpuOverhead: Scenario = async () => {
     notes: [
       line(sdk),
       line(lean),
+      `Without the files sink (NDJSON into /dev/null), SDK transport: convosim's own ${round(ndjsonOverhead)} ms ` +
+        `per call. Kernel CPU per call: files sink ${round(systemPerCall(pairs[0]!.convosim))} ms, NDJSON ` +
+        `${round(systemPerCall(ndjson))} ms, bare SDK ${round(systemPerCall(sdkBare))} ms — one file per ` +
+        "interaction costs mostly file creation in the kernel.",
       `With the response cache on (the default; a cold cache, every call a miss and a write), SDK transport: ` +
         `generate() ${round(median(cached.map(perCall)))} ms CPU per call, convosim's own ` +
         `${round(cachedOverhead)} ms per call.`,
@@ -177,6 +198,7 @@ export const cpuOverhead: Scenario = async () => {
       workers: WORKERS,
       summary,
       cache_on: { overhead_ms_per_call: cachedOverhead, runs: cached },
+      ndjson_sink: { overhead_ms_per_call: ndjsonOverhead, runs: ndjson },
       runs: pairs,
     },
   };

@@ -14,8 +14,8 @@ const TURNS = 2; // 3 calls each: the opening reply, one follow-up, the closing 
 const LATENCY_MS = 8_000;
 const TARGET_MB = 1536;
 // The stand-in sends no rate-limit headers unless it enforces a cap, so without a configured
-// limit admission control would open with its adaptive window (8 calls, doubling per round trip:
-// about ten 8 s round trips to reach 10,000). A self-hosted server's operator knows its limit.
+// limit admission control would open with its adaptive window and grow it once per 8 s round
+// trip. A self-hosted server's operator knows its limit.
 const RPM = 10_000_000;
 
 async function once(transport: "sdk" | "undici"): Promise<{ run: RunMeasurement; peakInFlight: number }> {
