@@ -12,11 +12,11 @@ import { median, type RunMeasurement, round, runChild } from "../measure.js";
 import { startStandInServer } from "../stand-in-server.js";
 import { check, type Scenario } from "./types.js";
 
-const CONVERSATIONS = 2000;
+const CONVERSATIONS = 1500;
 const WORKERS = 100;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGET_MS = 0.3;
-const WARMUP_CONVERSATIONS = 200;
+const WARMUP_CONVERSATIONS = 150;
 
 const perCall = (m: RunMeasurement) => m.cpuMs / m.calls;
 const callsPerS = (m: RunMeasurement) => m.calls / (m.wallMs / 1000);
