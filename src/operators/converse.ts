@@ -234,6 +234,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
     const userStep = (state: State): Observable<State> => {
       const mayStop = userMayStop(state.turns, deps.limits);
       const intent = followUpIntent(task.seed, state.turns + 1, deps.user.config.feedback_probability);
+      userSystem ??= deps.user.systemPrompt(task);
       const ask = (reask: number): Observable<UserReply & { kind: "message" | "stop" }> => {
         const request = deps.user.buildRequest({
           persona_features: task.persona_features,
@@ -246,7 +247,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           intent,
           seed: seedFrom(task.seed, "user", state.turns + 1, reask),
           reask,
-          rendered_system: (userSystem ??= deps.user.systemPrompt(task)),
+          rendered_system: userSystem,
         });
         return call(deps.user.model, request, "user_feedback", `user:${state.turns + 1}:${reask}`).pipe(
           concatMap((result) => {
