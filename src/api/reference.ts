@@ -132,6 +132,8 @@ export class InteractionGenerator {
       maxRetries: ig.max_retries,
       retryDelayMs: ig.retry_delay * 1000,
       prices: runtime.prices,
+      // Hosted endpoints are paced here too (rate limits, Retry-After), as in generate().
+      admissionFor: runtime.admissionFor,
     };
   }
 
