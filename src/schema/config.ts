@@ -2,6 +2,7 @@
 // plus what convosim adds (base_url, api_key_env, pricing, …). Every object is strict so
 // that a misspelt key is an error naming the key, never silently ignored.
 import { z } from "zod";
+import { LayerWeights, SteeringRow, StrategySetting } from "./noise.js";
 
 export const PROVIDERS = ["openai", "openrouter", "anthropic", "local", "fake"] as const;
 export const ProviderName = z.enum(PROVIDERS);
@@ -131,12 +132,30 @@ export const InteractionGenerationConfig = z
   });
 export type InteractionGenerationConfig = z.infer<typeof InteractionGenerationConfig>;
 
-/** The reference's distractor block: validated now, applied by the noise layers. */
+/**
+ * The reference's distractor block plus convosim's noise knobs (docs/noise.md). Rule-based
+ * layers need no model; `use_semantic` adds the model-driven layers, played by `model`
+ * (default: the user model).
+ */
 export const DistractorConfig = z.strictObject({
   enabled: z.boolean().default(false),
   use_semantic: z.boolean().default(false),
   activation_probability: z.number().min(0).max(1).default(0.25),
+  /** A YAML/JSON file of strategy settings (the reference's strategy file). */
   strategy_path: z.string().min(1).optional(),
+  layer_weights: LayerWeights.prefault({}),
+  /** Per-strategy settings by name; the reference's names are accepted. */
+  strategies: z.record(z.string(), StrategySetting).default({}),
+  /** Overrides of the persona steering table, by parameter name. */
+  steering: z.record(z.string(), SteeringRow).default({}),
+  /** Force one input channel for every persona instead of choosing it from the persona. */
+  channel: z.enum(["desktop", "mobile_autocorrect", "mobile_raw", "voice", "paste"]).optional(),
+  /** The model that writes and verifies semantic rewrites (default: the user model). */
+  model: ModelConfig.optional(),
+  /** At most this many semantic (L4–L6) events in one user turn. */
+  max_semantic_events_per_turn: z.number().int().min(0).default(1),
+  /** Verifier attempts per semantic rewrite before it is dropped (and counted). */
+  verifier_attempts: z.number().int().min(1).default(2),
 });
 export type DistractorConfig = z.infer<typeof DistractorConfig>;
 
