@@ -7,11 +7,11 @@ import ndjson from "ndjson";
 import { InputError } from "../config/errors.js";
 import { iterateInteractions } from "../run/output-reader.js";
 import { formatInteraction } from "../run/show.js";
-import { computeStats, formatStats } from "../run/stats.js";
 import { outputPaths, readInteractionFile } from "../sinks/layout.js";
 import { interactionFileName } from "../sinks/safe-file-name.js";
 import { EXIT, reportError } from "./fail.js";
 import { runGenerate } from "./generate-command.js";
+import { registerStatsCommand } from "./stats-command.js";
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -132,14 +132,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await runExport(dir, options);
     });
 
-  program
-    .command("stats <dir>")
-    .description("counts, success rate, turns, stop reasons, tokens and cost by model")
-    .option("--json", "print JSON")
-    .action(async (dir: string, options: { json?: boolean }) => {
-      const stats = await computeStats(dir);
-      process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
-    });
+  registerStatsCommand(program);
 
   program
     .command("show <dir> [id]")

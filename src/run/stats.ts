@@ -1,56 +1,54 @@
-// `convosim stats`: counts, success rate, turns, stop reasons, tokens and cost by model.
-import type { Interaction } from "../schema/interaction.js";
+// `convosim stats`: counts, success rate, turns, message lengths, stop reasons, model mix,
+// persona feature coverage, noise, tokens and cost by model and role, failures. One streamed
+// pass over the output folder; every figure is a counter or a bounded histogram (see
+// stats-tally.ts), so memory does not grow with the number of interactions.
+import type { FailureRecord, Interaction, UsageRecord } from "../schema/interaction.js";
 import { loadFailures } from "../sinks/completed.js";
 import { iterateInteractions } from "./output-reader.js";
+import { NoiseTally } from "./stats-noise.js";
+import { PersonaTally } from "./stats-personas.js";
+import { bump, CappedCounter, LengthTally, round } from "./stats-tally.js";
+import type { ModelUsage, RunStats } from "./stats-types.js";
 
-export interface ModelUsage {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cost_usd: number;
+export { formatStats } from "./stats-format.js";
+export type { NoiseStats } from "./stats-noise.js";
+export type { FeatureCoverage, PersonaStats } from "./stats-personas.js";
+export type { Counts, Distribution } from "./stats-tally.js";
+export type { ModelUsage, RunStats } from "./stats-types.js";
+
+export interface ComputeStatsOptions {
+  /** Called with every interaction as it streams by (the report samples conversations here). */
+  onInteraction?: (interaction: Interaction) => void;
 }
 
-export interface RunStats {
-  interactions: number;
-  failed: number;
-  success_rate: number;
-  turns: Record<string, number>;
-  average_turns: number;
-  stop_reasons: Record<string, number>;
-  assistant_models: Record<string, number>;
-  failures_by_kind: Record<string, number>;
-  /** Keyed "role provider/model", e.g. "assistant_response openai/gpt-4o-mini". */
-  usage: Record<string, ModelUsage>;
-  total_cost_usd: number;
+const emptyUsage = (): ModelUsage => ({
+  calls: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  cached_tokens: 0,
+  cost_usd: 0,
+  replayed: 0,
+});
+
+function addTo(table: Record<string, ModelUsage>, key: string, record: UsageRecord): void {
+  const entry = table[key] ?? emptyUsage();
+  table[key] = entry;
+  entry.calls++;
+  entry.prompt_tokens += record.prompt_tokens;
+  entry.completion_tokens += record.completion_tokens;
+  entry.cached_tokens += record.cached_tokens ?? 0;
+  entry.cost_usd += record.cost_usd;
+  if (record.replayed) entry.replayed++;
 }
 
-const bump = (table: Record<string, number>, key: string) => {
-  table[key] = (table[key] ?? 0) + 1;
-};
+const modelName = (model: { provider?: string; model?: string } | undefined) =>
+  `${model?.provider ?? "unknown"}/${model?.model ?? "unknown"}`;
 
-function addUsage(stats: RunStats, interaction: Pick<Interaction, "metadata">["metadata"]["usage"]): void {
-  for (const record of interaction) {
-    const key = `${record.operation} ${record.provider}/${record.model}`;
-    const entry = stats.usage[key] ?? {
-      calls: 0,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      cached_tokens: 0,
-      cost_usd: 0,
-    };
-    stats.usage[key] = entry;
-    entry.calls++;
-    entry.prompt_tokens += record.prompt_tokens;
-    entry.completion_tokens += record.completion_tokens;
-    entry.cached_tokens += record.cached_tokens ?? 0;
-    entry.cost_usd += record.cost_usd;
-    stats.total_cost_usd += record.cost_usd;
-  }
-}
+const FAILURE_REASON_LENGTH = 120;
 
-export async function computeStats(dir: string): Promise<RunStats> {
-  const stats: RunStats = {
+/** Accumulates RunStats from interactions and failures fed one at a time. */
+export class StatsCollector {
+  readonly #stats: RunStats = {
     interactions: 0,
     failed: 0,
     success_rate: 0,
@@ -58,58 +56,97 @@ export async function computeStats(dir: string): Promise<RunStats> {
     average_turns: 0,
     stop_reasons: {},
     assistant_models: {},
+    user_models: {},
+    message_lengths: { user: new LengthTally().summary(), assistant: new LengthTally().summary() },
+    persona_features: { personas: 0, features: {}, other_keys: 0 },
+    noise: new NoiseTally().summary(),
     failures_by_kind: {},
+    failures_by_reason: {},
+    unreadable_failure_lines: 0,
     usage: {},
+    usage_by_model: {},
+    usage_by_role: {},
+    total_tokens: { prompt: 0, completion: 0, cached: 0 },
     total_cost_usd: 0,
   };
-  let turnSum = 0;
-  for await (const interaction of iterateInteractions(dir)) {
+  #turnSum = 0;
+  readonly #lengths = { user: new LengthTally(), assistant: new LengthTally() };
+  readonly #personas = new PersonaTally();
+  readonly #noise = new NoiseTally();
+  readonly #reasons = new CappedCounter(200);
+
+  add(interaction: Interaction): void {
+    const stats = this.#stats;
     stats.interactions++;
-    turnSum += interaction.num_turns;
+    this.#turnSum += interaction.num_turns;
     bump(stats.turns, String(interaction.num_turns));
     bump(stats.stop_reasons, String(interaction.metadata.stop_reason ?? "unknown"));
-    const model = interaction.metadata.assistant_model;
-    bump(stats.assistant_models, `${model?.provider}/${model?.model}`);
-    addUsage(stats, interaction.metadata.usage ?? []);
+    bump(stats.assistant_models, modelName(interaction.metadata.assistant_model));
+    bump(stats.user_models, modelName(interaction.metadata.user_model));
+    for (const message of interaction.messages) {
+      if (message.role === "user" || message.role === "assistant")
+        this.#lengths[message.role].add(message.content.length);
+    }
+    this.#personas.add(interaction);
+    this.#noise.add(interaction);
+    this.#addUsage(interaction.metadata.usage ?? []);
   }
-  const { failures } = await loadFailures(dir);
-  for (const failure of failures) {
-    stats.failed++;
-    bump(stats.failures_by_kind, failure.error_kind);
-    addUsage(stats, failure.usage ?? []);
+
+  addFailure(failure: FailureRecord): void {
+    this.#stats.failed++;
+    bump(this.#stats.failures_by_kind, failure.error_kind ?? "unknown");
+    const reason = String(failure.reason ?? "").split("\n")[0] ?? "";
+    this.#reasons.add(
+      reason.length > FAILURE_REASON_LENGTH ? `${reason.slice(0, FAILURE_REASON_LENGTH - 1)}…` : reason,
+    );
+    this.#addUsage(failure.usage ?? []);
   }
-  const total = stats.interactions + stats.failed;
-  stats.success_rate = total > 0 ? stats.interactions / total : 0;
-  stats.average_turns = stats.interactions > 0 ? turnSum / stats.interactions : 0;
-  return stats;
+
+  addUnreadableFailureLines(count: number): void {
+    this.#stats.unreadable_failure_lines += count;
+  }
+
+  #addUsage(records: readonly UsageRecord[]): void {
+    const stats = this.#stats;
+    for (const record of records) {
+      const model = `${record.provider}/${record.model}`;
+      addTo(stats.usage, `${record.operation} ${model}`, record);
+      addTo(stats.usage_by_model, model, record);
+      addTo(stats.usage_by_role, record.operation, record);
+      stats.total_tokens.prompt += record.prompt_tokens;
+      stats.total_tokens.completion += record.completion_tokens;
+      stats.total_tokens.cached += record.cached_tokens ?? 0;
+      stats.total_cost_usd += record.cost_usd;
+    }
+  }
+
+  /** A snapshot of the figures so far (the collector can keep accumulating). */
+  result(): RunStats {
+    const stats = this.#stats;
+    const total = stats.interactions + stats.failed;
+    return structuredClone({
+      ...stats,
+      success_rate: total > 0 ? stats.interactions / total : 0,
+      average_turns: stats.interactions > 0 ? this.#turnSum / stats.interactions : 0,
+      message_lengths: { user: this.#lengths.user.summary(), assistant: this.#lengths.assistant.summary() },
+      persona_features: this.#personas.summary(),
+      noise: this.#noise.summary(),
+      failures_by_reason: this.#reasons.top(20).values,
+      // Sums of many small floats: keep the JSON free of 0.30000000000000004-style tails.
+      total_cost_usd: round(stats.total_cost_usd, 10),
+    });
+  }
 }
 
-export function formatStats(stats: RunStats): string {
-  const lines = [
-    `interactions: ${stats.interactions}   failed: ${stats.failed}   success rate: ${(stats.success_rate * 100).toFixed(1)}%`,
-    `average turns: ${stats.average_turns.toFixed(2)}`,
-    `turns: ${Object.entries(stats.turns)
-      .map(([k, v]) => `${k}→${v}`)
-      .join("  ")}`,
-    `stop reasons: ${Object.entries(stats.stop_reasons)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")}`,
-    `assistant models: ${Object.entries(stats.assistant_models)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ")}`,
-  ];
-  if (stats.failed > 0)
-    lines.push(
-      `failures: ${Object.entries(stats.failures_by_kind)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(", ")}`,
-    );
-  lines.push("tokens and cost by role and model:");
-  for (const [key, u] of Object.entries(stats.usage)) {
-    lines.push(
-      `  ${key}: ${u.calls} calls, ${u.prompt_tokens} prompt (${u.cached_tokens} cached) + ${u.completion_tokens} completion tokens, $${u.cost_usd.toFixed(4)}`,
-    );
+/** Streams an output folder once and returns its statistics. */
+export async function computeStats(dir: string, options: ComputeStatsOptions = {}): Promise<RunStats> {
+  const collector = new StatsCollector();
+  for await (const interaction of iterateInteractions(dir)) {
+    collector.add(interaction);
+    options.onInteraction?.(interaction);
   }
-  lines.push(`total cost: $${stats.total_cost_usd.toFixed(4)}`);
-  return lines.join("\n");
+  const { failures, malformed } = await loadFailures(dir);
+  for (const failure of failures) collector.addFailure(failure);
+  collector.addUnreadableFailureLines(malformed.length);
+  return collector.result();
 }

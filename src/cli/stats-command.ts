@@ -1,0 +1,17 @@
+// `convosim stats DIR [--json]`: the run's statistics as readable text, or one JSON document
+// (stdout only, so `convosim stats DIR --json | jq` always gets valid JSON).
+import type { Command } from "commander";
+import { computeStats, formatStats } from "../run/stats.js";
+
+export function registerStatsCommand(program: Command): void {
+  program
+    .command("stats <dir>")
+    .description(
+      "counts, success rate, turns, message lengths, stop reasons, models, persona coverage, noise, tokens and cost, failures",
+    )
+    .option("--json", "print one JSON document")
+    .action(async (dir: string, options: { json?: boolean }) => {
+      const stats = await computeStats(dir);
+      process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
+    });
+}
