@@ -1,16 +1,14 @@
 // The convosim command line: thin over the public API (parse, call, render).
-import { createWriteStream } from "node:fs";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { Command, InvalidArgumentError } from "commander";
-import ndjson from "ndjson";
 import { InputError } from "../config/errors.js";
 import { iterateInteractions } from "../run/output-reader.js";
 import { formatInteraction } from "../run/show.js";
 import { outputPaths, readInteractionFile } from "../sinks/layout.js";
 import { interactionFileName } from "../sinks/safe-file-name.js";
+import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
 import { runGenerate } from "./generate-command.js";
+import { registerReportCommand } from "./report-command.js";
 import { registerStatsCommand } from "./stats-command.js";
 
 function integer(name: string, min: number) {
@@ -30,29 +28,6 @@ function amount(name: string) {
     }
     return parsed;
   };
-}
-
-async function runExport(dir: string, options: { format: string; output?: string }): Promise<number> {
-  if (options.format !== "jsonl") {
-    throw new InputError({
-      file: "command line",
-      field: "--format",
-      message: `unknown format "${options.format}"`,
-      hint: "use --format jsonl",
-    });
-  }
-  let count = 0;
-  const counted = async function* () {
-    for await (const interaction of iterateInteractions(dir)) {
-      count++;
-      yield interaction;
-    }
-  };
-  // ndjson's serializer in a stream pipeline: backpressure and errors handled by node's pipeline.
-  const out = options.output && options.output !== "-" ? createWriteStream(options.output) : process.stdout;
-  await pipeline(Readable.from(counted()), ndjson.stringify(), out, { end: out !== process.stdout });
-  process.stderr.write(`exported ${count} interactions${options.output ? ` to ${options.output}` : ""}\n`);
-  return EXIT.ok;
 }
 
 async function runShow(dir: string, id: string | undefined): Promise<number> {
@@ -123,16 +98,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await runGenerate(options);
     });
 
-  program
-    .command("export <dir>")
-    .description("convert an output folder to a training format")
-    .option("-f, --format <format>", "jsonl (one interaction per line)", "jsonl")
-    .option("-o, --output <file>", "output file (default stdout)")
-    .action(async (dir: string, options) => {
-      exitCode = await runExport(dir, options);
-    });
+  registerExportCommand(program, (code) => {
+    exitCode = code;
+  });
 
   registerStatsCommand(program);
+  registerReportCommand(program);
 
   program
     .command("show <dir> [id]")

@@ -47,10 +47,12 @@ const asStrings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 
 /**
- * The noise recorded on the opening message. Accepts the shapes the noise layer may write:
- * `metadata.noise = { clean_text, noisy_text, layer(s), strategies }`, the same keys directly
- * on the message metadata, or the reference's `noisy_versions` list. Empty when nothing was
- * noised (a record whose noisy text equals the clean text is not noise).
+ * The noise recorded on the opening message. Accepts the shapes a noise layer may write:
+ * what operators/converse.ts stores (`was_noised`, `clean_content`, and the hook's result as
+ * `noise = { original_text, noisy_text, layer, layers, applied_strategies }`, where a missing
+ * noisy_text means the message content), `metadata.noise = { clean_text, noisy_text, … }`, the
+ * same keys directly on the message metadata, or the reference's `noisy_versions` list. Empty
+ * when nothing was noised (a record whose noisy text equals the clean text is not noise).
  */
 export function noisyInitialQueries(interaction: Interaction): NoisyQuery[] {
   const first = interaction.messages.find((message) => message.role === "user");
@@ -59,15 +61,27 @@ export function noisyInitialQueries(interaction: Interaction): NoisyQuery[] {
   const noise = asRecord(meta.noise);
   if (noise) candidates.push(noise);
   else if (typeof meta.noisy_text === "string") candidates.push(meta);
-  const clean = typeof meta.clean_text === "string" ? meta.clean_text : interaction.initial_query;
+  const clean =
+    typeof meta.clean_text === "string"
+      ? meta.clean_text
+      : typeof meta.clean_content === "string"
+        ? meta.clean_content
+        : interaction.initial_query;
+  // converse.ts keeps the noisy text as the message itself.
+  const shown = meta.was_noised === true ? first?.content : undefined;
   for (const version of Array.isArray(meta.noisy_versions) ? meta.noisy_versions : []) {
     const record = asRecord(version);
     if (record) candidates.push({ clean_text: clean, ...record });
   }
   const result: NoisyQuery[] = [];
   for (const candidate of candidates) {
-    const noisy = candidate.noisy_text;
-    const cleanText = typeof candidate.clean_text === "string" ? candidate.clean_text : clean;
+    const noisy = candidate.noisy_text ?? shown;
+    const cleanText =
+      typeof candidate.clean_text === "string"
+        ? candidate.clean_text
+        : typeof candidate.original_text === "string"
+          ? candidate.original_text
+          : clean;
     if (typeof noisy !== "string" || noisy === cleanText) continue;
     const layers = asStrings(candidate.layers);
     const type = candidate.noise_type ?? candidate.layer ?? layers[0];
