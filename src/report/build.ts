@@ -1,0 +1,59 @@
+// `convosim report`: one pass over the output folder feeds both the statistics and the
+// conversation sample, then the page is rendered and written atomically (a reader never
+// sees half a report).
+import { basename, resolve } from "node:path";
+import { computeStats, type RunStats } from "../run/stats.js";
+import { atomicWriteFile } from "../sinks/atomic-file.js";
+import { renderPage } from "./page.js";
+import { figures } from "./plots.js";
+import { ConversationSampler } from "./sample.js";
+
+export const DEFAULT_SAMPLE_SIZE = 200;
+
+export interface ReportOptions {
+  /** Conversations shown in the browsable sample (default 200; 0 shows none). */
+  sample?: number;
+  /** Seed of the sample: the same seed and folder give the same sample. Default 0. */
+  seed?: number;
+  /** Page title (default "convosim report: <folder name>"). */
+  title?: string;
+  /** The time printed on the page (default now); fix it for byte-identical rebuilds. */
+  generatedAt?: Date;
+}
+
+export interface Report {
+  html: string;
+  stats: RunStats;
+  /** Conversations in the sample. */
+  sampled: number;
+  /** Plots in the page. */
+  plots: number;
+}
+
+export async function buildReport(dir: string, options: ReportOptions = {}): Promise<Report> {
+  const size = options.sample ?? DEFAULT_SAMPLE_SIZE;
+  if (!Number.isInteger(size) || size < 0)
+    throw new RangeError(`sample must be an integer ≥ 0 (got ${size})`);
+  const seed = options.seed ?? 0;
+  const sampler = new ConversationSampler(size, seed);
+  const stats = await computeStats(dir, { onInteraction: (interaction) => sampler.offer(interaction) });
+  const sample = sampler.result();
+  const plots = figures(stats);
+  const html = renderPage({
+    title: options.title ?? `convosim report: ${basename(resolve(dir))}`,
+    source: dir,
+    generatedAt: options.generatedAt ?? new Date(),
+    stats,
+    figures: plots,
+    sample,
+    seed,
+  });
+  return { html, stats, sampled: sample.length, plots: plots.length };
+}
+
+/** Builds the report of `dir` and writes it to `output` (atomically: temp file, then rename). */
+export async function writeReport(dir: string, output: string, options: ReportOptions = {}): Promise<Report> {
+  const report = await buildReport(dir, options);
+  await atomicWriteFile(output, report.html);
+  return report;
+}
