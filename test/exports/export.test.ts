@@ -125,6 +125,7 @@ describe("exportConversations", () => {
     };
     const first = await run(join(dir, "s1"), 11);
     expect(first.train.size + first.test.size).toBe(20);
+    expect(Math.min(first.train.size, first.test.size)).toBeGreaterThan(0);
     expect([...first.train].filter((p) => first.test.has(p))).toEqual([]);
     const again = await run(join(dir, "s2"), 11);
     expect([...again.train].sort()).toEqual([...first.train].sort());
