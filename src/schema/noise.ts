@@ -43,6 +43,12 @@ export interface NoiseResult {
     verdict: NoiseVerdict;
     /** What a good assistant should do: "ask_for_missing_slot", "ignore_distractor", … */
     target_behaviour: string;
+    /** Every strategy of the rewrite, when several were combined (strategy joins them with "+"). */
+    strategies?: string[];
+    /** Every target behaviour, one per distinct behaviour of the strategies. */
+    target_behaviours?: string[];
+    /** The rewrite model's own account of what it left out, blurred or added. */
+    gap?: string;
   };
 }
 
@@ -74,3 +80,47 @@ export const StrategySetting = z.strictObject({
   mandatory: z.boolean().default(false),
 });
 export type StrategySetting = z.infer<typeof StrategySetting>;
+
+// ── The hook through which noise reaches user messages during generation ──────────────────
+// Here (not in conversation/) so that noise/ can build hooks without importing upward;
+// conversation/noise-hook.ts re-exports these names.
+
+export interface NoiseInput {
+  text: string;
+  persona_features: Readonly<Record<string, unknown>>;
+  interaction_id: string;
+  /** 1-based turn of the user message being noised. */
+  turn: number;
+  is_initial: boolean;
+  seed: number;
+}
+
+/** A model call made while noising one message: recorded as a UsageRecord of the interaction. */
+export interface NoiseCall {
+  /** "distractor" for the semantic layers' rewrite and verifier calls. */
+  operation: string;
+  provider: string;
+  model: string;
+  usage: { prompt_tokens: number; completion_tokens: number; cached_tokens?: number };
+  /** True when the reply was replayed from the response cache (no model call made). */
+  cached?: boolean;
+}
+
+export interface NoiseOutcome {
+  /** The text the assistant sees. */
+  text: string;
+  /** True only when the text was actually changed. */
+  applied: boolean;
+  /** Recorded in the message metadata under `noise` (layer, strategies, edits, …). */
+  details?: Record<string, unknown>;
+  /** Model calls made for this message (semantic layers), in order; paid for even when dropped. */
+  calls?: NoiseCall[];
+}
+
+/** "rule_based" or "semantic": what the interaction's metadata.distractor_type says. */
+export type DistractorType = "rule_based" | "semantic";
+
+export type NoiseHook = ((input: NoiseInput) => NoiseOutcome | Promise<NoiseOutcome>) & {
+  /** Which kind of distractor this hook is (absent: a hand-written hook, type not recorded). */
+  readonly distractorType?: DistractorType;
+};
