@@ -13,6 +13,8 @@ export { type NoiseHook, type NoiseInput, type NoiseOutcome, noNoise } from "./c
 export { BUILT_IN_PRICES, PriceTable } from "./conversation/pricing.js";
 export { QueryGenerator } from "./conversation/query-generator.js";
 export { UserSimulator } from "./conversation/user-simulator.js";
+// Exports: training formats (jsonl, openai, sharegpt, parquet, hf) and TrainingDataExporter
+export * from "./exports/index.js";
 // Operators
 export { admit } from "./operators/admit.js";
 export { backoffDelayMs, type CallRetryPolicy, callModel } from "./operators/call-model.js";
