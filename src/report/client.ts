@@ -15,7 +15,7 @@ h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid var(--line);
 .card { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 130px; }
 .card .v { font-size: 20px; font-weight: 600; }
 .card .k { color: var(--muted); font-size: 12px; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(660px, 1fr)); gap: 16px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 10px; background: #fff; overflow-x: auto; }
 figcaption { color: var(--muted); font-size: 12px; margin-top: 4px; }
 svg.chart { display: block; max-width: 100%; height: auto; font: 12px system-ui, "Liberation Sans", sans-serif; }
@@ -40,6 +40,7 @@ details.conv[open] > summary { border-bottom: 1px solid var(--line); background:
 .pill { display: inline-block; border: 1px solid var(--line); border-radius: 10px; padding: 0 7px; font-size: 12px; background: var(--soft); }
 .pill.noised { border-color: var(--noise); color: var(--noise); background: #fff; }
 .turns, .persona, .meta, .how { color: var(--muted); font-size: 12px; }
+.how { text-transform: none; font-weight: normal; }
 .meta { padding: 6px 10px 0; }
 .messages { padding: 6px 10px 10px; }
 .msg { margin: 6px 0; padding: 6px 8px; border-left: 3px solid var(--line); }

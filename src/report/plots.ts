@@ -36,10 +36,12 @@ function bars(
   return { id, title, svg, caption };
 }
 
-/** Labels "0–49", "50–99", …, "5000+" for a histogram's edges. */
-export function binLabels(edges: readonly number[], format: (n: number) => string = String): string[] {
+/** Labels of a histogram's bins: "0–49", "50–99", …, "5000+" for integer edges (whole
+ *  characters), "0%–1%", … for fractions. */
+export function binLabels(edges: readonly number[], format?: (n: number) => string): string[] {
   return edges.map((edge, i) => {
     const next = edges[i + 1];
+    if (!format) return next === undefined ? `${edge}+` : `${edge}–${next - 1}`;
     return next === undefined ? `${format(edge)}+` : `${format(edge)}–${format(next)}`;
   });
 }
