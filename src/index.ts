@@ -34,13 +34,36 @@ export { isTransient, ProviderError, type ProviderErrorKind } from "./providers/
 export { FakeChatModel } from "./providers/fake.js";
 export { checkModelConfig, createChatModel } from "./providers/registry.js";
 export type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./providers/types.js";
+// Report
+export {
+  buildReport,
+  ConversationSampler,
+  DEFAULT_SAMPLE_SIZE,
+  type Report,
+  type ReportOptions,
+  type SampledConversation,
+  type SampledMessage,
+  writeReport,
+} from "./report/index.js";
 export { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./run/budget.js";
 export { estimateRun, estimateRunFrom, type RunEstimate, RunEstimator } from "./run/estimate.js";
 // Running
 export { type GenerateOptions, generate, type RunSummary } from "./run/generate.js";
 export { iterateInteractions } from "./run/output-reader.js";
 export { buildRuntime, checkRuntimeConfig, type Runtime } from "./run/runtime.js";
-export { computeStats, formatStats, type RunStats } from "./run/stats.js";
+export {
+  type ComputeStatsOptions,
+  type Counts,
+  computeStats,
+  type Distribution,
+  type FeatureCoverage,
+  formatStats,
+  type ModelUsage,
+  type NoiseStats,
+  type PersonaStats,
+  type RunStats,
+  StatsCollector,
+} from "./run/stats.js";
 // Schemas and types
 export * from "./schema/config.js";
 export type {
