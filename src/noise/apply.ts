@@ -49,6 +49,11 @@ export interface NoiseOptions {
   strategies?: Record<string, Partial<StrategySetting>>;
   /** The assistant's previous reply did not help (fatigue rises). */
   afterUnhelpfulReply?: boolean;
+  /**
+   * When the gate opens but no strategy drew a change, force one (default true), so that
+   * `probability` is the share of messages really noised. Off for calibrating raw rates.
+   */
+  ensureChange?: boolean;
   /** Guard rails (defaults: CER ≤ 0.05 ignoring case, ≥ 90 % of content words kept). */
   guardRails?: Partial<GuardRails>;
 }
@@ -158,7 +163,7 @@ export function noiseWith(text: string, steering: ResolvedSteering, options: Noi
     if (settingOf(strategy, options.strategies).mandatory && !draft.applied().has(strategy.name))
       force(strategy);
   }
-  if (draft.applied().size === 0) {
+  if (draft.applied().size === 0 && options.ensureChange !== false) {
     const pool = [...enabled];
     const choose = stream(seed, id, turn, "forced");
     while (pool.length > 0) {

@@ -19,7 +19,7 @@ export interface Word {
 export interface GuardRails {
   /** Largest case-insensitive character error rate of one message (default 0.05). */
   maxCer: number;
-  /** Smallest share of content words left unchanged (default 0.9). */
+  /** Share of content words left unchanged (default 0.9); one change is always allowed. */
   minContentKept: number;
 }
 
@@ -70,7 +70,10 @@ export class Draft {
     }
     this.budget = Math.floor(rails.maxCer * Array.from(clean).length);
     const contentWords = this.words.filter((w) => w.content).length;
-    this.maxContentChanges = Math.floor((1 - rails.minContentKept) * contentWords + 1e-9);
+    // One content word may change once there are four: a typo in "password" is the typical typo, and a
+    // short message would otherwise only ever get slips in its function words.
+    const share = Math.floor((1 - rails.minContentKept) * contentWords + 1e-9);
+    this.maxContentChanges = share > 0 ? share : contentWords >= 4 ? 1 : 0;
   }
 
   get length(): number {

@@ -12,6 +12,18 @@ export { characterErrorRate, levenshtein, replayEdits, whitespaceTokens } from "
 export { type LayoutName, layout } from "./keyboard.js";
 export { type ProtectedKind, type ProtectedSpan, protectedSpans } from "./protect.js";
 export {
+  type Distribution,
+  distribution,
+  editOperations,
+  formatRealismReport,
+  type Operation,
+  PERSONA_TYPES,
+  type PersonaRealism,
+  type RealismSummary,
+  realismReport,
+  summarize,
+} from "./report.js";
+export {
   CHANNELS,
   type Channel,
   channelOf,

@@ -4,7 +4,7 @@
 // a word's first letter, and doubled letters and vowels are common targets (NOISE.md).
 import type { Word } from "./draft.js";
 import type { Layout } from "./keyboard.js";
-import { chance, pick, type Random, weightedIndex } from "./random.js";
+import { chance, pick, type Random, weightedIndex, weightedOrder } from "./random.js";
 import {
   matchCase,
   type NoiseContext,
@@ -99,7 +99,8 @@ function slip(ctx: NoiseContext, letter: Letter, random: Random): Proposal {
         const next = isLetter(clean[at + 1]) && at + 1 < word.end ? at : at - 1;
         const a = clean[next];
         const b = clean[next + 1];
-        if (next < word.start || !isLetter(a) || !isLetter(b) || a === b) return substitute();
+        // Never the first letter ("ot" for "to" would read as a different word), never a capital.
+        if (next <= word.start || !/^[a-z]$/.test(a ?? "") || !/^[a-z]$/.test(b ?? "") || a === b) return substitute();
         return draft.replace(next, next + 2, `${b}${a}`, name);
       }
       case "extra_key": {
@@ -144,14 +145,7 @@ export const keyboardSlip: Strategy = {
   propose(ctx, random, force) {
     const all = letters(ctx);
     if (all.length === 0) return [];
-    if (force) {
-      const index = weightedIndex(
-        random,
-        all.map((l) => l.weight),
-      );
-      const first = all[index];
-      return first ? [slip(ctx, first, random), ...all.map((l) => slip(ctx, l, random))] : [];
-    }
+    if (force) return weightedOrder(random, all, (l) => l.weight).map((l) => slip(ctx, l, random));
     // Spread the configured slips per 100 letters over the letters by weight, so the expected
     // count is exactly rate × letters / 100 while first letters are rarely hit.
     const total = all.reduce((sum, l) => sum + l.weight, 0);

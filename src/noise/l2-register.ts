@@ -3,7 +3,7 @@
 // and incomplete sentences (an opening dropped). Intent and slots are never touched.
 import { chance, pick, shuffled, weightedIndex } from "./random.js";
 import {
-  findPhrase,
+  findPhrases,
   matchCase,
   type NoiseContext,
   type Proposal,
@@ -240,11 +240,9 @@ export const incompleteSentence: Strategy = {
   propose(ctx, random, force) {
     const { draft, lex } = ctx;
     const starts = new Set(sentenceStarts(draft).map((w) => w.start));
-    const sites = lex.fragments.flatMap(([opening, fragments]) =>
-      findPhrase(draft.clean, opening)
-        .filter((hit) => starts.has(hit.start) && draft.isFree(hit.start, hit.end))
-        .map((hit) => ({ ...hit, fragments })),
-    );
+    const sites = findPhrases(draft.clean, lex.fragments)
+      .filter((hit) => starts.has(hit.start) && draft.isFree(hit.start, hit.end))
+      .map((hit) => ({ ...hit, fragments: hit.value }));
     return perMessage(sites, rate(ctx, "incomplete_sentence"), random, force, (site) => {
       const fragment = pick(random, site.fragments);
       if (fragment === "-") {

@@ -1,8 +1,22 @@
 // L3 grammar: learner-English slips for personas with a non-native language background —
 // a missing article, a wrong preposition, subject–verb agreement, tense, uncountable plurals.
 // Code-switching for bilingual personas is not done by rules (it needs the language).
+
+import type { Lexicon } from "./lexicon.js";
 import { pick } from "./random.js";
-import { findPhrase, matchCase, perSite, type Strategy } from "./strategy.js";
+import { findPhrases, matchCase, perSite, type Strategy } from "./strategy.js";
+
+const phraseLists = new WeakMap<Lexicon, ReadonlyArray<readonly [string, readonly string[]]>>();
+
+/** The learner list as (phrase, rewrites) pairs, made once per lexicon. */
+function learnerPhrases(lex: Lexicon) {
+  let list = phraseLists.get(lex);
+  if (!list) {
+    list = lex.learner.map((entry) => [entry.phrase, entry.rewrites] as const);
+    phraseLists.set(lex, list);
+  }
+  return list;
+}
 
 const ARTICLES = new Set(["the", "a", "an"]);
 
@@ -34,10 +48,8 @@ function sitesOf(ctx: Parameters<Strategy["expected"]>[0]): Site[] {
     if (!/[\p{L},]\s$/u.test(draft.clean.slice(Math.max(0, word.start - 2), word.start))) continue;
     sites.push({ start: word.start, end: word.end + 1, text: word.text, rewrites: [] });
   }
-  for (const entry of lex.learner) {
-    for (const hit of findPhrase(draft.clean, entry.phrase)) {
-      if (draft.isFree(hit.start, hit.end)) sites.push({ ...hit, rewrites: entry.rewrites });
-    }
+  for (const hit of findPhrases(draft.clean, learnerPhrases(lex))) {
+    if (draft.isFree(hit.start, hit.end)) sites.push({ ...hit, rewrites: hit.value });
   }
   // Overlapping sites: keep the first (the applier would refuse the second anyway).
   sites.sort((a, b) => a.start - b.start);

@@ -111,3 +111,14 @@ export function shuffled<T>(random: Random, items: readonly T[]): T[] {
   }
   return copy;
 }
+
+/** A weighted random order (Efraimidis–Spirakis): heavier items tend to come first. */
+export function weightedOrder<T>(random: Random, items: readonly T[], weight: (item: T) => number): T[] {
+  return items
+    .map((item) => ({
+      item,
+      key: Math.log(Math.max(random(), Number.MIN_VALUE)) / Math.max(weight(item), 1e-9),
+    }))
+    .sort((a, b) => b.key - a.key)
+    .map((entry) => entry.item);
+}

@@ -78,45 +78,65 @@ export function matchCase(original: string, replacement: string): string {
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const phraseCache = new Map<string, RegExp>();
+/** How a phrase and a matched text compare: lowercase, one kind of apostrophe, single spaces. */
+const normalize = (text: string) => text.toLowerCase().replace(/’/g, "'").replace(/\s+/g, " ");
 
-/** Occurrences of a phrase as whole words, ignoring case; an apostrophe matches ' or ’. */
-export function findPhrase(
-  text: string,
-  phrase: string,
-): Array<{ start: number; end: number; text: string }> {
-  let pattern = phraseCache.get(phrase);
-  if (!pattern) {
-    const body = escapeRegExp(phrase).replace(/'/g, "['’]").replace(/ /g, "\\s+");
-    pattern = new RegExp(`(?<![\\p{L}\\p{N}'’_])${body}(?![\\p{L}\\p{N}'’_])`, "giu");
-    phraseCache.set(phrase, pattern);
-  }
-  pattern.lastIndex = 0;
-  return [...text.matchAll(pattern)].map((m) => ({
-    start: m.index ?? 0,
-    end: (m.index ?? 0) + m[0].length,
-    text: m[0],
-  }));
+export interface PhraseHit<T> {
+  start: number;
+  end: number;
+  text: string;
+  value: T;
 }
 
-/** Occurrences of the phrases of a list that the draft may still change, longest phrases first. */
+// One alternation per list (longest phrases first), built once: a message is scanned once per
+// list instead of once per phrase.
+const matchers = new WeakMap<object, { pattern: RegExp; values: Map<string, unknown> }>();
+
+/**
+ * Occurrences of a list's phrases as whole words, ignoring case (an apostrophe matches ' or ’),
+ * left to right without overlaps; at one position the longest phrase wins.
+ */
+export function findPhrases<T>(
+  text: string,
+  entries: ReadonlyArray<readonly [string, T]>,
+): Array<PhraseHit<T>> {
+  let matcher = matchers.get(entries);
+  if (!matcher) {
+    const values = new Map<string, unknown>();
+    for (const [phrase, value] of entries)
+      if (!values.has(normalize(phrase))) values.set(normalize(phrase), value);
+    const alternatives = [...values.keys()]
+      .sort((a, b) => b.length - a.length)
+      .map((phrase) => escapeRegExp(phrase).replace(/'/g, "['’]").replace(/ /g, "\\s+"));
+    const pattern = new RegExp(
+      `(?<![\\p{L}\\p{N}'’_])(?:${alternatives.join("|")})(?![\\p{L}\\p{N}'’_])`,
+      "giu",
+    );
+    matcher = { pattern, values };
+    matchers.set(entries, matcher);
+  }
+  const hits: Array<PhraseHit<T>> = [];
+  matcher.pattern.lastIndex = 0;
+  for (const m of text.matchAll(matcher.pattern)) {
+    const start = m.index ?? 0;
+    hits.push({
+      start,
+      end: start + m[0].length,
+      text: m[0],
+      value: matcher.values.get(normalize(m[0])) as T,
+    });
+  }
+  return hits;
+}
+
+/** Occurrences of the phrases of a list that the draft may still change. */
 export function phraseSites(
   draft: Draft,
   entries: ReadonlyArray<readonly [string, readonly string[]]>,
 ): Array<{ start: number; end: number; text: string; forms: readonly string[] }> {
-  const sorted = [...entries].sort((a, b) => b[0].length - a[0].length);
-  const sites: Array<{ start: number; end: number; text: string; forms: readonly string[] }> = [];
-  const taken = new Uint8Array(draft.length);
-  for (const [phrase, forms] of sorted) {
-    if (forms.length === 0) continue;
-    for (const hit of findPhrase(draft.clean, phrase)) {
-      if (!draft.isFree(hit.start, hit.end) || taken.subarray(hit.start, hit.end).some((t) => t === 1))
-        continue;
-      taken.fill(1, hit.start, hit.end);
-      sites.push({ ...hit, forms });
-    }
-  }
-  return sites.sort((a, b) => a.start - b.start);
+  return findPhrases(draft.clean, entries)
+    .filter((hit) => hit.value.length > 0 && draft.isFree(hit.start, hit.end))
+    .map((hit) => ({ start: hit.start, end: hit.end, text: hit.text, forms: hit.value }));
 }
 
 /** Sentence starts: the first word of the message and each word after ". ", "? ", "! " or a newline. */
