@@ -1,8 +1,15 @@
 // The public API: sources, operators, sinks, providers, the reference-compatible classes.
 // Importing it does no work (no model loading, no files, no network).
 
-// The reference's classes
-export { AssistantModel, InteractionGenerator, UserFeedbackModel } from "./api/reference.js";
+// The reference's classes, and its DistractorModel as createDistractor (docs/noise-generation.md)
+export {
+  AssistantModel,
+  type CreateDistractorOptions,
+  createDistractor,
+  InteractionGenerator,
+  type OwnedDistractor,
+  UserFeedbackModel,
+} from "./api/reference.js";
 // Response cache
 export * from "./cache/index.js";
 // Configuration
@@ -15,6 +22,17 @@ export { QueryGenerator } from "./conversation/query-generator.js";
 export { UserSimulator } from "./conversation/user-simulator.js";
 // Exports: training formats (jsonl, openai, sharegpt, parquet, hf) and TrainingDataExporter
 export * from "./exports/index.js";
+// The distractor: noise on user messages during generation (docs/noise-generation.md)
+export {
+  buildDistractor,
+  type Distractor,
+  type DistractorNoise,
+  type DistractorOptions,
+} from "./noise/distractor.js";
+export { type NoisyVersionsRecord, noiseMetadata } from "./noise/distractor-metadata.js";
+export type { DistractorStats } from "./noise/distractor-stats.js";
+export { DistractorConfigError, parseStrategyFile, readStrategyFile } from "./noise/distractor-strategies.js";
+export { type SemanticStrategy, semanticStrategies } from "./noise/semantic/strategies.js";
 // Operators
 export { admit } from "./operators/admit.js";
 export { backoffDelayMs, type CallRetryPolicy, callModel } from "./operators/call-model.js";
@@ -26,6 +44,13 @@ export {
   UserSimulatorError,
 } from "./operators/converse.js";
 export { type ConverseAllOptions, converseAll, type RunEvents } from "./operators/converse-all.js";
+export {
+  type NoiseItem,
+  type NoiseOperatorOptions,
+  type NoiseSubject,
+  noise,
+  noiseInputOf,
+} from "./operators/noise.js";
 export { formatProgress, type ProgressSnapshot, ProgressTracker } from "./operators/progress.js";
 export { type StyleTransferOptions, styleTransfer } from "./operators/style-transfer.js";
 export { QuotaTracker, supplementRounds } from "./operators/supplement.js";
@@ -50,7 +75,7 @@ export { estimateRun, estimateRunFrom, type RunEstimate, RunEstimator } from "./
 // Running
 export { type GenerateOptions, generate, type RunSummary } from "./run/generate.js";
 export { iterateInteractions } from "./run/output-reader.js";
-export { buildRuntime, checkRuntimeConfig, type Runtime } from "./run/runtime.js";
+export { buildRuntime, checkRuntimeConfig, type Runtime, runtimeDistractor } from "./run/runtime.js";
 export {
   type ComputeStatsOptions,
   type Counts,

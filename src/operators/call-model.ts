@@ -128,7 +128,11 @@ export function cacheOption(
 }
 
 /** The usage record of one returned call: priced, and free when it was replayed from the cache. */
-export function usageRecord(operation: string, result: ChatResult, prices: PriceTable): UsageRecord {
+export function usageRecord(
+  operation: string,
+  result: Pick<ChatResult, "provider" | "model" | "usage" | "cached">,
+  prices: PriceTable,
+): UsageRecord {
   const record: UsageRecord = {
     operation,
     provider: result.provider,

@@ -36,6 +36,7 @@ import {
 import type { UserReply, UserSimulator } from "../conversation/user-simulator.js";
 import { callTicket } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
+import { noiseMetadata } from "../noise/distractor-metadata.js";
 import { ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type {
@@ -186,6 +187,14 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       });
       // A synchronous hook stays synchronous, so virtual-time tests and the hot path skip a microtask.
       return (outcome instanceof Promise ? from(outcome) : of(outcome)).pipe(
+        tap((outcome) => {
+          // Model calls of the distractor (semantic layers) are paid for like every other call.
+          for (const made of outcome.calls ?? []) {
+            const record = usageRecord(made.operation, made, deps.prices);
+            usage.push(record);
+            deps.events?.onCall?.(record);
+          }
+        }),
         map((outcome) => ({
           role: "user" as const,
           content: outcome.text,
@@ -312,6 +321,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         seed: task.seed,
         usage,
         ...(task.supplement_round !== undefined ? { supplement_round: task.supplement_round } : {}),
+        ...noiseMetadata(state.messages, deps.noise?.distractorType),
       },
     });
 

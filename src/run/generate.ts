@@ -16,6 +16,7 @@ import {
 import { openResponseCache, type ResponseCache } from "../cache/index.js";
 import { InputError } from "../config/errors.js";
 import type { NoiseHook } from "../conversation/noise-hook.js";
+import type { DistractorStats } from "../noise/distractor-stats.js";
 import { admit } from "../operators/admit.js";
 import { converseAll, type RunEvents } from "../operators/converse-all.js";
 import { type ProgressSnapshot, ProgressTracker } from "../operators/progress.js";
@@ -34,7 +35,7 @@ import { readPersonas } from "../sources/read-personas.js";
 import { personaTasks, toTasks } from "../sources/tasks.js";
 import { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./budget.js";
 import { RunEstimator } from "./estimate.js";
-import { buildRuntime, type RuntimeOptions } from "./runtime.js";
+import { buildRuntime, type RuntimeOptions, runtimeDistractor } from "./runtime.js";
 
 export interface GenerateOptions extends RuntimeOptions {
   config: ConvosimConfig;
@@ -53,6 +54,7 @@ export interface GenerateOptions extends RuntimeOptions {
   /** Aborting cancels in-flight calls too (a second Ctrl-C). Saved files stay consistent. */
   abortSignal?: AbortSignal;
   collector?: TrainingCollector;
+  /** Noise on user messages; default: the distractor of config.distractor (when enabled). */
   noise?: NoiseHook;
   onProgress?: (snapshot: ProgressSnapshot) => void;
   progressIntervalMs?: number;
@@ -89,6 +91,8 @@ export interface RunSummary {
   budgetExhausted: boolean;
   /** "budget reached: $4.97 of $5.00 spent", when a budget was set. */
   budgetSummary?: string;
+  /** What the distractor of config.distractor did (messages noised, verifier verdicts, fallbacks). */
+  distractor?: DistractorStats;
 }
 
 /** The persona rule that needs the config: with query generation off, a persona must bring queries. */
@@ -116,6 +120,15 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       ? undefined
       : (options.cache ?? openResponseCache(options.cacheDir ? { dir: options.cacheDir } : {}));
   const conversationCache = cache ? { store: cache, identityOf: runtime.identityOf } : undefined;
+  // The distractor of config.distractor, unless the caller brought a noise hook of its own.
+  const distractor = options.noise
+    ? undefined
+    : runtimeDistractor(options.config, runtime, {
+        ...(cache ? { cache } : {}),
+        ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+        ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      });
+  const noise = options.noise ?? distractor;
   const budget = new Budget(
     options.budget ?? {},
     options.out && options.budget ? await spentInOutput(options.out) : undefined,
@@ -151,7 +164,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     pool: runtime.pool,
     user: runtime.user,
     limits: { minTurns: ig.min_turns, maxTurns: ig.max_turns },
-    ...(options.noise ? { noise: options.noise } : {}),
+    ...(noise ? { noise } : {}),
     callRetry: runtime.callRetry,
     maxRetries: ig.max_retries,
     retryDelayMs: ig.retry_delay * 1000,
@@ -287,5 +300,6 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     replayed: s.replayed,
     budgetExhausted: budget.exhausted,
     ...(budget.limited ? { budgetSummary: budget.describe() } : {}),
+    ...(distractor ? { distractor: distractor.stats() } : {}),
   };
 }

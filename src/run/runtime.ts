@@ -2,15 +2,20 @@
 // simulated user, the optional style-transfer and query-generation models, prices.
 // checkRuntimeConfig does every check that needs no model, so bad config fails before
 // any call is made.
-import type { SchedulerLike } from "rxjs";
-import { type ModelIdentity, modelIdentity } from "../cache/index.js";
+import { asyncScheduler, lastValueFrom, type SchedulerLike } from "rxjs";
+import { type ModelIdentity, modelIdentity, type ResponseCache } from "../cache/index.js";
+import { InputError } from "../config/errors.js";
 import { AssistantPool, type PoolMember } from "../conversation/assistant-pool.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { QueryGenerator } from "../conversation/query-generator.js";
 import { UserSimulator } from "../conversation/user-simulator.js";
 import { EndpointBudgets } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
-import type { CallRetryPolicy } from "../operators/call-model.js";
+import { buildDistractor, type Distractor } from "../noise/distractor.js";
+import { buildSettings } from "../noise/distractor-settings.js";
+import { DistractorConfigError } from "../noise/distractor-strategies.js";
+import type { SemanticCall } from "../noise/semantic/rewrite.js";
+import { type CallRetryPolicy, cacheOption, callModel, withAdmission } from "../operators/call-model.js";
 import { checkModelConfig, createChatModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { type ConvosimConfig, ModelConfig, type PoolEntry } from "../schema/config.js";
@@ -26,6 +31,8 @@ export interface Runtime {
   user: UserSimulator;
   styleModel?: ChatModel;
   queryGenerator?: QueryGenerator;
+  /** The model of the distractor's semantic layers (distractor.enabled and use_semantic). */
+  distractorModel?: ChatModel;
   prices: PriceTable;
   callRetry: CallRetryPolicy;
   close(): Promise<void>;
@@ -84,12 +91,79 @@ export function modelConfigs(config: ConvosimConfig): Array<{ field: string; mod
       field: "interaction_generation.query_generation.model",
       model: ig.query_generation.model ?? modelOnly(ig.user_model),
     });
+  if (config.distractor.enabled && config.distractor.use_semantic)
+    list.push({ field: "distractor.model", model: config.distractor.model ?? modelOnly(ig.user_model) });
   return list;
+}
+
+/** A bad strategy file or distractor.strategies key, as the CLI's one-line input error. */
+function asInputError(error: unknown): unknown {
+  if (!(error instanceof DistractorConfigError)) return error;
+  return new InputError(
+    {
+      ...(error.file ? { file: error.file } : {}),
+      field: error.field,
+      message: error.problem,
+      ...(error.hint ? { hint: error.hint } : {}),
+    },
+    { cause: error },
+  );
+}
+
+/** Reads and checks the distractor's strategy file and strategy names (when it is enabled). */
+export function checkDistractorConfig(config: ConvosimConfig): void {
+  if (!config.distractor.enabled) return;
+  try {
+    buildSettings(config.distractor);
+  } catch (error) {
+    throw asInputError(error);
+  }
+}
+
+export interface DistractorWiring {
+  cache?: ResponseCache;
+  signal?: AbortSignal;
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * The run's distractor from config.distractor (undefined when it is off): semantic calls go
+ * through callModel like every other call — retries with backoff, the endpoint's rate limits,
+ * the response cache — and their usage is recorded on the interaction (operation "distractor").
+ */
+export function runtimeDistractor(
+  config: ConvosimConfig,
+  runtime: Runtime,
+  wiring: DistractorWiring = {},
+): Distractor | undefined {
+  if (!config.distractor.enabled) return undefined;
+  const model = runtime.distractorModel;
+  const call: SemanticCall | undefined = model
+    ? (request) =>
+        lastValueFrom(
+          callModel(model, request, {
+            retry: runtime.callRetry,
+            scheduler: wiring.scheduler ?? asyncScheduler,
+            jitterSeed: request.seed ?? 0,
+            ...(wiring.cache
+              ? cacheOption({ store: wiring.cache, identityOf: runtime.identityOf }, model)
+              : {}),
+            ...withAdmission(runtime.admissionFor(model)),
+            ...(wiring.signal ? { signal: wiring.signal } : {}),
+          }),
+        )
+    : undefined;
+  try {
+    return buildDistractor(config.distractor, { ...(model ? { model } : {}), ...(call ? { call } : {}) });
+  } catch (error) {
+    throw asInputError(error);
+  }
 }
 
 /** Throws (naming the environment variable) when a key is missing or a provider is unusable. */
 export function checkRuntimeConfig(config: ConvosimConfig, env: NodeJS.ProcessEnv = process.env): void {
   for (const { model } of modelConfigs(config)) checkModelConfig(model, env);
+  checkDistractorConfig(config);
 }
 
 export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -146,5 +220,7 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
     const model = await track(ig.query_generation.model ?? modelOnly(ig.user_model));
     runtime.queryGenerator = new QueryGenerator({ model, template: ig.query_generation.prompt_template });
   }
+  if (config.distractor.enabled && config.distractor.use_semantic)
+    runtime.distractorModel = await track(config.distractor.model ?? modelOnly(ig.user_model));
   return runtime;
 }
