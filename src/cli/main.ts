@@ -8,6 +8,7 @@ import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
 import { runGenerate } from "./generate-command.js";
+import { registerNoiseCommand } from "./noise-command.js";
 import { registerReportCommand } from "./report-command.js";
 import { registerStatsCommand } from "./stats-command.js";
 
@@ -103,6 +104,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
 
   registerStatsCommand(program);
+  registerNoiseCommand(program, (code) => {
+    exitCode = code;
+  });
   registerReportCommand(program);
 
   program

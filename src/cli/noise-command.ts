@@ -1,0 +1,170 @@
+// `convosim noise`: preview and tune the noise layers. Reads messages from stdin, one per line,
+// and prints one JSON result per line, or with --report a realism summary per persona type.
+// The noiser is built from an options object by buildNoiser, so further layers (semantic,
+// --config) can slot in without touching the reading and printing.
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { type Command, InvalidArgumentError } from "commander";
+import { InputError } from "../config/errors.js";
+import { applyNoise, type NoiseOptions } from "../noise/apply.js";
+import { formatRealismReport, PERSONA_TYPES, realismReport } from "../noise/report.js";
+import { CHANNELS } from "../noise/steering.js";
+import type { NoiseResult } from "../schema/noise.js";
+import { EXIT } from "./fail.js";
+
+export interface NoiseCommandOptions {
+  /** Persona features as JSON (or a persona record with `persona_features`). */
+  persona?: string;
+  seed?: number;
+  probability?: number;
+  /** Turn every message is treated as (default 1); later turns are noisier. */
+  turn?: number;
+  channel?: string;
+  report?: boolean;
+  /** With --report: print the report as JSON. */
+  json?: boolean;
+}
+
+export interface NoiseIO {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+}
+
+/** Noises message `index` (0-based line number) of the input. */
+export type Noiser = (text: string, index: number) => NoiseResult | Promise<NoiseResult>;
+
+/** The persona features of --persona: an object of features, or a persona with persona_features. */
+export function parsePersona(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  const hint = `pass a JSON object, e.g. --persona '{"communication_style":"casual","device":"mobile"}'`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError({
+      file: "command line",
+      field: "--persona",
+      message: `not valid JSON (${(error as Error).message}); ${hint}`,
+    });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputError({
+      file: "command line",
+      field: "--persona",
+      message: "must be a JSON object",
+      hint,
+    });
+  }
+  const record = value as Record<string, unknown>;
+  const nested = record.persona_features ?? record.features;
+  if (nested !== undefined && nested !== null && typeof nested === "object" && !Array.isArray(nested)) {
+    return nested as Record<string, unknown>;
+  }
+  return record;
+}
+
+/** The NoiseOptions the flags stand for (shared by the per-line output and the report). */
+export function noiseOptionsOf(options: NoiseCommandOptions): NoiseOptions {
+  return {
+    seed: options.seed ?? 0,
+    probability: options.probability ?? 0.25,
+    turn: options.turn ?? 1,
+    ...(options.channel ? { channel: options.channel } : {}),
+  };
+}
+
+/** The rule-based noiser: each line is its own interaction ("line:<n>"), so lines are independent. */
+export function buildNoiser(options: NoiseCommandOptions): Noiser {
+  const persona = parsePersona(options.persona);
+  const base = noiseOptionsOf(options);
+  return (text, index) => applyNoise(text, persona, { ...base, interactionId: `line:${index + 1}` });
+}
+
+/** The fields printed for one message (NoiseResult with original_text first). */
+function printable(result: NoiseResult) {
+  const { original_text, noisy_text, layer, applied_strategies, edits, changed, layers, channel, ...rest } =
+    result;
+  return { original_text, noisy_text, layer, applied_strategies, edits, changed, layers, channel, ...rest };
+}
+
+async function* lines(stdin: NodeJS.ReadableStream): AsyncGenerator<string> {
+  const reader = createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of reader) yield line;
+}
+
+async function write(stdout: NodeJS.WritableStream, text: string): Promise<void> {
+  if (!stdout.write(text)) await once(stdout, "drain");
+}
+
+export async function runNoise(
+  options: NoiseCommandOptions,
+  io: NoiseIO = { stdin: process.stdin, stdout: process.stdout },
+): Promise<number> {
+  const noiser = buildNoiser(options); // validates --persona before reading anything
+  if (options.report) {
+    const messages: string[] = [];
+    for await (const line of lines(io.stdin)) if (line.trim() !== "") messages.push(line);
+    const personas =
+      options.persona === undefined
+        ? PERSONA_TYPES
+        : { custom: parsePersona(options.persona), ...PERSONA_TYPES };
+    const report = realismReport(messages, personas, noiseOptionsOf(options));
+    await write(
+      io.stdout,
+      options.json ? `${JSON.stringify(report, null, 2)}\n` : formatRealismReport(report),
+    );
+    return EXIT.ok;
+  }
+  let index = 0;
+  for await (const line of lines(io.stdin)) {
+    await write(io.stdout, `${JSON.stringify(printable(await noiser(line, index++)))}\n`);
+  }
+  return EXIT.ok;
+}
+
+function number(name: string, check: (n: number) => boolean, wanted: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === "" || !Number.isFinite(parsed) || !check(parsed))
+      throw new InvalidArgumentError(`${name} must be ${wanted} (got ${value})`);
+    return parsed;
+  };
+}
+
+/** Adds the `noise` command; `setExit` receives its exit code. */
+export function registerNoiseCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command("noise")
+    .description(
+      "noise messages from stdin (one per line) and print one JSON result per line (docs/noise.md)",
+    )
+    .option("--persona <json>", 'persona features as JSON, e.g. \'{"communication_style":"casual"}\'')
+    .option(
+      "--seed <n>",
+      "seed of every random choice (default 0)",
+      number("--seed", Number.isInteger, "an integer"),
+    )
+    .option(
+      "--probability <p>",
+      "chance a message is noised at all (default 0.25)",
+      number("--probability", (p) => p >= 0 && p <= 1, "a number from 0 to 1"),
+    )
+    .option(
+      "--turn <n>",
+      "turn number of every message (default 1)",
+      number("--turn", (n) => Number.isInteger(n) && n >= 1, "an integer ≥ 1"),
+    )
+    .option("--channel <channel>", `force the input channel: ${CHANNELS.join(" | ")}`, (value: string) => {
+      if (!(CHANNELS as readonly string[]).includes(value))
+        throw new InvalidArgumentError(`--channel must be one of ${CHANNELS.join(", ")} (got ${value})`);
+      return value;
+    })
+    .option(
+      "--report",
+      "print a realism report (CER, clean share, operation mix, token inflation) per persona type",
+    )
+    .option("--json", "with --report: print the report as JSON")
+    .action(async (options: NoiseCommandOptions) => {
+      setExit(await runNoise(options));
+    });
+}
