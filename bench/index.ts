@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { machine } from "./measure.js";
 import { renderMarkdown } from "./report.js";
+import { budget } from "./scenarios/budget.js";
 import { cpuOverhead } from "./scenarios/cpu-overhead.js";
 import { embedded } from "./scenarios/embedded.js";
 import { faultStorm } from "./scenarios/fault-storm.js";
@@ -26,6 +27,7 @@ const SCENARIOS: Array<[string, Scenario]> = [
   ["fault-storm", faultStorm],
   ["kill-resume", killResume],
   ["replay", replay],
+  ["budget", budget],
   ["ten-thousand", tenThousand],
   ["rate-bound", rateBound],
   ["embedded", embedded],
