@@ -32,6 +32,25 @@ export {
 export { type NoisyVersionsRecord, noiseMetadata } from "./noise/distractor-metadata.js";
 export type { DistractorStats } from "./noise/distractor-stats.js";
 export { DistractorConfigError, parseStrategyFile, readStrategyFile } from "./noise/distractor-strategies.js";
+// The rule-based noise layers, their steering and the realism report (docs/noise.md)
+export {
+  applyNoise,
+  applyNoiseBatch,
+  characterErrorRate,
+  formatRealismReport,
+  type NoiseOptions,
+  PERSONA_TYPES,
+  type PersonaRealism,
+  type ProtectedSpan,
+  protectedSpans,
+  type RealismSummary,
+  type ResolvedSteering,
+  realismReport,
+  replayEdits,
+  resolveSteering,
+  steeringTable,
+  traitsOf,
+} from "./noise/index.js";
 export { type SemanticStrategy, semanticStrategies } from "./noise/semantic/strategies.js";
 // Operators
 export { admit } from "./operators/admit.js";
