@@ -62,7 +62,11 @@ function noiseTable(stats: RunStats): string {
     ["strategies", inline(n.strategies, 20)],
     ["input channels", inline(n.channels)],
     ["character edits", formatNumber(n.edits)],
-    ["semantic rewrites", formatNumber(n.semantic_rewrites)],
+    ["distractor types", inline(n.distractor_types)],
+    [
+      "semantic rewrites",
+      `${formatNumber(n.semantic_rewrites)} (${formatNumber(n.semantic_verified)} passed the verifier)`,
+    ],
     [
       "character error rate",
       cer.count > 0

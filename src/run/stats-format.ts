@@ -46,7 +46,11 @@ function noiseLines(stats: RunStats): string[] {
   if (Object.keys(noise.layer_names).length > 0) lines.push(`  layer names: ${list(noise.layer_names)}`);
   lines.push(`  strategies: ${list(noise.strategies)}`);
   if (Object.keys(noise.channels).length > 0) lines.push(`  channels: ${list(noise.channels)}`);
-  lines.push(`  edits: ${noise.edits}   semantic rewrites: ${noise.semantic_rewrites}`);
+  if (Object.keys(noise.distractor_types).length > 0)
+    lines.push(`  distractor types: ${list(noise.distractor_types)}`);
+  lines.push(
+    `  edits: ${noise.edits}   semantic rewrites: ${noise.semantic_rewrites} (${noise.semantic_verified} passed the verifier)`,
+  );
   lines.push(`  character error rate: ${distribution(noise.character_error_rate, (n) => percent(n))}`);
   return lines;
 }

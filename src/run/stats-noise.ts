@@ -14,6 +14,8 @@ export interface NoiseStats {
   noised_share: number;
   /** Interactions with metadata.distractor_applied (at least one noised user message). */
   interactions_with_noise: number;
+  /** metadata.distractor_type of the interactions that record one: rule_based, semantic. */
+  distractor_types: Counts;
   /** The reference's layer of the main change: surface_noise, incomplete_information, … */
   layers: Counts;
   /** Every layer that changed something, by NOISE.md name (L1_spelling, …). */
@@ -23,6 +25,8 @@ export interface NoiseStats {
   /** Character edits recorded over all noised messages. */
   edits: number;
   semantic_rewrites: number;
+  /** Semantic rewrites whose verifier verdict passed. */
+  semantic_verified: number;
   /** Edit distance(clean, noisy) / length(clean), over noised messages that kept clean_content. */
   character_error_rate: Distribution;
 }
@@ -80,6 +84,8 @@ export class NoiseTally {
   #interactions = 0;
   #edits = 0;
   #semantic = 0;
+  #verified = 0;
+  readonly #types = new CappedCounter(NAME_CAP);
   readonly #layers = new CappedCounter(NAME_CAP);
   readonly #layerNames = new CappedCounter(NAME_CAP);
   readonly #strategies = new CappedCounter(NAME_CAP);
@@ -88,6 +94,8 @@ export class NoiseTally {
 
   add(interaction: Interaction): void {
     if (interaction.metadata.distractor_applied === true) this.#interactions++;
+    const type = interaction.metadata.distractor_type;
+    if (typeof type === "string" && type !== "") this.#types.add(type);
     for (const message of interaction.messages) {
       if (message.role === "user") this.#addUserMessage(message);
     }
@@ -102,9 +110,10 @@ export class NoiseTally {
     if (typeof noise.layer === "string" && noise.layer !== "") this.#layers.add(noise.layer);
     for (const name of strings(noise.layers)) this.#layerNames.add(name);
     const strategies = new Set(strings(noise.applied_strategies));
-    const semantic = noise.semantic as { strategy?: unknown } | undefined;
+    const semantic = noise.semantic as { strategy?: unknown; verdict?: { passed?: unknown } } | undefined;
     if (semantic && typeof semantic === "object") {
       this.#semantic++;
+      if (semantic.verdict?.passed === true) this.#verified++;
       if (typeof semantic.strategy === "string") strategies.add(semantic.strategy);
     }
     for (const strategy of strategies) this.#strategies.add(strategy);
@@ -121,12 +130,14 @@ export class NoiseTally {
       noised_messages: this.#noised,
       noised_share: this.#userMessages > 0 ? round(this.#noised / this.#userMessages, 4) : 0,
       interactions_with_noise: this.#interactions,
+      distractor_types: all(this.#types),
       layers: all(this.#layers),
       layer_names: all(this.#layerNames),
       strategies: all(this.#strategies),
       channels: all(this.#channels),
       edits: this.#edits,
       semantic_rewrites: this.#semantic,
+      semantic_verified: this.#verified,
       character_error_rate: this.#cer.summary(),
     };
   }

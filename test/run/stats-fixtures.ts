@@ -48,6 +48,8 @@ export interface InteractionSpec {
   assistant?: { provider: string; model: string };
   user?: { provider: string; model: string };
   usage?: UsageRecord[];
+  /** Extra interaction metadata (distractor_type, …). */
+  metadata?: Record<string, unknown>;
 }
 
 export function makeInteraction(spec: InteractionSpec): Interaction {
@@ -73,6 +75,7 @@ export function makeInteraction(spec: InteractionSpec): Interaction {
       sample_index: 0,
       seed: 7,
       usage: spec.usage ?? [usage()],
+      ...spec.metadata,
     },
   };
 }

@@ -172,6 +172,7 @@ describe("computeStats", () => {
       }),
       makeInteraction({
         id: "n2",
+        metadata: { distractor_type: "semantic" },
         messages: [
           userMessage("fix my code", {
             clean: "fix my python code",
@@ -197,6 +198,8 @@ describe("computeStats", () => {
       channels: { mobile_raw: 2 },
       edits: 1,
       semantic_rewrites: 1,
+      semantic_verified: 1,
+      distractor_types: { semantic: 1 },
     });
     // 1 deletion over 11 chars; 7 deleted over 18 chars.
     expect(stats.character_error_rate.count).toBe(2);
