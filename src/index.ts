@@ -2,14 +2,8 @@
 // Importing it does no work (no model loading, no files, no network).
 
 // The reference's classes, and its DistractorModel as createDistractor (docs/noise-generation.md)
-export {
-  AssistantModel,
-  type CreateDistractorOptions,
-  createDistractor,
-  InteractionGenerator,
-  type OwnedDistractor,
-  UserFeedbackModel,
-} from "./api/reference.js";
+export { type CreateDistractorOptions, createDistractor, type OwnedDistractor } from "./api/distractor.js";
+export { AssistantModel, InteractionGenerator, UserFeedbackModel } from "./api/reference.js";
 // Response cache
 export * from "./cache/index.js";
 // Configuration

@@ -6,19 +6,10 @@ import type { AssistantPool, PoolMember } from "../conversation/assistant-pool.j
 import type { NoiseHook } from "../conversation/noise-hook.js";
 import { randomStream, seedFrom } from "../conversation/random.js";
 import type { UserSimulator } from "../conversation/user-simulator.js";
-import { buildDistractor, type Distractor } from "../noise/distractor.js";
 import { type ConverseDeps, conversation } from "../operators/converse.js";
 import { formatProgress, ProgressTracker } from "../operators/progress.js";
-import { checkModelConfig, createChatModel } from "../providers/registry.js";
-import type { ChatModel } from "../providers/types.js";
-import {
-  buildRuntime,
-  checkDistractorConfig,
-  type Runtime,
-  type RuntimeOptions,
-  runtimeDistractor,
-} from "../run/runtime.js";
-import { ConvosimConfig, type ConvosimConfigInput, ModelConfig } from "../schema/config.js";
+import { buildRuntime, type Runtime, runtimeDistractor } from "../run/runtime.js";
+import { ConvosimConfig, type ConvosimConfigInput } from "../schema/config.js";
 import type { Interaction, Message } from "../schema/interaction.js";
 import type { PersonaInput, Task } from "../schema/persona.js";
 import { PersonaInput as PersonaSchema } from "../schema/persona.js";
@@ -117,51 +108,6 @@ export interface GenerateInteractionArgs {
   original_query?: string;
   target_turns?: number;
   query_id?: string;
-}
-
-export interface CreateDistractorOptions extends RuntimeOptions {
-  /** The semantic layers' model; default: built from distractor.model, else the user model. */
-  model?: ChatModel;
-}
-
-/** A distractor with the model it created (closed by close()). */
-export interface OwnedDistractor extends Distractor {
-  close(): Promise<void>;
-}
-
-/**
- * The reference's DistractorModel: noise for user messages from a config's `distractor` block
- * (enabled or not: creating one says you want it). Pass it to InteractionGenerator, or call
- * `applyNoise(text, personaFeatures)` yourself. A bad strategy file throws an InputError.
- */
-export async function createDistractor(
-  config: ConvosimConfigInput | ConvosimConfig,
-  options: CreateDistractorOptions = {},
-): Promise<OwnedDistractor> {
-  const parsed = ConvosimConfig.parse(config);
-  const forced = { ...parsed, distractor: { ...parsed.distractor, enabled: true } };
-  checkDistractorConfig(forced);
-  let owned: ChatModel | undefined;
-  let model = options.model;
-  if (!model && forced.distractor.use_semantic) {
-    const source = forced.distractor.model ?? forced.interaction_generation.user_model;
-    const config = ModelConfig.parse(pickModelKeys(source));
-    checkModelConfig(config, options.env);
-    owned = await createChatModel(config, {
-      ...(options.env ? { env: options.env } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
-    model = owned;
-  }
-  const distractor = buildDistractor(forced.distractor, model ? { model } : {});
-  return Object.assign(distractor, { close: async () => owned?.close?.() });
-}
-
-// The keys of a ModelConfig out of a role config (drops feedback settings, templates, …).
-function pickModelKeys(source: Record<string, unknown>): Record<string, unknown> {
-  const picked: Record<string, unknown> = {};
-  for (const key of Object.keys(ModelConfig.shape)) if (source[key] !== undefined) picked[key] = source[key];
-  return picked;
 }
 
 export class InteractionGenerator {

@@ -11,6 +11,7 @@ import { formatRealismReport, PERSONA_TYPES, realismReport } from "../noise/repo
 import { CHANNELS } from "../noise/steering.js";
 import type { NoiseResult } from "../schema/noise.js";
 import { EXIT } from "./fail.js";
+import { distractorNoiser, wantsDistractor } from "./noise-distractor.js";
 
 export interface NoiseCommandOptions {
   /** Persona features as JSON (or a persona record with `persona_features`). */
@@ -23,6 +24,10 @@ export interface NoiseCommandOptions {
   report?: boolean;
   /** With --report: print the report as JSON. */
   json?: boolean;
+  /** Preview the distractor of this config (gate, layer weights, strategy file, steering). */
+  config?: string;
+  /** Turn the semantic (model-driven) layers on (docs/noise-generation.md). */
+  semantic?: boolean;
 }
 
 export interface NoiseIO {
@@ -100,7 +105,11 @@ export async function runNoise(
   options: NoiseCommandOptions,
   io: NoiseIO = { stdin: process.stdin, stdout: process.stdout },
 ): Promise<number> {
-  const noiser = buildNoiser(options); // validates --persona before reading anything
+  // --config/--semantic: the config's distractor (src/cli/noise-distractor.ts) instead.
+  const preview = wantsDistractor(options)
+    ? await distractorNoiser(options, parsePersona(options.persona))
+    : undefined;
+  const noiser: Noiser = preview ? preview.noise : buildNoiser(options); // validates --persona before reading anything
   if (options.report) {
     const messages: string[] = [];
     for await (const line of lines(io.stdin)) if (line.trim() !== "") messages.push(line);
@@ -119,6 +128,7 @@ export async function runNoise(
   for await (const line of lines(io.stdin)) {
     await write(io.stdout, `${JSON.stringify(printable(await noiser(line, index++)))}\n`);
   }
+  await preview?.close();
   return EXIT.ok;
 }
 
@@ -164,6 +174,8 @@ export function registerNoiseCommand(program: Command, setExit: (code: number) =
       "print a realism report (CER, clean share, operation mix, token inflation) per persona type",
     )
     .option("--json", "with --report: print the report as JSON")
+    .option("-c, --config <file>", "preview the distractor of this config (its distractor block)")
+    .option("--semantic", "with the semantic layers (model rewrite + verifier; docs/noise-generation.md)")
     .action(async (options: NoiseCommandOptions) => {
       setExit(await runNoise(options));
     });
