@@ -19,6 +19,8 @@ export interface CardInput {
   duplicates: number;
   filtered: Record<string, number>;
   skipped: number;
+  /** Splits that received no conversation and are not in the dataset. */
+  omitted?: readonly string[];
   /** The folder the conversations came from (its base name only: no local paths in a card). */
   source: string;
 }
@@ -89,6 +91,9 @@ export function renderDatasetCard(input: CardInput): string {
         String(part.personas),
       ]),
     ),
+    ...(input.omitted && input.omitted.length > 0
+      ? [`Left out of the dataset because no conversation fell in them: ${input.omitted.join(", ")}.`]
+      : []),
     "## Models",
     "Assistant models (the replies learned from):",
     table(["model", "conversations", "share"], countRows(tally.assistant_models, total)),

@@ -37,6 +37,8 @@ export interface ExportSummary {
   corrupt: number;
   /** Split name → conversations and personas written there. */
   splits: ExportTallySnapshot["splits"];
+  /** hf only: splits that received no conversation, left out of the dataset (load_dataset rejects them). */
+  omitted_splits: string[];
   /** Files written (data files, then the dataset card for hf). */
   files: string[];
   tally: ExportTallySnapshot;
@@ -186,13 +188,22 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
     );
     throw error;
   }
-  const files: string[] = [];
-  for (const target of targets.values()) {
-    if (target.sink.path === "-") continue;
-    await rename(target.sink.path, target.final);
-    files.push(target.final);
-  }
   const snapshot = tally.snapshot();
+  // datasets.load_dataset refuses a split with no rows: an hf export leaves empty splits out
+  // (and says so), unless every split is empty. Other formats keep their empty (valid) files.
+  const omitted =
+    o.format === "hf" && snapshot.conversations > 0
+      ? [...targets.keys()].filter((split) => (snapshot.splits[split]?.conversations ?? 0) === 0)
+      : [];
+  const files: string[] = [];
+  for (const [split, target] of targets) {
+    if (target.sink.path === "-") continue;
+    if (omitted.includes(split)) await rm(target.sink.path, { force: true });
+    else {
+      await rename(target.sink.path, target.final);
+      files.push(target.final);
+    }
+  }
   const filtered = { min_turns: summary.minTurns, stop_reason: summary.stopReason };
   if (o.format === "hf" && o.output !== undefined) {
     const card = join(o.output, "README.md");
@@ -200,7 +211,9 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
       card,
       renderDatasetCard({
         tally: snapshot,
-        dataFiles: [...targets.keys()].map((split) => ({ split, path: `data/${split}-*` })),
+        dataFiles: [...targets.keys()]
+          .filter((split) => !omitted.includes(split))
+          .map((split) => ({ split, path: `data/${split}-*` })),
         license: o.license,
         variant: o.variant,
         seed: o.seed,
@@ -208,6 +221,7 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
         duplicates: summary.duplicates,
         filtered,
         skipped: summary.skipped,
+        omitted,
         source: basename(resolve(o.dir)),
       }),
     );
@@ -224,6 +238,7 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
     skipped_no_reply: summary.skipped,
     corrupt: summary.corrupt,
     splits: snapshot.splits,
+    omitted_splits: omitted,
     files,
     tally: snapshot,
   };
@@ -242,6 +257,9 @@ export function formatExportSummary(summary: ExportSummary): string {
     summary.filtered.stop_reason > 0 ? `${summary.filtered.stop_reason} other stop reasons` : undefined,
     summary.skipped_no_reply > 0 ? `${summary.skipped_no_reply} without an assistant reply` : undefined,
     summary.corrupt > 0 ? `${summary.corrupt} unreadable files skipped` : undefined,
+    summary.omitted_splits.length > 0
+      ? `empty split left out of the dataset: ${summary.omitted_splits.join(", ")}`
+      : undefined,
     summary.output !== "-" ? `→ ${summary.output}` : undefined,
   ];
   return parts.filter((part) => part !== undefined).join("; ");

@@ -161,6 +161,27 @@ describe("exportConversations", () => {
     expect(card).not.toContain("data/test-*");
   });
 
+  it("hf leaves a split that received nothing out of the dataset (load_dataset rejects empty splits)", async () => {
+    await save([conversation("a", "p1")]);
+    const out = join(dir, "hf");
+    const summary = await exportConversations({
+      dir: store,
+      format: "hf",
+      output: out,
+      split: "train=0.5,test=0.5",
+    });
+    const [empty = "", full = ""] =
+      summary.splits.train?.conversations === 0 ? ["train", "test"] : ["test", "train"];
+    expect(summary.omitted_splits).toEqual([empty]);
+    expect(formatExportSummary(summary)).toContain(`empty split left out of the dataset: ${empty}`);
+    expect(await readdir(join(out, "data"))).toEqual([`${full}-00000-of-00001.parquet`]);
+    const card = await readFile(join(out, "README.md"), "utf8");
+    expect(card).toContain(`path: data/${full}-*`);
+    expect(card).not.toContain(`path: data/${empty}-*`);
+    expect(card).toContain(`no conversation fell in them: ${empty}.`);
+    expect((await readdir(dir)).sort()).toEqual(["hf", "run"]);
+  });
+
   it("counts unreadable interaction files and goes on", async () => {
     await save([conversation("a", "p1")]);
     await writeFile(join(store, "interactions", "broken.json"), '{"interaction_id": "broken", "mess');
