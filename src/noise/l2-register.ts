@@ -134,7 +134,8 @@ export const stretchedVowel: Strategy = {
     const sites = ctx.draft.words.filter((w) => EMOTIVE.has(w.lower));
     return perMessage(sites, rate(ctx, "stretched_vowel"), random, force, (word) => {
       // Stretch the last vowel (or a final y): "so" → "sooo", "please" → "pleaseee".
-      const index = Math.max(word.text.search(/[aeiouy][^aeiouy]*$/i), word.text.length - 1);
+      const vowel = word.text.search(/[aeiouy][^aeiouy]*$/i);
+      const index = vowel >= 0 ? vowel : word.text.length - 1;
       const ch = word.text[index] as string;
       const stretched =
         word.text.slice(0, index + 1) + ch.repeat(1 + Math.floor(random() * 3)) + word.text.slice(index + 1);
