@@ -7,7 +7,7 @@ import type { SemanticCall } from "../noise/semantic/rewrite.js";
 import { callModel } from "../operators/call-model.js";
 import { checkModelConfig, createChatModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
-import { checkDistractorConfig, type RuntimeOptions } from "../run/runtime.js";
+import { checkDistractorConfig, type RuntimeOptions, samplingOf } from "../run/runtime.js";
 import { ConvosimConfig, type ConvosimConfigInput, ModelConfig } from "../schema/config.js";
 
 export interface CreateDistractorOptions extends RuntimeOptions {
@@ -61,10 +61,10 @@ export async function createDistractor(
           }),
         )
     : undefined;
-  const distractor = buildDistractor(
-    forced.distractor,
-    semanticModel && call ? { model: semanticModel, call } : {},
-  );
+  const distractor = buildDistractor(forced.distractor, {
+    ...(semanticModel && call ? { model: semanticModel, call } : {}),
+    ...samplingOf(forced.distractor.model),
+  });
   return Object.assign(distractor, { close: async () => owned?.close?.() });
 }
 

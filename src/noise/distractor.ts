@@ -35,6 +35,10 @@ export interface DistractorOptions {
    * callModel). Default: `model.complete(request)`, one attempt.
    */
   call?: SemanticCall;
+  /** Temperature of the rewrite calls (default 0.9; the verifier runs at 0). */
+  temperature?: number;
+  /** Completion-token cap of the semantic calls (default: sized to the message). */
+  maxTokens?: number;
   /** Rewrite and verifier templates (default prompts/noise-*.md). */
   prompts?: SemanticPrompts;
   /** The rule-based layers (default: applyNoise of src/noise). For tests and custom layers. */
@@ -157,6 +161,8 @@ export function buildDistractor(config: DistractorConfig, options: DistractorOpt
           call,
           attempts: config.verifier_attempts,
           ...(options.prompts ? { prompts: options.prompts } : {}),
+          ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+          ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
         },
       );
     } catch (error) {

@@ -120,6 +120,17 @@ export function checkDistractorConfig(config: ConvosimConfig): void {
   }
 }
 
+/**
+ * An explicit distractor.model's temperature and max_completion_tokens apply to the semantic
+ * calls; inherited from the user model they do not (its 256-token cap would cut rewrites short).
+ */
+export function samplingOf(model: ModelConfig | undefined): { temperature?: number; maxTokens?: number } {
+  return {
+    ...(model?.temperature !== undefined ? { temperature: model.temperature } : {}),
+    ...(model?.max_completion_tokens !== undefined ? { maxTokens: model.max_completion_tokens } : {}),
+  };
+}
+
 export interface DistractorWiring {
   cache?: ResponseCache;
   signal?: AbortSignal;
@@ -154,7 +165,11 @@ export function runtimeDistractor(
         )
     : undefined;
   try {
-    return buildDistractor(config.distractor, { ...(model ? { model } : {}), ...(call ? { call } : {}) });
+    return buildDistractor(config.distractor, {
+      ...(model ? { model } : {}),
+      ...(call ? { call } : {}),
+      ...samplingOf(config.distractor.model),
+    });
   } catch (error) {
     throw asInputError(error);
   }

@@ -100,6 +100,15 @@ describe("distractor: semantic layers", () => {
     expect(distractor.stats().semantic).toMatchObject({ attempted: 1, accepted: 1, verifier_passed: 1 });
   });
 
+  it("uses an explicit distractor model's temperature and token cap for its calls", async () => {
+    const model = scripted([rewrite("Rename 40 files by date.")], [PASS]);
+    await buildDistractor(semanticConfig(), { model, temperature: 0.3, maxTokens: 77 })(input());
+    expect(model.calls.map((c) => [c.temperature, c.maxTokens])).toEqual([
+      [0.3, 77],
+      [0, 77],
+    ]);
+  });
+
   it("retries a rejected rewrite (telling the writer why) and passes on the second attempt", async () => {
     const model = scripted(
       [

@@ -20,6 +20,8 @@ export interface SemanticRewriteOptions {
   attempts: number;
   /** Sampling temperature of the rewrite (the verifier always runs at 0). Default 0.9. */
   temperature?: number;
+  /** Completion-token cap of every call. Default: room for the message plus the JSON. */
+  maxTokens?: number;
 }
 
 export interface SemanticAttempt {
@@ -55,7 +57,7 @@ function rewriteRequest(
   prompts: SemanticPrompts,
   attempt: number,
   feedback: string,
-  temperature: number,
+  options: SemanticRewriteOptions,
 ): ChatRequest {
   const instructions = input.strategies.map((s) => `- ${s.instruction}`).join("\n");
   const prompt = render(prompts.rewrite, {
@@ -66,9 +68,9 @@ function rewriteRequest(
   });
   return {
     messages: [{ role: "user", content: prompt }],
-    temperature,
+    temperature: options.temperature ?? 0.9,
     // Room for the rewrite (a sentence or two longer at most), the JSON and the gap note.
-    maxTokens: 160 + Math.ceil(input.text.length / 2),
+    maxTokens: options.maxTokens ?? 160 + Math.ceil(input.text.length / 2),
     seed: hashKeys(input.seed, "semantic_rewrite", attempt),
   };
 }
@@ -79,6 +81,7 @@ function verifyRequest(
   rewrite: string,
   claimed: string,
   attempt: number,
+  maxTokens: number | undefined,
 ): ChatRequest {
   const additions = input.strategies.flatMap((s) => (s.may_add ? [s.may_add] : []));
   const prompt = render(prompts.verify, {
@@ -94,7 +97,7 @@ function verifyRequest(
   return {
     messages: [{ role: "user", content: prompt }],
     temperature: 0,
-    maxTokens: 200,
+    maxTokens: maxTokens ?? 200,
     seed: hashKeys(input.seed, "semantic_verify", attempt),
   };
 }
@@ -109,7 +112,7 @@ export async function semanticRewrite(
   const attempts: SemanticAttempt[] = [];
   let feedback = "";
   for (let attempt = 1; attempt <= Math.max(1, options.attempts); attempt++) {
-    const request = rewriteRequest(input, prompts, attempt, feedback, options.temperature ?? 0.9);
+    const request = rewriteRequest(input, prompts, attempt, feedback, options);
     const written = await options.call(request, "rewrite");
     calls.push(written);
     const reply = parseRewrite(written.text);
@@ -125,7 +128,7 @@ export async function semanticRewrite(
       continue;
     }
     const judged = await options.call(
-      verifyRequest(input, prompts, reply.rewrite, reply.gap, attempt),
+      verifyRequest(input, prompts, reply.rewrite, reply.gap, attempt, options.maxTokens),
       "verify",
     );
     calls.push(judged);
