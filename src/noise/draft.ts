@@ -1,8 +1,10 @@
 // The working copy of one message while the layers noise it. Every clean character keeps its
 // replacement and every gap its insertion, so layers never see shifted offsets, protected spans
 // are refused in one place, and the edit list over the clean text falls out at the end. The
-// guard rails live here too: a case-insensitive character budget (≤ 5 % of the message by
-// default) and at most 10 % of content words changed.
+// guard rails live here too: a character budget (5 % of the message by default) that every change
+// but whole-message lowercasing spends, so the CER stays within it once case is ignored (and
+// exactly within it when lowercase did not fire); and at most 10 % of content words changed
+// (one from four content words up).
 import type { NoiseEdit } from "../schema/noise.js";
 import { levenshtein } from "./edits.js";
 import { STOPWORDS } from "./lexicon.js";
@@ -110,7 +112,9 @@ export class Draft {
     const before = this.clean.slice(start, end);
     if (before === after || !this.isFree(start, end)) return false;
     if (start === end) return this.insert(start, after, strategy);
-    const cost = levenshtein(before, after, { ignoreCase: true });
+    // Case changes cost here too (a shift slip, the opener that lowers the first word): only the
+    // lowercase strategy is free, so the rail holds for the case-insensitive CER with room to spare.
+    const cost = levenshtein(before, after);
     if (this.spentChars + cost > this.budget) return false;
     const hit = this.contentWordsIn(start, end, before, after);
     if (this.touchedContent.size + hit.length > this.maxContentChanges) return false;

@@ -36,8 +36,8 @@ const CASES: Array<[string, string, (noisy: string) => boolean, Record<string, u
   ],
   [
     "incomplete_sentence",
-    `${PAD}I am trying to install the driver.`,
-    (n) => /^(t|T)rying to install the driver\.$/.test(n.slice(PAD.length)),
+    `${PAD}I am trying to install the driver on my old laptop again, since the last update.`,
+    (n) => /^(t|T)rying to install the driver on/.test(n.slice(PAD.length)),
   ],
   [
     "misspelling",
