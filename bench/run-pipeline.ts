@@ -9,9 +9,13 @@ import { parseArgs } from "node:util";
 import { range } from "rxjs";
 import { map } from "rxjs/operators";
 import { generate } from "../src/run/generate.js";
+import { applyHeapPolicy } from "../src/run/heap.js";
 import { ConvosimConfig } from "../src/schema/config.js";
 import type { Persona } from "../src/schema/persona.js";
 import { measureSince } from "./measure.js";
+
+// As the CLI runs: the same heap growing policy (src/run/heap.ts).
+applyHeapPolicy();
 
 const { values } = parseArgs({
   options: {
