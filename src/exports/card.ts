@@ -107,6 +107,12 @@ export function renderDatasetCard(input: CardInput): string {
     "## Noise",
     `Text variant: **${input.variant}** (${input.variant === "noisy" ? "user messages as the assistant received them, after the distractor" : "the clean user text before the distractor; assistant replies are unchanged, they answered the noisy text"}).`,
     `Conversations with noise (metadata.distractor_applied): ${tally.distractor_applied} of ${total} (${pct(tally.distractor_applied, total)}). Noised user messages: ${tally.noised_user_messages} of ${tally.messages.user} (${pct(tally.noised_user_messages, tally.messages.user)}).`,
+    ...(Object.keys(tally.noise_layers).length > 0
+      ? [
+          "Noise layers of the noised user messages:",
+          table(["layer", "messages", "share"], countRows(tally.noise_layers, tally.noised_user_messages)),
+        ]
+      : []),
     "## Counts",
     table(
       ["what", "value"],

@@ -32,6 +32,8 @@ export interface ExportTallySnapshot {
   /** Conversations whose metadata.distractor_applied is true. */
   distractor_applied: number;
   noised_user_messages: number;
+  /** Noised user messages by the noise layer their record names (metadata.noise.layer). */
+  noise_layers: Record<string, number>;
   features: Record<string, FeatureCoverage>;
 }
 
@@ -59,6 +61,7 @@ export class ExportTally {
   readonly #users = new Map<string, number>();
   #distractor = 0;
   #noised = 0;
+  readonly #layers = new Map<string, number>();
   readonly #features = new Map<string, { present: number; values: Map<string, number> }>();
 
   /** Counts one written conversation (its messages as exported) in `split`. */
@@ -77,6 +80,13 @@ export class ExportTally {
         this.#user += 1;
         if (message.was_noised) this.#noised += 1;
       } else this.#assistant += 1;
+    }
+    for (const message of interaction.messages) {
+      if (message.metadata?.was_noised !== true) continue;
+      const noise = message.metadata.noise as { layer?: unknown } | undefined;
+      const layer = typeof noise?.layer === "string" ? noise.layer : "unknown";
+      // Layer names come from a fixed catalogue; the cap guards against a custom hook's free text.
+      bump(this.#layers, this.#layers.has(layer) || this.#layers.size < VALUE_CAP ? layer : OTHER);
     }
     const turns = Number.isFinite(interaction.num_turns) ? interaction.num_turns : 0;
     this.#turns += turns;
@@ -126,6 +136,7 @@ export class ExportTally {
       user_models: sortedRecord(this.#users),
       distractor_applied: this.#distractor,
       noised_user_messages: this.#noised,
+      noise_layers: sortedRecord(this.#layers),
       features: Object.fromEntries(
         [...this.#features]
           .sort((a, b) => a[0].localeCompare(b[0]))

@@ -12,7 +12,14 @@ function tallyOf(count: number) {
       persona_id: `p${i % 4}`,
       persona_features: { role: i % 2 ? "engineer" : "teacher", ...(i % 4 === 0 ? { age: 30 } : {}) },
     });
-    if (i % 5 === 0) record.metadata = { ...record.metadata, distractor_applied: true };
+    if (i % 5 === 0) {
+      record.metadata = { ...record.metadata, distractor_applied: true };
+      record.messages[0]!.metadata = {
+        was_noised: true,
+        clean_content: "x",
+        noise: { layer: "surface_noise" },
+      };
+    }
     tally.add(record, variantMessages(record, "noisy"), i % 4 === 3 ? "test" : "train");
   }
   return tally.snapshot();
@@ -59,6 +66,8 @@ describe("dataset card", () => {
     expect(body).toContain("| age | 25.0% | 30 (5) |");
     expect(body).toContain("| role | 100.0% | engineer (10), teacher (10) |");
     expect(body).toContain("Conversations with noise (metadata.distractor_applied): 4 of 20 (20.0%)");
+    expect(body).toContain("Noised user messages: 4 of 40 (10.0%)");
+    expect(body).toContain("| surface_noise | 4 | 100.0% |");
     expect(body).toContain("| exact duplicates dropped | 2 |");
     expect(body).toContain("| filtered out (min_turns) | 3 |");
     expect(body).not.toContain("stop_reason) |");
