@@ -18,7 +18,10 @@ beforeAll(async () => {
     const body = request.body as { model: string; messages: Array<{ content: string }> };
     const prompt = body.messages.at(-1)?.content ?? "";
     const content = prompt.startsWith("You rewrite one message")
-      ? JSON.stringify({ rewrite: "can you fix the thing from before", gap: "no antecedent" })
+      ? JSON.stringify({
+          rewrite: "Please fix the login bug in that module before Friday.",
+          gap: "no antecedent",
+        })
       : JSON.stringify({ has_gap: true, invented_facts: [], reason: "ok" });
     return {
       status: 200,
@@ -92,7 +95,7 @@ describe("convosim noise --semantic --config", () => {
     expect(surface.length).toBeGreaterThan(0);
     expect(semantic.length + surface.length).toBe(12);
     for (const r of semantic) {
-      expect(r.noisy_text).toBe("can you fix the thing from before");
+      expect(r.noisy_text).toBe("Please fix the login bug in that module before Friday.");
       expect(r.semantic.verdict).toEqual({ passed: true, reasons: [], attempts: 1 });
       expect(r.semantic.target_behaviour).toMatch(/^(ask_for|clarify)/);
       expect(r.edits).toEqual([]);

@@ -101,7 +101,7 @@ describe("distractor: semantic layers", () => {
   });
 
   it("uses an explicit distractor model's temperature and token cap for its calls", async () => {
-    const model = scripted([rewrite("Rename 40 files by date.")], [PASS]);
+    const model = scripted([rewrite("Write a Python script that renames 40 files by date.")], [PASS]);
     await buildDistractor(semanticConfig(), { model, temperature: 0.3, maxTokens: 77 })(input());
     expect(model.calls.map((c) => [c.temperature, c.maxTokens])).toEqual([
       [0.3, 77],
@@ -113,13 +113,13 @@ describe("distractor: semantic layers", () => {
     const model = scripted(
       [
         rewrite("Write a Python script that renames 40 files in my photos folder, by date."),
-        rewrite("Rename 40 files by date with Python."),
+        rewrite("Write a Python script to rename 40 files by date."),
       ],
       [NO_GAP, PASS],
     );
     const distractor = buildDistractor(semanticConfig(), { model });
     const outcome = await distractor(input());
-    expect(outcome.text).toBe("Rename 40 files by date with Python.");
+    expect(outcome.text).toBe("Write a Python script to rename 40 files by date.");
     expect(outcome.details?.semantic).toMatchObject({
       verdict: { passed: true, reasons: ["no_gap"], attempts: 2 },
     });
@@ -135,7 +135,10 @@ describe("distractor: semantic layers", () => {
 
   it("drops a message whose every rewrite is rejected, counts it, and falls back to surface noise", async () => {
     const model = scripted(
-      [rewrite("Rename files by date."), rewrite("Rename my files.")],
+      [
+        rewrite("Write a Python script that renames files by date."),
+        rewrite("Write a Python script that renames my files."),
+      ],
       [NO_GAP, '{"has_gap": true, "invented_facts": ["uses Windows"], "reason": "new fact"}'],
     );
     const distractor = buildDistractor(semanticConfig({ verifier_attempts: 2 }), {
@@ -163,7 +166,10 @@ describe("distractor: semantic layers", () => {
 
   it("rejects an invented number or an unparseable reply locally, without asking the verifier", async () => {
     const model = scripted(
-      ['{"gap": "forgot the rewrite"}', rewrite("Rename 41 files in 3 folders by date.")],
+      [
+        '{"gap": "forgot the rewrite"}',
+        rewrite("Write a Python script that renames 41 files in my photos folder by date."),
+      ],
       [],
     );
     const distractor = buildDistractor(semanticConfig(), { model, surface: markSurface });
@@ -174,6 +180,23 @@ describe("distractor: semantic layers", () => {
       verdict: { passed: false, reasons: ["unparseable_rewrite", "invented_number"], attempts: 2 },
     });
     expect(distractor.stats().semantic).toMatchObject({ local_rejections: 2, verifier_calls: 0, dropped: 1 });
+  });
+
+  it("rejects a reply that lost the request or talks about the task, whatever a small verifier says", async () => {
+    // What the embedded 270M model really wrote for a missing_slots rewrite (and its verifier passed).
+    const model = scripted(
+      [
+        rewrite("I will write you the new message with the required information."),
+        rewrite("Here is the rewritten message: rename files."),
+      ],
+      [PASS, PASS],
+    );
+    const distractor = buildDistractor(semanticConfig(), { model, surface: markSurface });
+    const outcome = await distractor(input());
+    expect(outcome.details?.fallback).toMatchObject({
+      verdict: { reasons: ["lost_request", "meta_text", "lost_request", "meta_text"] },
+    });
+    expect(model.calls.every(isRewrite)).toBe(true);
   });
 
   it("falls back on a transient model error but fails loudly on a wrong key", async () => {
@@ -224,7 +247,9 @@ describe("distractor: semantic layers", () => {
 
   it("chooses layers by weight: surface 0 and semantic 0 on one side, all semantic on the other", async () => {
     const model = scripted(
-      Array.from({ length: 40 }, () => rewrite("Rename 40 files, you know the folder.")),
+      Array.from({ length: 40 }, () =>
+        rewrite("Write a Python script that renames 40 files, you know the folder."),
+      ),
       Array.from({ length: 40 }, () => PASS),
     );
     const config = DistractorConfig.parse({

@@ -90,7 +90,7 @@ describe("noise operator (virtual time)", () => {
       const n = /message (\d)/.exec(prompt.slice(prompt.lastIndexOf("The message")))?.[1] ?? "0";
       await new Promise((resolve) => setTimeout(resolve, 30 - Number(n) * 10));
       const text = prompt.startsWith("You rewrite")
-        ? JSON.stringify({ rewrite: `message ${n}, short`, gap: "dropped the rest" })
+        ? JSON.stringify({ rewrite: `message ${n} with details, short`, gap: "dropped the rest" })
         : '{"has_gap": true, "invented_facts": []}';
       return {
         text,
@@ -117,9 +117,9 @@ describe("noise operator (virtual time)", () => {
       ),
     );
     expect(results.map((r) => r.noisy_text)).toEqual([
-      "message 0, short",
-      "message 1, short",
-      "message 2, short",
+      "message 0 with details, short",
+      "message 1 with details, short",
+      "message 2 with details, short",
     ]);
     expect(calls).toEqual(Array(6).fill("distractor"));
   });

@@ -73,12 +73,27 @@ export function parseVerdict(text: string): VerifierReply | undefined {
 }
 
 const VERBATIM = new Set(["code_block", "inline_code", "url", "email", "path"]);
+const CONTENT_WORD = /\p{L}{4,}/gu;
+// Talk about the task instead of the user's message: small models write "Here is the rewritten message".
+const META = /\b(rewrit\w*|new message|the message|original message|json)\b/i;
+
+/** Share of the original's content words (4+ letters) that the rewrite still uses. */
+export function contentOverlap(original: string, rewrite: string): number {
+  const words = new Set((original.toLowerCase().match(CONTENT_WORD) ?? []) as string[]);
+  if (words.size === 0) return 1;
+  const kept = new Set((rewrite.toLowerCase().match(CONTENT_WORD) ?? []) as string[]);
+  let shared = 0;
+  for (const word of words) if (kept.has(word)) shared++;
+  return shared / words.size;
+}
 const NUMBER = /\d+(?:[.,]\d+)*/g;
 
 /**
- * Reasons a rewrite fails before any verifier call: empty or unchanged, far longer than the
- * original, code/URL/email/path of the original not kept verbatim, or a number the original
- * does not have (an invented fact for certain). Empty when it passes.
+ * Reasons a rewrite fails before any verifier call: empty or unchanged, fewer than 40 % of the
+ * original's content words kept (the request is gone), talk about the task ("the rewritten
+ * message"), far longer than the original, code/URL/email/path of the original not kept
+ * verbatim, or a number the original does not have (an invented fact for certain). Empty when
+ * it passes. A small verifier model passes nearly anything; these checks do not.
  */
 export function localProblems(
   original: string,
@@ -88,6 +103,9 @@ export function localProblems(
   const problems: string[] = [];
   if (rewrite.trim() === "") return ["empty_rewrite"];
   if (rewrite.trim() === original.trim()) return ["unchanged"];
+  // Every strategy keeps the request recognisable: most of its words stay.
+  if (contentOverlap(original, rewrite) < 0.4) problems.push("lost_request");
+  if (META.test(rewrite) && !META.test(original)) problems.push("meta_text");
   // One or two added sentences are the most any strategy calls for.
   if (rewrite.length > Math.max(original.length * 3, original.length + 400)) problems.push("too_long");
   for (const span of protectedSpans(original)) {
