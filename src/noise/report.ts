@@ -52,7 +52,7 @@ export interface RealismSummary {
   /** Character operations of the edits, and their shares. */
   operations: Record<Operation, number>;
   operation_shares: Record<Operation, number>;
-  /** Share of word-level slips and misspellings that touch a word's first letter. */
+  /** Share of keyboard slips that touch a word's first letter (few do in real typing). */
   first_letter_share: number;
   /** Share of content words (not function words, 3+ letters) left unchanged, ignoring case. */
   content_words_kept: number;
@@ -140,8 +140,6 @@ export function editOperations(edit: Pick<NoiseEdit, "before" | "after">): Recor
   return ops;
 }
 
-const WORD_SLIPS = new Set(["keyboard_slip", "misspelling", "idiosyncrasy"]);
-
 /** Summarises results of one persona type. */
 export function summarize(results: readonly NoiseResult[]): RealismSummary {
   const cers: number[] = [];
@@ -192,7 +190,7 @@ export function summarize(results: readonly NoiseResult[]): RealismSummary {
     for (const edit of result.edits) {
       const ops = editOperations(edit);
       for (const op of Object.keys(ops) as Operation[]) operations[op] += ops[op];
-      if (WORD_SLIPS.has(edit.strategy)) {
+      if (edit.strategy === "keyboard_slip") {
         slips++;
         if (edit.start === 0 || !/[A-Za-z'’]/.test(text[edit.start - 1] ?? "")) firstLetter++;
       }
@@ -262,7 +260,7 @@ export function formatRealismReport(report: readonly PersonaRealism[]): string {
       `  CER noised   mean ${pct(r.cer_noised.mean)}  median ${pct(r.cer_noised.median)}  p90 ${pct(r.cer_noised.p90)}  max ${pct(r.cer_noised.max)}`,
       `  CER no-case  mean ${pct(r.cer_ignore_case.mean)}  max ${pct(r.cer_ignore_case.max)} (guard rail ≤ 5%)`,
       `  operations   ${(Object.keys(r.operations) as Operation[]).map((op) => `${op} ${r.operations[op]} (${pct(r.operation_shares[op])})`).join(", ")}`,
-      `  slips on a first letter ${pct(r.first_letter_share)}; replay failures ${r.replay_failures}; protected spans changed ${r.protected_violations}`,
+      `  keyboard slips on a first letter ${pct(r.first_letter_share)}; replay failures ${r.replay_failures}; protected spans changed ${r.protected_violations}`,
       `  strategies   ${
         Object.entries(r.strategies)
           .sort((a, b) => b[1] - a[1])
