@@ -3,6 +3,8 @@
 // for Parquet), so an export's memory does not grow with the number of conversations.
 import { once } from "node:events";
 import { type FileHandle, open } from "node:fs/promises";
+import type { Transform } from "node:stream";
+import ndjson from "ndjson";
 
 export interface RowSink<T> {
   /** The file written, or "-" for a stream. */
@@ -53,18 +55,29 @@ export class JsonLinesFile implements RowSink<unknown> {
   }
 }
 
-/** One JSON document per line to a stream (stdout), waiting for it to drain. Never ends it. */
+/**
+ * One JSON document per line to a stream (stdout), through ndjson's serializer: its transform
+ * writes each record as a line, and the pipe honours the stream's backpressure. Never ends the
+ * target stream (stdout stays usable for the summary's caller).
+ */
 export class JsonLinesStream implements RowSink<unknown> {
   readonly path = "-";
-  readonly #stream: NodeJS.WritableStream;
+  readonly #serializer: Transform;
+  readonly #piped: Promise<void>;
 
   constructor(stream: NodeJS.WritableStream) {
-    this.#stream = stream;
+    this.#serializer = ndjson.stringify() as Transform;
+    this.#serializer.pipe(stream, { end: false });
+    // Resolves once every line has left the serializer (it ends after close()).
+    this.#piped = once(this.#serializer, "end").then(() => undefined);
   }
 
   async add(record: unknown): Promise<void> {
-    if (!this.#stream.write(`${JSON.stringify(record)}\n`)) await once(this.#stream, "drain");
+    if (!this.#serializer.write(record)) await once(this.#serializer, "drain");
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#serializer.end();
+    await this.#piped;
+  }
 }
