@@ -138,6 +138,8 @@ export class Draft {
     const from = start + head;
     const to = end - tail;
     const middle = after.slice(head, after.length - tail);
+    // A pure insertion where another strategy already inserted would mix their texts.
+    if (from === to && this.ins[from] !== "") return false;
     if (from === to) {
       this.ins[from] += middle;
       this.insTag[from] ??= strategy;

@@ -48,11 +48,13 @@ const PATTERNS: ReadonlyArray<readonly [ProtectedKind, RegExp]> = [
   ["path", /(?<![\w/])(?:~|\.{1,2})?\/[\w.@%+~-]+(?:\/[\w.@%+~-]*)*|\b[A-Za-z]:\\[^\s"'`]+/g],
   ["path", /(?<![\w/\\.-])[\w-]+(?:\\[\w.-]+)+/g],
   // Relative paths: with an extension (src/index.ts), a trailing slash (node_modules/), or
-  // at least two slashes (a/b/c); "and/or" stays prose.
+  // at least two slashes (a/b/c).
   [
     "path",
     /(?<![\w/.-])[\w.-]+(?:\/[\w.@%+~-]+)*\/[\w@%+~-]+\.[A-Za-z0-9]{1,8}\b|(?<![\w/.-])[\w.-]+\/(?:[\w.@%+~-]+\/)*(?=[\s,;:)]|$)|(?<![\w/.-])[\w.-]+(?:\/[\w.@%+~-]+){2,}/g,
   ],
+  // One slash between two names (origin/main, user/repo, km/h), unless it is prose (and/or).
+  ["path", /(?<![\w/.-])[\w.-]+\/[\w.@%+~-]+(?![\w/])/g],
   // Numbers with their unit or suffix glued on (50ms, 3.5GB, 10x, 2nd, v1.2.3, 50%).
   ["number", /(?<![\p{L}\d])v?\d(?:[\d,._]*\d)?(?:%|[\p{L}]+\b)?/gu],
   // "double quotes" (straight or curly) and 'single quotes' that are not apostrophes.
@@ -67,6 +69,20 @@ const PATTERNS: ReadonlyArray<readonly [ProtectedKind, RegExp]> = [
     /(?<![\w.])(?:\w*_\w+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*|[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+|[A-Za-z]+\d[\w]*)(?:\(\))?/g,
   ],
 ];
+
+// Slash pairs that are prose, not names.
+const PROSE_SLASHES = new Set([
+  "and/or",
+  "either/or",
+  "he/she",
+  "his/her",
+  "him/her",
+  "s/he",
+  "yes/no",
+  "on/off",
+  "w/o",
+  "and/also",
+]);
 
 // A trailing period, comma, colon, … ends a sentence rather than a URL or path.
 const TRAILING = /[.,;:!?)\]}'"]+$/;
@@ -83,7 +99,7 @@ export function protectedSpans(text: string): ProtectedSpan[] {
       } else if (kind === "identifier" && !value.endsWith("()")) {
         value = value.replace(TRAILING, "");
       }
-      if (value.length === 0) continue;
+      if (value.length === 0 || (kind === "path" && PROSE_SLASHES.has(value.toLowerCase()))) continue;
       const start = match.index ?? 0;
       found.push({ start, end: start + value.length, kind });
     }

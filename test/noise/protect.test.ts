@@ -15,9 +15,10 @@ describe("protectedSpans", () => {
       ["path", "/var/log/app.log"],
       ["path", "C:\\Users\\me\\x.txt"],
     ]);
-    expect(spans("edit src/index.ts and node_modules/ but not and/or")).toEqual([
+    expect(spans("edit src/index.ts and node_modules/ on origin/main but not and/or")).toEqual([
       ["path", "src/index.ts"],
       ["path", "node_modules/"],
+      ["path", "origin/main"],
     ]);
   });
 
