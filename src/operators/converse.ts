@@ -321,6 +321,8 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         seed: task.seed,
         usage,
         ...(task.supplement_round !== undefined ? { supplement_round: task.supplement_round } : {}),
+        // The assistant's system prompt, when it had one: exports put it in front of the chat.
+        ...(member.systemPrompt ? { assistant_system_prompt: member.systemPrompt } : {}),
         ...noiseMetadata(state.messages, deps.noise?.distractorType),
       },
     });

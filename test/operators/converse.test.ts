@@ -81,6 +81,15 @@ describe("converse (virtual time)", () => {
     expect(assistant.calls[1]?.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
   });
 
+  it("records the assistant's system prompt in the metadata (exports put it first)", async () => {
+    const assistant = new FakeChatModel({ respond: () => "answer" });
+    const user = new FakeChatModel({ respond: () => "more please" });
+    const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 1 });
+    const interaction = interactionOf(await lastValueFrom(conversation(makeTask(), deps)));
+    expect(interaction.metadata.assistant_system_prompt).toBe("Be helpful.");
+    expect(assistant.calls[0]?.messages[0]).toEqual({ role: "system", content: "Be helpful." });
+  });
+
   it("lets the user stop once min_turns are done (user_satisfied), never before", async () => {
     const assistant = new FakeChatModel({ respond: () => "answer" });
     // Says STOP every time: before min_turns it is re-asked, and a bare marker there is unusable.
