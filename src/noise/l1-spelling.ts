@@ -100,7 +100,8 @@ function slip(ctx: NoiseContext, letter: Letter, random: Random): Proposal {
         const a = clean[next];
         const b = clean[next + 1];
         // Never the first letter ("ot" for "to" would read as a different word), never a capital.
-        if (next <= word.start || !/^[a-z]$/.test(a ?? "") || !/^[a-z]$/.test(b ?? "") || a === b) return substitute();
+        if (next <= word.start || !/^[a-z]$/.test(a ?? "") || !/^[a-z]$/.test(b ?? "") || a === b)
+          return substitute();
         return draft.replace(next, next + 2, `${b}${a}`, name);
       }
       case "extra_key": {
