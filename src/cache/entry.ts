@@ -5,7 +5,10 @@
 // power cut before the data reached the disk, a truncated copy, a hand edit) is detected and
 // served as a miss, never as a reply. The key in the header catches a file under the wrong name.
 //
-// This module (like file-cache.ts) imports only node:* and ./types.js, so the crash test can
+// The segment log (segment-cache.ts) stores entries in this form back to back, so the same
+// checksum guards every record; headerLayout() lets its scan find keys without parsing JSON.
+//
+// This module (like segment-cache.ts) imports only node:* and ./types.js, so the crash test can
 // transpile it alone and run it in a child process that is killed mid-write.
 import { createHash } from "node:crypto";
 import { type CachedResult, isCachedResult } from "./types.js";
@@ -28,6 +31,35 @@ export function encodeEntry(key: string, result: CachedResult): string {
   const body = JSON.stringify(result);
   const header: Header = { format: ENTRY_FORMAT, version: ENTRY_VERSION, key, sha256: digest(body) };
   return `${JSON.stringify(header)}\n${body}\n`;
+}
+
+/** Where the fixed parts of a header line are: the key and the digest are always 64 hex digits. */
+export interface HeaderLayout {
+  /** The header line's length in bytes, without its newline (it is ASCII). */
+  length: number;
+  keyAt: number;
+  digestAt: number;
+  /** The line as encodeEntry writes it, with the key and digest replaced by placeholders. */
+  template: string;
+}
+
+let layout: HeaderLayout | undefined;
+
+/** The layout of every header line, derived from the header encodeEntry writes (computed once). */
+export function headerLayout(): HeaderLayout {
+  if (!layout) {
+    const key = "k".repeat(64);
+    const sha256 = "s".repeat(64);
+    const header: Header = { format: ENTRY_FORMAT, version: ENTRY_VERSION, key, sha256 };
+    const template = JSON.stringify(header);
+    layout = {
+      length: template.length,
+      keyAt: template.indexOf(key),
+      digestAt: template.indexOf(sha256),
+      template,
+    };
+  }
+  return layout;
 }
 
 /** The stored result, or undefined when the text is not a whole, intact entry for `key`. */

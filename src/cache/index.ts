@@ -1,7 +1,6 @@
-// The response cache: keys, storage (files on disk, or memory) and the cachedCall operator.
+// The response cache: keys, storage (a segment log on disk, or memory) and the cachedCall operator.
 export { type CachedCallOptions, cachedCall, cachedCallByKey } from "./cached-call.js";
 export { decodeEntry, encodeEntry } from "./entry.js";
-export { FileResponseCache, type FileResponseCacheOptions } from "./file-cache.js";
 export {
   canonicalJson,
   endpointForKey,
@@ -17,6 +16,7 @@ export {
   openResponseCache,
 } from "./location.js";
 export { MemoryResponseCache, type MemoryResponseCacheOptions } from "./memory-cache.js";
+export { SegmentResponseCache, type SegmentResponseCacheOptions } from "./segment-cache.js";
 export {
   type CachedResult,
   type CacheStats,

@@ -3,7 +3,7 @@
 // cache uses (CONVOSIM_CACHE_DIR, else XDG_CACHE_HOME/convosim, else ~/.cache/convosim).
 import { join, resolve } from "node:path";
 import { convosimCacheDir } from "../providers/local/model-cache.js";
-import { FileResponseCache, type FileResponseCacheOptions } from "./file-cache.js";
+import { SegmentResponseCache, type SegmentResponseCacheOptions } from "./segment-cache.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -12,7 +12,7 @@ export function defaultResponseCacheDir(env: Env = process.env): string {
   return env.CONVOSIM_RESPONSE_CACHE_DIR || join(convosimCacheDir(env), "responses");
 }
 
-export interface OpenResponseCacheOptions extends FileResponseCacheOptions {
+export interface OpenResponseCacheOptions extends SegmentResponseCacheOptions {
   /** false: no cache (`--no-cache`). Default true. */
   enabled?: boolean;
   /** The cache folder (`--cache-dir`), relative to cwd; default defaultResponseCacheDir(env). */
@@ -22,13 +22,14 @@ export interface OpenResponseCacheOptions extends FileResponseCacheOptions {
 }
 
 /**
- * The run's response cache, or undefined when it is off. Creates nothing on disk until the
- * first entry is written, so a run that never calls a model leaves no folder behind.
+ * The run's response cache (a segment log, docs/cache.md), or undefined when it is off. Creates
+ * nothing on disk until the first entry is written, so a run that never calls a model leaves no
+ * folder behind.
  */
-export function openResponseCache(options: OpenResponseCacheOptions = {}): FileResponseCache | undefined {
+export function openResponseCache(options: OpenResponseCacheOptions = {}): SegmentResponseCache | undefined {
   if (options.enabled === false) return undefined;
   const dir = options.dir
     ? resolve(options.cwd ?? process.cwd(), options.dir)
     : defaultResponseCacheDir(options.env);
-  return new FileResponseCache(dir, options);
+  return new SegmentResponseCache(dir, options);
 }

@@ -19,9 +19,9 @@ import {
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import { cachedCall, cachedCallByKey } from "../../src/cache/cached-call.js";
-import { FileResponseCache } from "../../src/cache/file-cache.js";
 import { type ModelIdentity, responseKey } from "../../src/cache/key.js";
 import { MemoryResponseCache } from "../../src/cache/memory-cache.js";
+import { SegmentResponseCache } from "../../src/cache/segment-cache.js";
 import type { ResponseCache } from "../../src/cache/types.js";
 import { callModel } from "../../src/operators/call-model.js";
 import { ProviderError } from "../../src/providers/errors.js";
@@ -220,38 +220,35 @@ describe("replay", () => {
     });
   });
 
-  it.each([true, false])(
-    "replays from disk in a later run, through callModel (sync reads: %s)",
-    async (syncReads) => {
-      const dir = await mkdtemp(join(tmpdir(), "convosim-replay-"));
-      try {
-        const run = async (model: FakeChatModel) => {
-          const cache = new FileResponseCache(dir, { syncReads });
-          const results = await firstValueFrom(
-            runConversations(cache, model, (r) =>
-              callModel(model, r, { retry, scheduler: asyncScheduler, jitterSeed: 1 }),
-            ),
-          );
-          await cache.close();
-          return { results, stats: cache.stats() };
-        };
-        const first = new FakeChatModel({ respond: (r, i) => `first ${i} ${r.seed}` });
-        const second = new FakeChatModel({ respond: () => "second" });
-        const original = await run(first);
-        const replay = await run(second);
-        expect(first.callCount).toBe(9);
-        expect(second.callCount).toBe(0);
-        expect(original.stats).toMatchObject({ writes: 9, misses: 9, hits: 0 });
-        expect(replay.stats).toMatchObject({ writes: 0, misses: 0, hits: 9 });
-        expect(replay.results.map(strip)).toEqual(original.results.map(strip));
-        const totals = (rs: ChatResult[]) =>
-          lastValueFrom(
-            from(rs).pipe(reduce((n, r) => n + r.usage.prompt_tokens + r.usage.completion_tokens, 0)),
-          );
-        expect(await totals(replay.results)).toBe(await totals(original.results));
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-  );
+  it("replays from disk in a later run, through callModel", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "convosim-replay-"));
+    try {
+      const run = async (model: FakeChatModel) => {
+        const cache = new SegmentResponseCache(dir);
+        const results = await firstValueFrom(
+          runConversations(cache, model, (r) =>
+            callModel(model, r, { retry, scheduler: asyncScheduler, jitterSeed: 1 }),
+          ),
+        );
+        await cache.close();
+        return { results, stats: cache.stats() };
+      };
+      const first = new FakeChatModel({ respond: (r, i) => `first ${i} ${r.seed}` });
+      const second = new FakeChatModel({ respond: () => "second" });
+      const original = await run(first);
+      const replay = await run(second);
+      expect(first.callCount).toBe(9);
+      expect(second.callCount).toBe(0);
+      expect(original.stats).toMatchObject({ writes: 9, misses: 9, hits: 0 });
+      expect(replay.stats).toMatchObject({ writes: 0, misses: 0, hits: 9 });
+      expect(replay.results.map(strip)).toEqual(original.results.map(strip));
+      const totals = (rs: ChatResult[]) =>
+        lastValueFrom(
+          from(rs).pipe(reduce((n, r) => n + r.usage.prompt_tokens + r.usage.completion_tokens, 0)),
+        );
+      expect(await totals(replay.results)).toBe(await totals(original.results));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { asyncScheduler, firstValueFrom } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cachedCall } from "../../src/cache/cached-call.js";
-import { FileResponseCache } from "../../src/cache/file-cache.js";
 import { keyMaterial, modelIdentity } from "../../src/cache/key.js";
+import { SegmentResponseCache } from "../../src/cache/segment-cache.js";
 import { callModel } from "../../src/operators/call-model.js";
 import { clearClientCache, createChatModel } from "../../src/providers/registry.js";
 import type { ChatRequest } from "../../src/providers/types.js";
@@ -64,7 +64,7 @@ describe("the response cache and API keys", () => {
     };
     const run = async (apiKey: string) => {
       const model = await createChatModel(config, { env: { CACHE_TEST_KEY: apiKey } });
-      const cache = new FileResponseCache(dir);
+      const cache = new SegmentResponseCache(dir);
       const call$ = callModel(model, request, {
         retry: { count: 0, baseDelayMs: 1, maxDelayMs: 1 },
         scheduler: asyncScheduler,
