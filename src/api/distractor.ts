@@ -62,6 +62,7 @@ export async function createDistractor(
         )
     : undefined;
   const distractor = buildDistractor(forced.distractor, {
+    seed: forced.interaction_generation.seed,
     ...(semanticModel && call ? { model: semanticModel, call } : {}),
     ...samplingOf(forced.distractor.model),
   });

@@ -39,7 +39,7 @@ export async function distractorNoiser(
       message: "the realism report measures the rule-based layers only",
       hint: "drop --config/--semantic, or drop --report to preview the distractor line by line",
     });
-  const config = await loadConfig(options.config);
+  const config = await loadConfig(options.config, options.seed !== undefined ? { seed: options.seed } : {});
   const distractor = await createDistractor({
     ...config,
     distractor: {
@@ -49,7 +49,7 @@ export async function distractorNoiser(
       ...(options.channel ? { channel: options.channel as typeof config.distractor.channel } : {}),
     },
   });
-  const seed = options.seed ?? 0;
+  const seed = config.interaction_generation.seed;
   const turn = options.turn ?? 1;
   return {
     distractor,

@@ -25,7 +25,7 @@ export interface DistractorSettings {
   semanticSettings: Record<string, StrategySetting>;
   surface: SurfaceNoise;
   /** The multiplier of each semantic strategy's probability for one persona. */
-  scale(features: Readonly<Record<string, unknown>>): (strategy: SemanticStrategy) => number;
+  scale(features: Readonly<Record<string, unknown>>, seed?: number): (strategy: SemanticStrategy) => number;
 }
 
 const DEFAULT_WEIGHTS = LayerWeights.parse({});
@@ -75,6 +75,6 @@ export function buildSettings(
     surfaceSettings,
     semanticSettings,
     surface: options.surface ?? surfaceNoise,
-    scale: (features) => semanticScale(features, config.steering),
+    scale: (features, seed) => semanticScale(features, config.steering, seed),
   };
 }

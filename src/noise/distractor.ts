@@ -28,6 +28,12 @@ import { type SemanticCall, semanticRewrite } from "./semantic/rewrite.js";
 import { isSemanticLayer, type SemanticStrategy } from "./semantic/strategies.js";
 
 export interface DistractorOptions {
+  /**
+   * The run seed (interaction_generation.seed). Persona-level choices of the rule-based layers —
+   * channel, sloppiness, recurring misspellings — draw from it, so they stay the same over all
+   * of a persona's turns; per-message choices draw from (seed, interaction, turn). Default 0.
+   */
+  seed?: number;
   /** The model that writes and verifies semantic rewrites (required with use_semantic). */
   model?: ChatModel;
   /**
@@ -102,12 +108,13 @@ export function buildDistractor(config: DistractorConfig, options: DistractorOpt
   const baseCall: SemanticCall | undefined =
     options.call ??
     (options.model ? (request: ChatRequest) => (options.model as ChatModel).complete(request) : undefined);
+  const runSeed = options.seed ?? 0;
   const stats = emptyStats();
   const distractorType: DistractorType = config.use_semantic ? "semantic" : "rule_based";
 
   const surface = (input: NoiseInput, surfaceSettings: Record<string, StrategySetting>): NoiseResult =>
     settings.surface(input.text, input.persona_features, {
-      seed: input.seed,
+      seed: runSeed, // not the per-message seed: the persona's channel and habits must not change per turn
       interactionId: input.interaction_id,
       turn: input.turn,
       probability: 1, // the gate was drawn here; the rule-based layers still decide what to change
@@ -211,7 +218,7 @@ export function buildDistractor(config: DistractorConfig, options: DistractorOpt
       settings: settings.semanticSettings,
       max: config.max_semantic_events_per_turn,
       keys,
-      scale: settings.scale(input.persona_features),
+      scale: settings.scale(input.persona_features, runSeed),
     });
     if (strategies.length === 0)
       return fallBack(

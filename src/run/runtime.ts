@@ -166,6 +166,7 @@ export function runtimeDistractor(
     : undefined;
   try {
     return buildDistractor(config.distractor, {
+      seed: config.interaction_generation.seed,
       ...(model ? { model } : {}),
       ...(call ? { call } : {}),
       ...samplingOf(config.distractor.model),

@@ -178,6 +178,25 @@ describe("the distractor inside a conversation", () => {
     });
   });
 
+  it("keeps a persona's channel across its turns and conversations (persona-level draws use the run seed)", async () => {
+    const channels: unknown[] = [];
+    for (const id of ["c1", "c2", "c3", "c4"]) {
+      const assistant = new FakeChatModel({ respond: (_r, i) => `Answer ${i}.` });
+      const user = new FakeChatModel({ respond: (_r, i) => `Could you say more about step ${i + 2}?` });
+      const deps = {
+        ...makeDeps({ assistant, user, minTurns: 3, maxTurns: 3 }),
+        noise: buildDistractor(always, { seed: 5 }),
+      };
+      const task = makeTask({ interaction_id: id, seed: id.charCodeAt(1), persona_features: PERSONA });
+      const interaction = interactionOf(await lastValueFrom(conversation(task, deps)));
+      for (const m of interaction.messages.filter((m) => m.role === "user"))
+        channels.push((m.metadata.noise as { channel?: string }).channel);
+    }
+    expect(channels).toHaveLength(12);
+    expect(new Set(channels).size).toBe(1);
+    expect(["mobile_raw", "mobile_autocorrect"]).toContain(channels[0]);
+  });
+
   it("is honest when nothing was noised: distractor_applied false and no noisy_versions", async () => {
     const assistant = new FakeChatModel({ respond: () => "Sure." });
     const user = new FakeChatModel({ respond: () => "And then?" });
