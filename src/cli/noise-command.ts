@@ -109,27 +109,32 @@ export async function runNoise(
   const preview = wantsDistractor(options)
     ? await distractorNoiser(options, parsePersona(options.persona))
     : undefined;
-  const noiser: Noiser = preview ? preview.noise : buildNoiser(options); // validates --persona before reading anything
-  if (options.report) {
-    const messages: string[] = [];
-    for await (const line of lines(io.stdin)) if (line.trim() !== "") messages.push(line);
-    const personas =
-      options.persona === undefined
-        ? PERSONA_TYPES
-        : { custom: parsePersona(options.persona), ...PERSONA_TYPES };
-    const report = realismReport(messages, personas, noiseOptionsOf(options));
-    await write(
-      io.stdout,
-      options.json ? `${JSON.stringify(report, null, 2)}\n` : formatRealismReport(report),
-    );
+  try {
+    const noiser: Noiser = preview ? preview.noise : buildNoiser(options); // validates --persona before reading anything
+    if (options.report) {
+      // The report measures the rule-based layers (no model calls), whatever the flags.
+      const messages: string[] = [];
+      for await (const line of lines(io.stdin)) if (line.trim() !== "") messages.push(line);
+      const personas =
+        options.persona === undefined
+          ? PERSONA_TYPES
+          : { custom: parsePersona(options.persona), ...PERSONA_TYPES };
+      const report = realismReport(messages, personas, noiseOptionsOf(options));
+      await write(
+        io.stdout,
+        options.json ? `${JSON.stringify(report, null, 2)}\n` : formatRealismReport(report),
+      );
+      return EXIT.ok;
+    }
+    let index = 0;
+    for await (const line of lines(io.stdin)) {
+      await write(io.stdout, `${JSON.stringify(printable(await noiser(line, index++)))}\n`);
+    }
     return EXIT.ok;
+  } finally {
+    // The preview's model (if any) is released on every way out, the report and errors included.
+    await preview?.close();
   }
-  let index = 0;
-  for await (const line of lines(io.stdin)) {
-    await write(io.stdout, `${JSON.stringify(printable(await noiser(line, index++)))}\n`);
-  }
-  await preview?.close();
-  return EXIT.ok;
 }
 
 function number(name: string, check: (n: number) => boolean, wanted: string) {
