@@ -18,20 +18,27 @@ export type OnRecord = (high: number, low: number, offset: number, length: numbe
 
 const NEWLINE = 10;
 const KEY_DIGITS = 64;
-let template: Buffer | undefined;
 
-/**
- * Whether the line at `at` (of the header's length) matches the header outside key and digest.
- * A plain loop: Buffer#compare on sub-ranges costs more in argument checks than the ≈60 bytes.
- */
-function isHeader(buffer: Buffer, at: number, layout: HeaderLayout, bytes: Buffer): boolean {
-  const keyEnd = layout.keyAt + KEY_DIGITS;
-  const digestEnd = layout.digestAt + KEY_DIGITS;
+/** The header's fixed bytes (all but key and digest): where they are and what they must be. */
+interface Fixed {
+  at: Uint16Array;
+  bytes: Uint8Array;
+}
+let fixed: Fixed | undefined;
+
+function fixedBytes(layout: HeaderLayout): Fixed {
+  const at: number[] = [];
   for (let i = 0; i < layout.length; i++) {
-    if (i === layout.keyAt) i = keyEnd; // the key comes before the digest (entry.ts)
-    if (i === layout.digestAt) i = digestEnd;
-    if (i < layout.length && buffer[at + i] !== bytes[i]) return false;
+    const inKey = i >= layout.keyAt && i < layout.keyAt + KEY_DIGITS;
+    const inDigest = i >= layout.digestAt && i < layout.digestAt + KEY_DIGITS;
+    if (!inKey && !inDigest) at.push(i);
   }
+  return { at: Uint16Array.from(at), bytes: Uint8Array.from(at, (i) => layout.template.charCodeAt(i)) };
+}
+
+/** Whether the header-length line at `at` has the header's fixed bytes (a tight loop over ≈60). */
+function isHeader(buffer: Buffer, at: number, { at: positions, bytes }: Fixed): boolean {
+  for (let k = 0; k < positions.length; k++) if (buffer[at + positions[k]!] !== bytes[k]) return false;
   return true;
 }
 
@@ -44,8 +51,8 @@ export function scanSegment(fd: number, buffer: Buffer, onRecord: OnRecord): num
   const layout = headerLayout();
   // A read into a full buffer would return 0 and look like the end of the file.
   if (buffer.length <= layout.length) throw new RangeError("scan buffer smaller than a header line");
-  template ??= Buffer.from(layout.template, "latin1");
-  const bytes = template;
+  fixed ??= fixedBytes(layout);
+  const headerBytes = fixed;
   let records = 0;
   let base = 0; // file offset of buffer[0]
   let filled = 0; // bytes of buffer holding file data
@@ -62,7 +69,7 @@ export function scanSegment(fd: number, buffer: Buffer, onRecord: OnRecord): num
     for (let nl = view.indexOf(NEWLINE, searchFrom); nl >= 0; nl = view.indexOf(NEWLINE, searchFrom)) {
       const end = base + nl + 1;
       const at = lineStart - base; // where the line starts in buffer, when it is still there
-      if (at >= 0 && nl - at === layout.length && isHeader(buffer, at, layout, bytes)) {
+      if (at >= 0 && nl - at === layout.length && isHeader(buffer, at, headerBytes)) {
         high = wordOfBytes(buffer, at + layout.keyAt);
         low = wordOfBytes(buffer, at + layout.keyAt + 8);
         header = high >= 0 && low >= 0 ? lineStart : -1;
