@@ -70,6 +70,16 @@ function progressPrinter(stderr: NodeJS.WriteStream, total: number | undefined) 
         `${summary.done} done, ${summary.failed} failed, ${summary.skipped} already done · ${summary.calls} model calls${replayed} · ` +
           `${summary.promptTokens + summary.completionTokens} tokens · $${summary.costUsd.toFixed(4)} · ${seconds}s\n`,
       );
+      const noise = summary.distractor;
+      if (noise && noise.messages > 0) {
+        const semantic =
+          noise.semantic.attempted > 0
+            ? ` · semantic rewrites ${noise.semantic.accepted} accepted, ${noise.semantic.dropped} dropped by the verifier`
+            : "";
+        stderr.write(
+          `noise: ${noise.changed} of ${noise.messages} user messages changed (${noise.activated} activated)${semantic}\n`,
+        );
+      }
       for (const failure of summary.failures.slice(0, 5)) {
         stderr.write(`  failed ${failure.interaction_id}: ${failure.error_kind}: ${failure.reason}\n`);
       }
