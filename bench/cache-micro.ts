@@ -9,7 +9,10 @@
 //
 //   npm run build && node dist/bench/cache-micro.js
 //   node dist/bench/cache-micro.js --module <file.js> --class <Name>   another ResponseCache class,
-//     e.g. the old FileResponseCache transpiled from git history, for a before/after comparison.
+//     e.g. the former one-file-per-entry cache, for a before/after comparison:
+//       for f in file-cache entry types; do git show c3994cb~1:src/cache/$f.ts > /tmp/old/$f.ts; done
+//       npx tsc --noCheck --module nodenext --target es2022 --outDir /tmp/old/js /tmp/old/file-cache.ts
+//       node dist/bench/cache-micro.js --module /tmp/old/js/file-cache.js --class FileResponseCache
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -35,7 +38,7 @@ const ROUNDS = Number(values.rounds);
 
 async function loadFactory(): Promise<{ name: string; create: Factory }> {
   if (values.module) {
-    const name = values.class ?? "FileResponseCache";
+    const name = values.class ?? "SegmentResponseCache";
     const module = (await import(pathToFileURL(resolve(values.module)).href)) as Record<string, unknown>;
     const Class = module[name] as new (dir: string) => ResponseCache;
     return { name, create: (dir) => new Class(dir) };

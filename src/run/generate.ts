@@ -61,7 +61,7 @@ export interface GenerateOptions extends RuntimeOptions {
   /** Called with every result after it is saved. */
   onResult?: (result: ConversationResult) => void;
   /**
-   * The response cache: by default the shared file cache (docs/cache.md) in `cacheDir` or the
+   * The response cache: by default the shared on-disk cache (docs/cache.md) in `cacheDir` or the
    * default folder; `false` turns it off (`--no-cache`); or a cache of your own.
    */
   cache?: ResponseCache | false;
