@@ -14,9 +14,6 @@ import { ConvosimConfig } from "../src/schema/config.js";
 import type { Persona } from "../src/schema/persona.js";
 import { measureSince } from "./measure.js";
 
-// As the CLI runs: the same heap growing policy (src/run/heap.ts).
-applyHeapPolicy();
-
 const { values } = parseArgs({
   options: {
     url: { type: "string" },
@@ -37,6 +34,8 @@ const { values } = parseArgs({
 });
 if (!values.url || !values.out) throw new Error("run-pipeline: --url and --out are required");
 const conversations = Number(values.conversations);
+// As the CLI runs: the same heap growing policy for the same max_workers (src/run/heap.ts).
+applyHeapPolicy(Number(values.workers));
 const turns = Number(values.turns);
 const transport = values.transport === "undici" ? "undici" : "sdk";
 const model = {

@@ -191,7 +191,7 @@ export const cpuOverhead: Scenario = async () => {
         "interaction costs mostly file creation in the kernel.",
       `With the response cache on (the default; a cold cache, every call a miss and a write), SDK transport: ` +
         `generate() ${round(median(cached.map(perCall)))} ms CPU per call, convosim's own ` +
-        `${round(cachedOverhead)} ms per call (kernel CPU ${round(systemPerCall(cached))} ms per call: one file per entry).`,
+        `${round(cachedOverhead)} ms per call (kernel CPU ${round(systemPerCall(cached))} ms per call; an append-only segment log).`,
     ],
     details: {
       conversations: CONVERSATIONS,

@@ -7,6 +7,7 @@ import { formatProgress, type ProgressSnapshot } from "../operators/progress.js"
 import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
+import { applyHeapPolicy } from "../run/heap.js";
 import { checkRuntimeConfig } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
 import { loadCompleted } from "../sinks/completed.js";
@@ -95,6 +96,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   const config = await loadConfig(options.config, overrides);
   checkRuntimeConfig(config); // a missing key variable fails here, before any call
   const ig = config.interaction_generation;
+  applyHeapPolicy(ig.max_workers); // thousands in flight: keep the heap near the live set (run/heap.ts)
   const taskOptions = {
     seed: ig.seed,
     samplesPerQuery: ig.samples_per_query,

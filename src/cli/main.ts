@@ -1,7 +1,6 @@
 // The convosim command line: thin over the public API (parse, call, render).
 import { Command, InvalidArgumentError } from "commander";
 import { InputError } from "../config/errors.js";
-import { applyHeapPolicy } from "../run/heap.js";
 import { iterateInteractions } from "../run/output-reader.js";
 import { formatInteraction } from "../run/show.js";
 import { outputPaths, readInteractionFile } from "../sinks/layout.js";
@@ -61,7 +60,6 @@ async function runShow(dir: string, id: string | undefined): Promise<number> {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  applyHeapPolicy(); // keeps the heap near the live set in large runs (src/run/heap.ts)
   let exitCode: number = EXIT.ok;
   const program = new Command()
     .name("convosim")
