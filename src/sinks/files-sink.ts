@@ -23,16 +23,29 @@ export function filesSink(
     () => {
       const owned = typeof target === "string";
       const storage = owned ? new InteractionStorage(target, options) : target;
+      // Results are taken at once (so an upstream error still saves everything that arrived:
+      // persistEach waits for writes handed over) but written one file at a time: files
+      // created side by side in one folder contend for the folder's lock in the kernel and cost
+      // more CPU without finishing sooner (measured by hand, 1,500 files during a run: ≈0.1 ms
+      // less CPU per model call one at a time than 4 or 16 at a time, same wall time).
+      let queue: Promise<unknown> = Promise.resolve();
+      const inTurn = (save: () => Promise<unknown>): Promise<unknown> => {
+        const turn = queue.then(save, save);
+        queue = turn.catch(() => undefined);
+        return turn;
+      };
       return {
         write: async (result) => {
-          if (result.kind === "interaction") await storage.save(result.interaction);
-          else await storage.saveFailure(result.failure);
+          if (result.kind === "interaction") await inTurn(() => storage.save(result.interaction));
+          else await inTurn(() => storage.saveFailure(result.failure));
         },
-        close: () => (owned ? storage.close() : storage.flush()),
+        // Writes already handed over finish first (they are queued here, not yet in the storage).
+        close: async () => {
+          await queue;
+          await (owned ? storage.close() : storage.flush());
+        },
       };
     },
-    // Distinct interaction files are written side by side; a few are enough to hide latency
-    // without crowding libuv's four threads (which DNS lookups for API calls also use).
-    { concurrency: options.concurrency ?? 16 },
+    { concurrency: options.concurrency ?? 64 },
   );
 }

@@ -53,6 +53,27 @@ describe("filesSink", () => {
     expect((await readIndex(out)).count).toBe(2);
   });
 
+  it("takes every result at once but writes one file at a time", async () => {
+    const storage = new InteractionStorage(join(dir, "out"), { indexIntervalMs: 60_000 });
+    let writing = 0;
+    let most = 0;
+    const save = storage.save.bind(storage);
+    storage.save = async (value) => {
+      most = Math.max(most, ++writing);
+      try {
+        return await save(value);
+      } finally {
+        writing--;
+      }
+    };
+    const ids = Array.from({ length: 12 }, (_, i) => `i${i}`);
+    const emitted = await lastValueFrom(from(ids.map(ok)).pipe(filesSink(storage), toArray()));
+    expect(emitted).toHaveLength(12);
+    expect(most).toBe(1);
+    expect((await readIndex(join(dir, "out"))).count).toBe(12);
+    await storage.close();
+  });
+
   it("each subscription gets its own storage; nothing is touched before subscribe", async () => {
     const out = join(dir, "out");
     const source = new Subject<ConversationResult>();
