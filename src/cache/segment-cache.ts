@@ -7,9 +7,9 @@
 // locks. A record is an entry as entry.ts encodes it (a header line with key and sha256, then the
 // result), so a torn or damaged record is detected and is a miss, never a reply.
 //
-// - put(): held in memory (visible to get at once) and written in the background; puts that
-//   arrive while a write is in flight are joined into the next write: one syscall for many
-//   records (group commit). flush() waits. With fsync, each group is fdatasync'ed and the
+// - put(): held in memory (visible to get at once) and written in the background within
+//   GROUP_WINDOW_MS; puts made in that window or while a write is in flight are joined into one
+//   write: one syscall for many records (group commit). flush() waits. With fsync, each group is fdatasync'ed and the
 //   segments folder fsync'ed when a segment is created.
 // - get(): an index (segment-index.ts) of every record, built on the first get by scanning all
 //   segments (segment-scan.ts), then one positional read (readSync on a cached fd) + decodeEntry.
@@ -57,6 +57,9 @@ function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === "ENOENT" || code === "ENOTDIR";
 }
+
+/** How long a put waits for others to join its write. */
+const GROUP_WINDOW_MS = 10;
 
 export class SegmentResponseCache implements ResponseCache {
   readonly dir: string;
@@ -142,8 +145,11 @@ export class SegmentResponseCache implements ResponseCache {
     this.#queue.push(key);
     if (!this.#writing) {
       this.#writing = true;
-      // Not at once: puts made in the same turn of the event loop join the first write too.
-      queueMicrotask(() => void this.#drain());
+      // Not at once: puts made within the next few milliseconds join the first write too. During
+      // a run, results arrive one per turn of the event loop, so writing at the next microtask
+      // made one write (and one thread-pool hop) per model call; a short window makes one per
+      // window. A crash loses at most that window's entries: calls to make again, no data.
+      setTimeout(() => void this.#drain(), GROUP_WINDOW_MS);
     }
   }
 

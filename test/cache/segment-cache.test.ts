@@ -81,14 +81,17 @@ describe("SegmentResponseCache", () => {
     expect(new SegmentResponseCache(dir).get(keyOf(1))).toEqual(result("soon on disk"));
   });
 
-  it("joins the puts made while a write is in flight into the next write (group commit)", async () => {
+  it("joins puts made over a few milliseconds, one per turn of the event loop, into one write (group commit)", async () => {
     const cache = new SegmentResponseCache(dir);
-    cache.put(keyOf(0), result("alone"));
-    await Promise.resolve(); // the first write has started and waits for the disk
-    for (let n = 1; n <= 300; n++) cache.put(keyOf(n), result(`r${n}`));
+    // As in a run: results arrive one per turn of the event loop, not all in one turn.
+    for (let n = 0; n <= 300; n++) {
+      cache.put(keyOf(n), result(`r${n}`));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await cache.flush();
     expect(cache.stats()).toMatchObject({ writes: 301, writeErrors: 0 });
-    expect(cache.writeGroups).toBe(2);
+    // A write per put would be 301; the window groups them (how many depends on the machine's speed).
+    expect(cache.writeGroups).toBeLessThan(30);
     const reader = new SegmentResponseCache(dir);
     for (let n = 1; n <= 300; n++) expect(reader.get(keyOf(n))?.text).toBe(`r${n}`);
     await cache.flush(); // idle: resolves at once
