@@ -1,7 +1,12 @@
 // One endpoint's admission control (one provider endpoint and key): every model call asks here
 // before each attempt and reports how it went. What decides when a call may start:
 //
-// - a pause after a 429, for as long as its Retry-After says (this endpoint only);
+// - a pause for as long as a 429's Retry-After says (this endpoint only) when the endpoint is out
+//   of quota: the answer's rate-limit headers say nothing remains, or another 429 came within
+//   the last second. A lone 429 among successes (a server shedding a call now and then) makes
+//   only its own call wait — callModel's retry never comes back before its Retry-After — instead
+//   of stalling every conversation on the endpoint. (Its wave still cuts the pace, see pace.ts:
+//   a 429 rate alone cannot tell a server shedding load from a client a little over a cap.)
 // - the requests-per-minute and tokens-per-minute buckets, paced smoothly at limit/60 per second
 //   with a burst of a fraction of a second. The limits come from the config (`rate_limit`, which
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
@@ -54,6 +59,9 @@ export interface BudgetSnapshot {
   pausedForMs: number;
 }
 
+/** Two 429s this close together say the endpoint is out of quota, not shedding one call. */
+const CLUSTER_MS = 1000;
+
 const WAITING = 0;
 const ADMITTED = 1;
 const RELEASED = 2;
@@ -87,6 +95,8 @@ export class EndpointBudget implements Admission {
   #tokensAdmitted = 0;
   #rateLimited = 0;
   #pausedUntil = Number.NEGATIVE_INFINITY;
+  /** When the last 429 came: another one within CLUSTER_MS means the quota is out. */
+  #lastRefusalAt = Number.NEGATIVE_INFINITY;
   /** Leases admitted before this ordinal belong to the wave already cut for. */
   #cutOrdinal = -1;
   /** Since when the estimated rate has been the bottleneck (undefined: it is not). */
@@ -273,7 +283,11 @@ export class EndpointBudget implements Admission {
   #onRateLimited(lease: Lease, error: ProviderError, now: number): void {
     this.#rateLimited++;
     this.#refusals.record(now);
-    if (error.retryAfterMs !== undefined) {
+    const info = error.rateLimit;
+    const exhausted = info?.remainingRequests === 0 || info?.remainingTokens === 0;
+    const clustered = now - this.#lastRefusalAt <= CLUSTER_MS;
+    this.#lastRefusalAt = now;
+    if (error.retryAfterMs !== undefined && (exhausted || clustered)) {
       const pause = Math.min(error.retryAfterMs, this.#maxPauseMs);
       this.#pausedUntil = Math.max(this.#pausedUntil, now + pause);
     }

@@ -30,6 +30,9 @@ const rateLimited = (retryAfterMs?: number) =>
     status: 429,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+/** A 429 whose rate-limit headers say no request remains: the endpoint is out of quota. */
+const outOfQuota = (retryAfterMs: number) =>
+  new ProviderError("rate_limit", "429", { status: 429, retryAfterMs, rateLimit: { remainingRequests: 0 } });
 
 describe("EndpointBudget pacing", () => {
   it("paces a configured rpm smoothly: rpm 600 admits one call per 100 ms", () => {
@@ -114,19 +117,40 @@ describe("EndpointBudget limits learned and configured", () => {
 });
 
 describe("EndpointBudget after a 429", () => {
-  it("pauses for Retry-After, then resumes", () => {
+  it("pauses for Retry-After when the answer's headers say no request remains, then resumes", () => {
     const h = harness({ limit: { rpm: 60_000 } });
     h.ask("a", t());
-    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
+    h.later(10, () => h.releases.get("a")!({ error: outOfQuota(500) }));
     h.ask("b", t(), 20);
     h.scheduler.flush();
     expect(h.admittedAt.get("b")).toBe(510);
   });
 
+  it("pauses when a second 429 follows within a second, with no headers", () => {
+    const h = harness({ limit: { rpm: 60_000 } });
+    h.ask("a", t());
+    h.ask("b", t());
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
+    h.later(300, () => h.releases.get("b")!({ error: rateLimited(500) }));
+    h.ask("c", t(), 400);
+    h.scheduler.flush();
+    expect(h.admittedAt.get("c")).toBe(800);
+  });
+
+  it("does not pause the endpoint for a lone 429", () => {
+    const h = harness({ limit: { rpm: 60_000 } });
+    h.ask("a", t());
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
+    h.ask("b", t(), 20);
+    h.scheduler.flush();
+    expect(h.admittedAt.get("b")).toBe(20);
+    expect(h.budget.snapshot().pausedForMs).toBe(0);
+  });
+
   it("pauses at most maxPauseMs, however long the Retry-After", () => {
     const h = harness({ limit: { rpm: 60_000 }, maxPauseMs: 2000 });
     h.ask("a", t());
-    h.later(10, () => h.releases.get("a")!({ error: rateLimited(3_600_000) }));
+    h.later(10, () => h.releases.get("a")!({ error: outOfQuota(3_600_000) }));
     h.ask("b", t(), 20);
     h.scheduler.flush();
     expect(h.admittedAt.get("b")).toBe(2010);
@@ -233,7 +257,7 @@ describe("EndpointBudgets", () => {
     const slow = budgets.for({ provider: "openai", model: "m", endpointKey: "openai|a|K" });
     const other = budgets.for({ provider: "anthropic", model: "m", endpointKey: "anthropic|b|K" });
     const admitted: string[] = [];
-    slow.admit(t()).subscribe((release) => release({ error: rateLimited(1000) }));
+    slow.admit(t()).subscribe((release) => release({ error: outOfQuota(1000) }));
     slow.admit(t()).subscribe(() => admitted.push(`slow@${scheduler.now()}`));
     other.admit(t()).subscribe(() => admitted.push(`other@${scheduler.now()}`));
     scheduler.flush();

@@ -82,14 +82,16 @@ describe("admitted (virtual time)", () => {
     });
   });
 
-  it("a 429's Retry-After pauses its endpoint only; the retry queues behind the pause", () => {
+  it("a 429 that says the quota is out pauses its endpoint only; the retry queues behind the pause", () => {
     const scheduler = newScheduler();
     scheduler.run(({ expectObservable }) => {
       const budgets = new EndpointBudgets({ scheduler });
-      const limited = echoModel(scheduler, 10, {
-        provider: "limited",
-        fail: [new ProviderError("rate_limit", "429", { status: 429, retryAfterMs: 500 })],
+      const outOfQuota = new ProviderError("rate_limit", "429", {
+        status: 429,
+        retryAfterMs: 500,
+        rateLimit: { remainingRequests: 0 },
       });
+      const limited = echoModel(scheduler, 10, { provider: "limited", fail: [outOfQuota] });
       const other = echoModel(scheduler, 10, { provider: "other" });
       const call = (model: FakeChatModel, name: string) =>
         defer(() => model.complete$(request(name)).pipe(admitted(budgets.for(model), ticket()))).pipe(
@@ -103,6 +105,26 @@ describe("admitted (virtual time)", () => {
         "30ms a 9ms b 479ms (L|)",
         { a: text("o1"), b: text("o2"), L: text("L") },
       );
+    });
+  });
+
+  it("a lone 429 stalls nobody else on the endpoint; only its own retry waits", () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ expectObservable }) => {
+      const budgets = new EndpointBudgets({ scheduler });
+      const shed = new ProviderError("rate_limit", "429", { status: 429, retryAfterMs: 500 });
+      const model = echoModel(scheduler, 10, { provider: "busy", fail: [shed] });
+      // As callModel retries: never sooner than the Retry-After.
+      const call = (name: string) =>
+        defer(() => model.complete$(request(name)).pipe(admitted(budgets.for(model), ticket()))).pipe(
+          retry({ count: 1, delay: () => timer(500, scheduler) }),
+        );
+      const later = (ms: number, name: string) => timer(ms, scheduler).pipe(mergeMap(() => call(name)));
+      // L: 429 at 10 ms, retried at 510, answered at 520. M, on the same endpoint at 20 ms: answered at 30.
+      expectObservable(merge(call("L"), later(20, "M"))).toBe("30ms m 489ms (L|)", {
+        m: text("M"),
+        L: text("L"),
+      });
     });
   });
 
