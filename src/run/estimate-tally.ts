@@ -21,7 +21,7 @@ export interface CallRange extends Range {
 }
 
 export interface EstimateRow {
-  role: "assistant" | "user" | "style_transfer" | "query_generation";
+  role: "assistant" | "user" | "style_transfer" | "query_generation" | "distractor";
   provider: string;
   model: string;
   /** Assistant rows: the share of conversations this pool model gets. */
@@ -133,6 +133,8 @@ export class Tally {
   exactTurns = true;
   readonly #buckets = new Map<string, Bucket>();
   readonly #helpers = { style: { calls: 0, prompt: 0 }, queries: { calls: 0, prompt: 0 } };
+  /** Semantic noise: user messages that may be rewritten (at most), expected rewrites, prompt sizes. */
+  readonly #semantic = { messages: 0, expected: 0, prompt: 0, prompts: 0 };
   #openingSum = 0;
   #openingCount = 0;
 
@@ -215,6 +217,36 @@ export class Tally {
   queryGeneration(promptTokens: number): void {
     this.#helpers.queries.calls += 1;
     this.#helpers.queries.prompt += promptTokens;
+  }
+
+  /**
+   * User messages that the distractor's semantic layers may rewrite (`expected` of them on
+   * average, `max` at most), each with chance `share` (activation × the semantic layers' weight);
+   * `promptTokens` per call (message + template).
+   */
+  semantic(expected: number, max: number, share: number, promptTokens: number): void {
+    this.#semantic.expected += expected * share;
+    this.#semantic.messages += max;
+    this.#semantic.prompt += promptTokens;
+    this.#semantic.prompts += 1;
+  }
+
+  get semanticMessages(): number {
+    return this.#semantic.messages;
+  }
+
+  /**
+   * The semantic layers' calls: a rewrite and a verdict per attempt; expected one attempt per
+   * message drawn, at most `attempts` for every message.
+   */
+  semanticUsage(expectedTokens: number, maxTokens: number, attempts: number): Part {
+    const s = this.#semantic;
+    const prompt = s.prompts > 0 ? s.prompt / s.prompts : 0;
+    return {
+      calls: { min: 0, expected: 2 * s.expected, max: 2 * attempts * s.messages },
+      prompt: { expected: 2 * s.expected * prompt, max: 2 * attempts * s.messages * prompt },
+      completion: { expected: 2 * s.expected * expectedTokens, max: 2 * attempts * s.messages * maxTokens },
+    };
   }
 
   /** A helper role's calls: one per item expected, up to `repeats` per item at most. */

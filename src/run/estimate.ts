@@ -59,6 +59,11 @@ export interface ConversationCost {
 }
 
 /** Share of max_completion_tokens a reply is expected to use: an assumption, not a measurement. */
+/** The semantic layers' rewrite/verdict templates with their instructions, in tokens (≈ prompts/noise-*.md / 4, plus the persona and strategy lines). */
+const SEMANTIC_TEMPLATE_TOKENS = 300;
+/** The semantic calls' cap when the model sets none (rewrite.ts sizes it near 200). */
+const SEMANTIC_MAX_TOKENS = 256;
+
 export const COMPLETION_RATIOS = { assistant: 0.5, user: 0.25, style: 0.25, queries: 0.5 } as const;
 export type CompletionRatios = { -readonly [K in keyof typeof COMPLETION_RATIOS]: number };
 
@@ -112,6 +117,7 @@ const ROLE_ORDER: readonly EstimateRow["role"][] = [
   "user",
   "style_transfer",
   "query_generation",
+  "distractor",
 ];
 
 /** Counts tasks in one pass with bounded memory, prices them, and prices one conversation on demand. */
@@ -124,6 +130,7 @@ export class RunEstimator {
   private readonly userRef: ModelRef;
   private readonly styleRef: ModelRef | undefined;
   private readonly queryRef: ModelRef | undefined;
+  private readonly semantic: { ref: ModelRef; share: number; template: number; attempts: number } | undefined;
   private readonly tally: Tally;
   private seen = 0;
   private skipped = 0;
@@ -164,6 +171,24 @@ export class RunEstimator {
     if (ig.query_generation.enabled && ig.max_supplement_rounds > 0) {
       const m = ig.query_generation.model ?? ig.user_model;
       this.queryRef = { provider: m.provider, model: m.model, maxTokens: QUERY_GENERATION_MAX_TOKENS };
+    }
+    const noise = config.distractor;
+    if (noise.enabled && noise.use_semantic && noise.max_semantic_events_per_turn > 0) {
+      // A user message gets a semantic rewrite when the gate opens and a semantic layer is drawn.
+      const w = noise.layer_weights;
+      const total = w.surface_noise + w.incomplete_information + w.semantic_ambiguity;
+      const layerShare = total > 0 ? (w.incomplete_information + w.semantic_ambiguity) / total : 0;
+      const m = noise.model ?? ig.user_model;
+      this.semantic = {
+        ref: {
+          provider: m.provider,
+          model: m.model,
+          maxTokens: m.max_completion_tokens ?? SEMANTIC_MAX_TOKENS,
+        },
+        share: noise.activation_probability * layerShare,
+        template: SEMANTIC_TEMPLATE_TOKENS,
+        attempts: noise.verifier_attempts,
+      };
     }
     this.tally = new Tally({
       members: this.members,
@@ -229,6 +254,16 @@ export class RunEstimator {
         ? this.prompts.userFixed(noPersona, query)
         : Math.ceil(summary.averageUserPromptChars / 4) + this.prompts.userFixed(noPersona, query, false);
     this.tally.spread(summary.count, opening, userFixed);
+    if (this.semantic) {
+      const { min_turns: min, max_turns: max } = this.ig;
+      const share = this.semantic.share;
+      this.tally.semantic(
+        (summary.count * (min + max)) / 2,
+        summary.count * max,
+        share,
+        this.semantic.template + opening.max,
+      );
+    }
     if (this.styleRef) {
       const style =
         summary.averageStylePromptChars === undefined
@@ -272,6 +307,9 @@ export class RunEstimator {
     const turns = drawTargetTurns(task.seed, tally.limits, task.target_turns);
     const opening = this.styleRef ? this.styledOpening() : this.queryOpening(task.initial_query);
     tally.task(member, turns, opening, this.prompts.userFixed(task, task.original_query));
+    // One user message per turn, each as long as the opening at most (follow-ups are shorter).
+    if (this.semantic)
+      tally.semantic(turns, turns, this.semantic.share, this.semantic.template + opening.max);
     if (this.styleRef) tally.style(this.prompts.style(task.persona_features, task.original_query));
   }
 
@@ -319,6 +357,11 @@ export class RunEstimator {
       const rounds = this.ig.max_supplement_rounds;
       const part = tally.helperUsage("queries", expected, QUERY_GENERATION_MAX_TOKENS, rounds);
       addPart(row("query_generation", this.queryRef), part, this.prices);
+    }
+    if (this.semantic && tally.semanticMessages > 0) {
+      const { ref, attempts } = this.semantic;
+      const part = tally.semanticUsage(this.ratios.user * ref.maxTokens, ref.maxTokens, attempts);
+      addPart(row("distractor", ref), part, this.prices);
     }
     // Assistants first (in pool order), then the simulated user, then the helpers.
     return [...rows.values()].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));

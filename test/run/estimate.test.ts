@@ -297,3 +297,49 @@ describe("RunEstimate.format", () => {
     expect(roomy).toContain("(for this run): $1000.00 left; even the ceiling fits.");
   });
 });
+
+describe("estimateRun: the distractor's semantic layers", () => {
+  const withNoise = (distractor: ConvosimConfigInput["distractor"]) =>
+    ConvosimConfig.parse({
+      interaction_generation: {
+        min_turns: 3,
+        max_turns: 3,
+        assistant_model: { provider: "openai", model: "gpt-4o-mini", max_completion_tokens: 100 },
+        user_model: { provider: "openai", model: "gpt-4o-mini", max_completion_tokens: 40 },
+      },
+      distractor,
+    });
+
+  it("adds a rewrite and a verdict per user message drawn for a semantic layer, up to verifier_attempts", () => {
+    const c = withNoise({
+      enabled: true,
+      use_semantic: true,
+      activation_probability: 0.5,
+      layer_weights: { surface_noise: 1, incomplete_information: 1, semantic_ambiguity: 2 },
+      verifier_attempts: 2,
+    });
+    const e = estimateRun(c, { count: 10, averageQueryChars: 40 }, prices(c));
+    // 30 user messages × 0.5 activation × 3/4 semantic weight = 11.25 rewrites expected, 2 calls each;
+    // at most every message, 2 attempts of 2 calls.
+    expect(row(e, "distractor").calls).toEqual({ min: 0, expected: 22.5, max: 120 });
+    expect(row(e, "distractor").promptTokens.expected).toBeGreaterThan(0);
+    expect(e.calls.max).toBe(10 * 5 + 120);
+  });
+
+  it("adds nothing for rule-based noise alone", () => {
+    const c = withNoise({ enabled: true, activation_probability: 1 });
+    const e = estimateRun(c, { count: 10, averageQueryChars: 40 }, prices(c));
+    expect(e.rows.some((r) => r.role === "distractor")).toBe(false);
+    expect(e.calls.max).toBe(50);
+  });
+
+  it("counts them in one conversation's cost, which budget reservations hold", () => {
+    const plain = new RunEstimator(withNoise({ enabled: true }), prices(withNoise({})));
+    const semantic = new RunEstimator(
+      withNoise({ enabled: true, use_semantic: true, activation_probability: 1 }),
+      prices(withNoise({})),
+    );
+    const task = makeTask({ target_turns: 3 });
+    expect(semantic.conversation(task).max.tokens).toBeGreaterThan(plain.conversation(task).max.tokens);
+  });
+});
