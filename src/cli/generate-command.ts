@@ -8,7 +8,7 @@ import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
 import { applyHeapPolicy } from "../run/heap.js";
-import { checkRuntimeConfig } from "../run/runtime.js";
+import { checkRuntimeConfig, inConfigFile } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
 import { loadCompleted } from "../sinks/completed.js";
 import { readPersonas } from "../sources/read-personas.js";
@@ -94,7 +94,11 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   };
   const config = await loadConfig(options.config, overrides);
-  checkRuntimeConfig(config); // a missing key variable fails here, before any call
+  try {
+    checkRuntimeConfig(config); // a missing key variable fails here, before any call
+  } catch (error) {
+    throw inConfigFile(error, options.config);
+  }
   const ig = config.interaction_generation;
   applyHeapPolicy(ig.max_workers); // thousands in flight: keep the heap near the live set (run/heap.ts)
   const taskOptions = {

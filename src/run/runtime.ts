@@ -16,6 +16,7 @@ import { buildSettings } from "../noise/distractor-settings.js";
 import { DistractorConfigError } from "../noise/distractor-strategies.js";
 import type { SemanticCall } from "../noise/semantic/rewrite.js";
 import { type CallRetryPolicy, cacheOption, callModel, withAdmission } from "../operators/call-model.js";
+import { ProviderError } from "../providers/errors.js";
 import { checkModelConfig, createChatModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
 import { type ConvosimConfig, ModelConfig, type PoolEntry } from "../schema/config.js";
@@ -178,8 +179,32 @@ export function runtimeDistractor(
 
 /** Throws (naming the environment variable) when a key is missing or a provider is unusable. */
 export function checkRuntimeConfig(config: ConvosimConfig, env: NodeJS.ProcessEnv = process.env): void {
-  for (const { model } of modelConfigs(config)) checkModelConfig(model, env);
+  // `where`: the error names the model block (the config may have several).
+  for (const { field, model } of modelConfigs(config)) checkModelConfig(model, env, { where: field });
   checkDistractorConfig(config);
+}
+
+/**
+ * A config problem found after loading (a key variable not set, a bad strategy name) as an input
+ * error that also names the config file, so the CLI's one line says where to look.
+ */
+export function inConfigFile(error: unknown, file: string | undefined): unknown {
+  if (file === undefined) return error;
+  if (error instanceof InputError && error.file === undefined) {
+    return new InputError(
+      {
+        file,
+        ...(error.field !== undefined ? { field: error.field } : {}),
+        message: error.message,
+        ...(error.hint !== undefined ? { hint: error.hint } : {}),
+        more: error.more,
+      },
+      { cause: error },
+    );
+  }
+  if (error instanceof ProviderError && error.kind === "config")
+    return new InputError({ file, message: error.message }, { cause: error });
+  return error;
 }
 
 export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptions = {}): Promise<Runtime> {

@@ -69,12 +69,29 @@ describe("bad input: exit 2, a clear message, no model call", () => {
     await expectBadInput(["--config", config], /provider.*openai/);
   });
 
-  it("an unset key variable is named", async () => {
+  it("an unset key variable is named, with the config file and the model block", async () => {
     const config = await file(
       "key.yaml",
       "interaction_generation:\n  assistant_model: { provider: openai, model: gpt-4o-mini }\n",
     );
-    await expectBadInput(["--config", config, "--personas", "-"], /OPENAI_API_KEY/, goodPersona);
+    await expectBadInput(["--config", config, "--personas", "-"], /key\.yaml.*OPENAI_API_KEY/, goodPersona);
+    const named = await file(
+      "named.yaml",
+      "interaction_generation:\n  user_model: { provider: openai, model: m, api_key_env: MY_UNSET_KEY }\n",
+    );
+    await expectBadInput(
+      ["--config", named, "--personas", "-"],
+      /named\.yaml.*MY_UNSET_KEY.*interaction_generation\.user_model\.api_key_env/,
+      goodPersona,
+    );
+  });
+
+  it("an unknown distractor strategy names the file and suggests the right name", async () => {
+    const config = await file(
+      "strategy.yaml",
+      "distractor:\n  enabled: true\n  strategies:\n    mising_slots: { probability: 0.5 }\n",
+    );
+    await expectBadInput(["--config", config], /strategy\.yaml.*mising_slots[\s\S]*missing_slots/);
   });
 
   it("min_turns > max_turns", async () => {
