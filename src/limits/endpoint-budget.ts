@@ -62,6 +62,12 @@ export interface BudgetSnapshot {
 /** Two 429s this close together say the endpoint is out of quota, not shedding one call. */
 const CLUSTER_MS = 1000;
 
+/** True when rate-limit headers are present and none says the quota is spent. */
+function quotaLeft(info: RateLimitInfo | undefined): boolean {
+  if (info?.remainingRequests === undefined && info?.remainingTokens === undefined) return false;
+  return (info.remainingRequests ?? 1) > 0 && (info.remainingTokens ?? 1) > 0;
+}
+
 const WAITING = 0;
 const ADMITTED = 1;
 const RELEASED = 2;
@@ -284,6 +290,9 @@ export class EndpointBudget implements Admission {
     this.#rateLimited++;
     this.#refusals.record(now);
     const info = error.rateLimit;
+    // The 429's own headers say quota remains: refused for another reason (overload, a cap on
+    // concurrent requests). The call retries after its Retry-After; pace and pause stay as they are.
+    if (quotaLeft(info)) return;
     const exhausted = info?.remainingRequests === 0 || info?.remainingTokens === 0;
     const clustered = now - this.#lastRefusalAt <= CLUSTER_MS;
     this.#lastRefusalAt = now;

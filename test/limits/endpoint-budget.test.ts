@@ -147,6 +147,33 @@ describe("EndpointBudget after a 429", () => {
     expect(h.budget.snapshot().pausedForMs).toBe(0);
   });
 
+  it("neither pauses nor cuts the pace for a 429 whose headers say quota remains", () => {
+    const shed = new ProviderError("rate_limit", "429", {
+      status: 429,
+      retryAfterMs: 500,
+      rateLimit: { remainingRequests: 400, remainingTokens: 90_000 },
+    });
+    const h = harness({ limit: { rpm: 600 }, burstSeconds: 1 });
+    const plain = harness({ limit: { rpm: 600 }, burstSeconds: 1 });
+    for (const x of [h, plain]) {
+      x.ask("a", t());
+      x.ask("b", t());
+    }
+    h.later(10, () => h.releases.get("a")!({ error: shed }));
+    h.later(20, () => h.releases.get("b")!({ error: shed }));
+    plain.later(10, () => plain.releases.get("a")!({ error: rateLimited(500) }));
+    plain.later(20, () => plain.releases.get("b")!({ error: rateLimited(500) }));
+    h.ask("c", t(), 30);
+    plain.ask("c", t(), 30);
+    h.scheduler.flush();
+    plain.scheduler.flush();
+    expect(h.admittedAt.get("c")).toBe(30);
+    expect(h.budget.snapshot()).toMatchObject({ pausedForMs: 0, rpm: { value: 600 } });
+    // Without headers the same two 429s pause the endpoint and cut the pace.
+    expect(plain.admittedAt.get("c")).toBeGreaterThanOrEqual(520);
+    expect(plain.budget.snapshot().rpm?.value).toBeLessThan(600);
+  });
+
   it("pauses at most maxPauseMs, however long the Retry-After", () => {
     const h = harness({ limit: { rpm: 60_000 }, maxPauseMs: 2000 });
     h.ask("a", t());
