@@ -1,12 +1,12 @@
 // One endpoint's admission control (one provider endpoint and key): every model call asks here
 // before each attempt and reports how it went. What decides when a call may start:
 //
-// - a pause for as long as a 429's Retry-After says (this endpoint only) when the endpoint is out
-//   of quota: the answer's rate-limit headers say nothing remains, or another 429 came within
-//   the last second. A lone 429 among successes (a server shedding a call now and then) makes
-//   only its own call wait — callModel's retry never comes back before its Retry-After — instead
-//   of stalling every conversation on the endpoint. (Its wave still cuts the pace, see pace.ts:
-//   a 429 rate alone cannot tell a server shedding load from a client a little over a cap.)
+// - a pause for as long as a 429's Retry-After says (this endpoint only) when the endpoint is
+//   over a cap: the answer's rate-limit headers say nothing remains, or at least OVER_CAP_SHARE of
+//   the last second's calls were refused. Scattered 429s (a server shedding a call now and then)
+//   make only their own call wait — callModel's retry never comes back before its Retry-After —
+//   and, with no limit known, move no rate either: curator-style pauses of everything on every
+//   429 collapsed a run with 3 % of them from seconds to minutes;
 // - the requests-per-minute and tokens-per-minute buckets, paced smoothly at limit/60 per second
 //   with a burst of a fraction of a second. The limits come from the config (`rate_limit`, which
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
@@ -59,8 +59,11 @@ export interface BudgetSnapshot {
   pausedForMs: number;
 }
 
-/** Two 429s this close together say the endpoint is out of quota, not shedding one call. */
-const CLUSTER_MS = 1000;
+/**
+ * 429s for at least this share of the calls admitted over the last second mean the endpoint is
+ * over a cap (over a cap, every call beyond it is refused); fewer are a server shedding load.
+ */
+const OVER_CAP_SHARE = 0.05;
 
 /** True when rate-limit headers are present and none says the quota is spent. */
 function quotaLeft(info: RateLimitInfo | undefined): boolean {
@@ -101,8 +104,6 @@ export class EndpointBudget implements Admission {
   #tokensAdmitted = 0;
   #rateLimited = 0;
   #pausedUntil = Number.NEGATIVE_INFINITY;
-  /** When the last 429 came: another one within CLUSTER_MS means the quota is out. */
-  #lastRefusalAt = Number.NEGATIVE_INFINITY;
   /** Leases admitted before this ordinal belong to the wave already cut for. */
   #cutOrdinal = -1;
   /** Since when the estimated rate has been the bottleneck (undefined: it is not). */
@@ -294,15 +295,20 @@ export class EndpointBudget implements Admission {
     // concurrent requests). The call retries after its Retry-After; pace and pause stay as they are.
     if (quotaLeft(info)) return;
     const exhausted = info?.remainingRequests === 0 || info?.remainingTokens === 0;
-    const clustered = now - this.#lastRefusalAt <= CLUSTER_MS;
-    this.#lastRefusalAt = now;
-    if (error.retryAfterMs !== undefined && (exhausted || clustered)) {
+    const since = this.#firstAdmissionAt;
+    const refused = this.#refusals.perMinute(now, since);
+    const accepted = this.#admissions.perMinute(now, since) - refused;
+    // A real share of the last second's calls refused: the endpoint is over a cap. Below it, a
+    // server is shedding a call now and then, and only that call waits (for its Retry-After).
+    const overCap = exhausted || refused >= OVER_CAP_SHARE * this.#admissions.perMinute(now, since);
+    if (error.retryAfterMs !== undefined && overCap) {
       const pause = Math.min(error.retryAfterMs, this.#maxPauseMs);
       this.#pausedUntil = Math.max(this.#pausedUntil, now + pause);
     }
+    // With no limit known, scattered 429s say nothing about a rate: no estimate, no cut. Under a
+    // known limit every new wave cuts (the limit may be shared with someone else).
+    if (!overCap && !this.#pace.known) return;
     // A new wave: this call was admitted after the last cut. The rest of a wave cuts nothing.
-    const since = this.#firstAdmissionAt;
-    const accepted = this.#admissions.perMinute(now, since) - this.#refusals.perMinute(now, since);
     if (lease.ordinal >= this.#cutOrdinal) {
       this.#cutOrdinal = this.#admitted;
       this.#boundSince = undefined;

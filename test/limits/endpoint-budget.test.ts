@@ -126,25 +126,49 @@ describe("EndpointBudget after a 429", () => {
     expect(h.admittedAt.get("b")).toBe(510);
   });
 
-  it("pauses when a second 429 follows within a second, with no headers", () => {
+  it("pauses when 5 % or more of the last second's calls are refused, with no headers", () => {
     const h = harness({ limit: { rpm: 60_000 } });
     h.ask("a", t());
     h.ask("b", t());
-    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
-    h.later(300, () => h.releases.get("b")!({ error: rateLimited(500) }));
-    h.ask("c", t(), 400);
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) })); // 1 of 2 refused
+    h.ask("c", t(), 20);
     h.scheduler.flush();
-    expect(h.admittedAt.get("c")).toBe(800);
+    expect(h.admittedAt.get("c")).toBe(510);
   });
 
-  it("does not pause the endpoint for a lone 429", () => {
+  it("does not pause the endpoint for a 429 now and then among successes (a server shedding load)", () => {
     const h = harness({ limit: { rpm: 60_000 } });
+    const ok = Array.from({ length: 29 }, (_, i) => `ok${i}`);
+    for (const name of ok) h.ask(name, t());
     h.ask("a", t());
-    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
+    h.later(5, () => {
+      for (const name of ok) h.releases.get(name)!({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    });
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) })); // 1 of 30 refused
     h.ask("b", t(), 20);
     h.scheduler.flush();
     expect(h.admittedAt.get("b")).toBe(20);
     expect(h.budget.snapshot().pausedForMs).toBe(0);
+  });
+
+  it("with no limit known, neither estimates a rate nor cuts the window for scattered 429s", () => {
+    const h = harness();
+    const ok = Array.from({ length: 29 }, (_, i) => `ok${i}`);
+    for (const name of ok) h.ask(name, t());
+    h.ask("a", t());
+    let windowBefore: number | undefined;
+    h.later(5, () => {
+      for (const name of ok) h.releases.get(name)!({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    });
+    h.later(9, () => {
+      windowBefore = h.budget.snapshot().concurrency;
+    });
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) })); // 1 of 30 refused
+    h.scheduler.flush();
+    const after = h.budget.snapshot();
+    expect(after.rpm).toBeUndefined();
+    expect(windowBefore).toBeGreaterThan(0);
+    expect(after.concurrency).toBe(windowBefore);
   });
 
   it("neither pauses nor cuts the pace for a 429 whose headers say quota remains", () => {

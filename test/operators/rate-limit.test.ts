@@ -1,7 +1,7 @@
 // admitted(): one attempt of a model call behind its endpoint's budget. Marble tests in virtual
 // time: pacing, token refunds, priorities, Retry-After on one endpoint only, the adaptive window,
 // withdrawal, and retries that queue again.
-import { defer, merge, mergeMap, retry, throwError, timer } from "rxjs";
+import { defer, map, merge, mergeMap, retry, throwError, timer } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import { type BudgetOptions, EndpointBudget } from "../../src/limits/endpoint-budget.js";
@@ -108,22 +108,30 @@ describe("admitted (virtual time)", () => {
     });
   });
 
-  it("a lone 429 stalls nobody else on the endpoint; only its own retry waits", () => {
+  it("a 429 now and then among successes stalls nobody else on the endpoint; only its own retry waits", () => {
     const scheduler = newScheduler();
     scheduler.run(({ expectObservable }) => {
       const budgets = new EndpointBudgets({ scheduler });
       const shed = new ProviderError("rate_limit", "429", { status: 429, retryAfterMs: 500 });
-      const model = echoModel(scheduler, 10, { provider: "busy", fail: [shed] });
+      // Two models on one endpoint: the first answers its first call with a 429.
+      const shedding = echoModel(scheduler, 10, { provider: "busy", fail: [shed] });
+      const steady = echoModel(scheduler, 10, { provider: "busy" });
       // As callModel retries: never sooner than the Retry-After.
-      const call = (name: string) =>
+      const call = (model: FakeChatModel, name: string) =>
         defer(() => model.complete$(request(name)).pipe(admitted(budgets.for(model), ticket()))).pipe(
           retry({ count: 1, delay: () => timer(500, scheduler) }),
         );
-      const later = (ms: number, name: string) => timer(ms, scheduler).pipe(mergeMap(() => call(name)));
-      // L: 429 at 10 ms, retried at 510, answered at 520. M, on the same endpoint at 20 ms: answered at 30.
-      expectObservable(merge(call("L"), later(20, "M"))).toBe("30ms m 489ms (L|)", {
-        m: text("M"),
-        L: text("L"),
+      const later = (ms: number, model: FakeChatModel, name: string) =>
+        timer(ms, scheduler).pipe(mergeMap(() => call(model, name)));
+      // 30 calls at 0 answered at 10; L (sent at 5) refused at 15: 1 of 31, a server shedding a
+      // call. M at 20 goes at once and is answered at 30; L is retried at 515, answered at 525.
+      const thirty = merge(...Array.from({ length: 30 }, (_, i) => call(steady, `s${i}`)));
+      const answered: string[] = [];
+      merge(thirty, later(5, shedding, "L"), later(20, steady, "M")).subscribe((r) =>
+        answered.push(`${r.text}@${scheduler.now()}`),
+      );
+      expectObservable(timer(600, scheduler).pipe(map(() => answered.slice(30)))).toBe("600ms (a|)", {
+        a: ["M@30", "L@525"],
       });
     });
   });
