@@ -20,7 +20,7 @@ import type { QueryGenerator } from "../conversation/query-generator.js";
 import { seedFrom } from "../conversation/random.js";
 import type { Admission } from "../limits/types.js";
 import type { ChatModel } from "../providers/types.js";
-import type { ConversationResult } from "../schema/interaction.js";
+import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
 import type { Persona } from "../schema/persona.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
@@ -86,7 +86,11 @@ export interface SupplementOptions {
   /** Runs the personas of one round (with only their new queries) through the same pipeline. */
   run: (personas: Observable<Persona>, round: number) => Observable<ConversationResult>;
   scheduler?: SchedulerLike;
-  events?: ConversationEvents & { onQueryGenerationFailed?(personaId: string, error: unknown): void };
+  events?: ConversationEvents & {
+    onQueryGenerationFailed?(personaId: string, error: unknown): void;
+    /** A query-generation call returned: its usage belongs to no conversation, so it is told apart. */
+    onQueryGenerationCall?(personaId: string, round: number, record: UsageRecord): void;
+  };
   cache?: ConversationCache;
   admissionFor?: (model: ChatModel) => Admission | undefined;
 }
@@ -124,6 +128,7 @@ function newQueries(
     map((result) => {
       const record = usageRecord("query_generation", result, options.prices);
       options.events?.onCall?.(record);
+      options.events?.onQueryGenerationCall?.(persona.persona_id, round, record);
       const queries = options.generator.parse(result.text, needed, existing);
       // The persona comes back holding only its new queries; it re-enters the tracker with them.
       const next: Persona = { ...persona, queries: queries.map((original_query) => ({ original_query })) };

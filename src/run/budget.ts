@@ -252,6 +252,7 @@ export async function spentInOutput(dir: string): Promise<OutputSpend> {
     spend.completionTokens += completion;
     spend.tokens += prompt + completion;
     spend.calls += num(record?.calls) ?? 0;
+    if (record?.status === "query_generation") continue; // spent, but for no conversation
     spend.conversations++;
     if (record?.status === "failed") spend.failed++;
     else spend.completed++;

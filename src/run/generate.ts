@@ -23,12 +23,15 @@ import { type ProgressSnapshot, ProgressTracker } from "../operators/progress.js
 import { styleTransfer } from "../operators/style-transfer.js";
 import { QuotaTracker, supplementRounds } from "../operators/supplement.js";
 import type { ConvosimConfig } from "../schema/config.js";
-import type { ConversationResult, FailureRecord } from "../schema/interaction.js";
+import type { ConversationResult, FailureRecord, UsageRecord } from "../schema/interaction.js";
 import type { Persona, Task } from "../schema/persona.js";
+import { FileAppender } from "../sinks/append.js";
 import { loadCompleted } from "../sinks/completed.js";
 import { filesSink } from "../sinks/files-sink.js";
-import { ndjsonSink } from "../sinks/ndjson-sink.js";
+import { outputPaths } from "../sinks/layout.js";
+import { ndjsonLine, ndjsonSink } from "../sinks/ndjson-sink.js";
 import { type TrainingCollector, trainingCollectorSink } from "../sinks/training.js";
+import { helperLedgerLine } from "../sinks/usage-ledger.js";
 import { Backpressure } from "../sources/backpressure.js";
 import type { PersonaInputSource } from "../sources/open.js";
 import { readPersonas } from "../sources/read-personas.js";
@@ -155,6 +158,17 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     },
     onCallRetry: () => progress.onCallRetry(),
   };
+  // Query-generation calls belong to no conversation, so no interaction's usage holds them: they
+  // get ledger lines of their own in DIR/usage.ndjson (a budget rerun counts them as spent).
+  const helperLedger = options.out ? new FileAppender(outputPaths(options.out).usage) : undefined;
+  const ledgerWrites: Promise<void>[] = [];
+  const supplementEvents = {
+    ...events,
+    onQueryGenerationCall: (personaId: string, round: number, record: UsageRecord) => {
+      const line = helperLedgerLine(`query_generation:${personaId}:${round}`, personaId, [record]);
+      if (helperLedger) ledgerWrites.push(helperLedger.append(ndjsonLine(line)));
+    },
+  };
   const taskOptions = {
     seed: ig.seed,
     samplesPerQuery: ig.samples_per_query,
@@ -236,7 +250,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           callRetry: runtime.callRetry,
           prices: runtime.prices,
           seed: ig.seed,
-          events,
+          events: supplementEvents,
           ...(conversationCache ? { cache: conversationCache } : {}),
           admissionFor: runtime.admissionFor,
           run: (personas, round) =>
@@ -280,6 +294,8 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     );
   } finally {
     reporter?.unsubscribe();
+    await Promise.allSettled(ledgerWrites);
+    await helperLedger?.close();
     await cache?.close(); // pending cache writes land before the run ends
     await runtime.close();
   }

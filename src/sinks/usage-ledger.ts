@@ -16,7 +16,8 @@ export interface UsageTotals {
 export interface UsageLedgerLine extends UsageTotals {
   interaction_id: string;
   persona_id: string;
-  status: "completed" | "failed";
+  /** "query_generation": calls that belong to no conversation (new queries for a persona). */
+  status: "completed" | "failed" | "query_generation";
   recorded_at: string;
   /** Keyed "provider/model", the reference's grouping. */
   by_model: Record<string, UsageTotals>;
@@ -26,7 +27,9 @@ export function emptyTotals(): UsageTotals {
   return { calls: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cost_usd: 0 };
 }
 
+/** Adds a call's usage; a reply replayed from the response cache was no call and spent nothing. */
 export function addUsage(totals: UsageTotals, record: UsageRecord): void {
+  if (record.replayed) return;
   totals.calls += 1;
   totals.prompt_tokens += record.prompt_tokens;
   totals.completion_tokens += record.completion_tokens;
@@ -61,6 +64,34 @@ export function usageLedgerLine(result: ConversationResult, now: Date = new Date
     interaction_id: base.interaction_id,
     persona_id: base.persona_id,
     status: base.status,
+    recorded_at: now.toISOString(),
+    ...totals,
+    by_model: byModel,
+  };
+}
+
+/**
+ * The ledger line of calls made for a persona but for no conversation (query generation): paid
+ * all the same, so budgets across runs count them. `id` names the line (persona and round).
+ */
+export function helperLedgerLine(
+  id: string,
+  personaId: string,
+  records: readonly UsageRecord[],
+  now: Date = new Date(),
+): UsageLedgerLine {
+  const totals = emptyTotals();
+  const byModel: Record<string, UsageTotals> = {};
+  for (const record of records) {
+    addUsage(totals, record);
+    const key = `${record.provider}/${record.model}`;
+    byModel[key] ??= emptyTotals();
+    addUsage(byModel[key], record);
+  }
+  return {
+    interaction_id: id,
+    persona_id: personaId,
+    status: "query_generation",
     recorded_at: now.toISOString(),
     ...totals,
     by_model: byModel,

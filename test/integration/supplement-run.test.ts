@@ -1,8 +1,12 @@
 // Supplement rounds inside a real run (fake provider): personas without queries, or short of
 // queries_per_persona, get generated queries until their quota is met or rounds run out.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { of } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { spentInOutput } from "../../src/run/budget.js";
 import { generate } from "../../src/run/generate.js";
 import { ConvosimConfig } from "../../src/schema/config.js";
 import type { ConversationResult } from "../../src/schema/interaction.js";
@@ -59,6 +63,33 @@ describe("supplement rounds in generate()", () => {
       r.kind === "interaction" ? r.interaction.metadata.usage.map((u) => u.operation) : [],
     );
     expect(ops).not.toContain("query_generation"); // query generation is accounted in the run, not in one interaction
+  });
+
+  it("writes query-generation spending to DIR/usage.ndjson, so a budget rerun counts it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "convosim-supplement-"));
+    try {
+      const out = join(dir, "out");
+      const summary = await generate({
+        config: config(true),
+        personas: of({ persona_id: "none", persona_features: { role: "chef" }, queries: [] }),
+        out,
+        cache: false,
+      });
+      const lines = (await readFile(join(out, "usage.ndjson"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { status: string; persona_id: string; calls: number });
+      const helper = lines.filter((l) => l.status === "query_generation");
+      expect(helper.length).toBeGreaterThan(0);
+      expect(helper.every((l) => l.persona_id === "none" && l.calls === 1)).toBe(true);
+      const spent = await spentInOutput(out);
+      // Everything the run spent, its query-generation calls included; only real conversations counted.
+      expect(spent.tokens).toBe(summary.promptTokens + summary.completionTokens);
+      expect(spent.calls).toBe(summary.calls);
+      expect(spent.conversations).toBe(summary.done);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("is off by default: personas run only their own queries", async () => {

@@ -20,7 +20,7 @@ import type { ConversationResult } from "../../src/schema/interaction.js";
 import type { Persona } from "../../src/schema/persona.js";
 import { loadCompleted } from "../../src/sinks/completed.js";
 import { filesSink } from "../../src/sinks/files-sink.js";
-import { usageLedgerLine } from "../../src/sinks/usage-ledger.js";
+import { helperLedgerLine, usageLedgerLine } from "../../src/sinks/usage-ledger.js";
 import { Backpressure } from "../../src/sources/backpressure.js";
 import { readPersonas } from "../../src/sources/read-personas.js";
 import { personaTasks, toTasks } from "../../src/sources/tasks.js";
@@ -182,6 +182,26 @@ describe("spentInOutput", () => {
       tokens: 1160,
     });
     expect(spent.usd).toBeCloseTo(0.385);
+  });
+
+  it("counts neither replayed replies nor helper lines as conversations' spending twice", async () => {
+    dir = await mkdtemp(join(tmpdir(), "convosim-budget-"));
+    const replayedToo = finished("i1", 1000, 0.25);
+    if (replayedToo.kind === "interaction")
+      replayedToo.interaction.metadata.usage.push(
+        usage({ prompt_tokens: 500, completion_tokens: 50, cost_usd: 0, replayed: true }),
+      );
+    const helper = helperLedgerLine("query_generation:p:1", "p", [
+      usage({ operation: "query_generation", prompt_tokens: 30, completion_tokens: 20, cost_usd: 0.002 }),
+    ]);
+    await writeFile(
+      join(dir, "usage.ndjson"),
+      `${JSON.stringify(usageLedgerLine(replayedToo))}\n${JSON.stringify(helper)}\n`,
+    );
+    const spent = await spentInOutput(dir);
+    // The replayed reply was no call and spent nothing; the query-generation call was paid.
+    expect(spent).toMatchObject({ conversations: 1, completed: 1, calls: 2, tokens: 1050 });
+    expect(spent.usd).toBeCloseTo(0.252);
   });
 
   it("is zero for a folder with no ledger (a first run)", async () => {
