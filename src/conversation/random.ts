@@ -3,29 +3,13 @@
 // adding a draw in one place never shifts the choices made in another, and `--seed`
 // reproduces a run. Math.random is never used.
 
+import { hashKeys } from "../shared/hash.js";
+
 export type Random = () => number;
 
-/**
- * A 32-bit seed from any list of keys (seed, interaction id, turn, purpose, …): FNV-1a over
- * the keys, finished with murmur3's avalanche so that keys differing in one character give
- * unrelated seeds. Not cryptographic, and it needs not be: it is called several times per model
- * call, where sha256 was a visible cost.
- */
+/** A 32-bit seed from any list of keys (seed, interaction id, turn, purpose, …). */
 export function seedFrom(...keys: ReadonlyArray<string | number>): number {
-  let hash = 0x811c9dc5;
-  for (let k = 0; k < keys.length; k++) {
-    const text = k === 0 ? String(keys[k]) : `\u0000${keys[k]}`;
-    for (let i = 0; i < text.length; i++) {
-      hash ^= text.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193);
-    }
-  }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
+  return hashKeys(keys);
 }
 
 /** mulberry32: tiny, fast and good enough for sampling (not for cryptography). */

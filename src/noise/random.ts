@@ -1,28 +1,16 @@
 // Private seeded random streams for the noise layers. Every (run seed, interaction, turn,
 // strategy) draws from its own stream, so adding a strategy never shifts another's choices and a
 // conversation can be reproduced alone. Math.random is never used. The generator is our own
-// (noise/ may not import conversation/): xoshiro128** seeded through splitmix32 from a hash of
-// the keys.
+// (noise/ may not import conversation/): xoshiro128** seeded through splitmix32 from
+// shared/hash.ts's hash of the keys.
+
+import { hashKeys as sharedHash } from "../shared/hash.js";
 
 export type Random = () => number;
 
-/** A 32-bit hash of a list of keys: FNV-1a over the keys, finished with murmur3's avalanche. */
+/** A 32-bit hash of a list of keys (shared/hash.ts; its own separator keeps noise streams apart). */
 export function hashKeys(...keys: ReadonlyArray<string | number>): number {
-  let hash = 0x811c9dc5;
-  for (let k = 0; k < keys.length; k++) {
-    // The separator keeps ("ab", "c") and ("a", "bc") apart.
-    const text = k === 0 ? String(keys[k]) : `\u0001${keys[k]}`;
-    for (let i = 0; i < text.length; i++) {
-      hash ^= text.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193);
-    }
-  }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
+  return sharedHash(keys, "\u0001");
 }
 
 /** splitmix32: spreads one 32-bit seed over xoshiro's four words of state. */

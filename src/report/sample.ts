@@ -5,6 +5,7 @@
 // unless a newcomer hashes lower). Only the kept conversations are held, in a compact form.
 import { featureValues } from "../run/stats-personas.js";
 import type { Interaction } from "../schema/interaction.js";
+import { hashKeys } from "../shared/hash.js";
 
 /** Longer messages are cut in the report (the full text stays in the output folder). */
 export const MAX_MESSAGE_CHARS = 4_000;
@@ -31,20 +32,9 @@ export interface SampledConversation {
   messages: SampledMessage[];
 }
 
-/** FNV-1a over the seed and the id, then a murmur-style finaliser: 32 well-mixed bits. */
+/** 32 well-mixed bits from the seed and the id (shared/hash.ts). */
 export function priority(seed: number, id: string): number {
-  let h = 0x811c9dc5;
-  const text = `${seed}:${id}`;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return hashKeys([`${seed}:${id}`]);
 }
 
 const cut = (text: string) =>

@@ -7,17 +7,9 @@ import type { FailureRecord, Interaction, Message, UsageRecord } from "../../src
 import { outputPaths } from "../../src/sinks/layout.js";
 import { interactionFileName } from "../../src/sinks/safe-file-name.js";
 
-export function usage(overrides: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    operation: "assistant_response",
-    provider: "openai",
-    model: "gpt-4o-mini",
-    prompt_tokens: 100,
-    completion_tokens: 20,
-    cost_usd: 0.001,
-    ...overrides,
-  };
-}
+import { usage } from "../sinks/fixtures.js";
+
+export { usage };
 
 const at = "2026-02-06T10:30:00.000Z";
 
