@@ -1,6 +1,6 @@
 // The scenarios that drive the real CLI (kill -9 and resume, replay): a config pointing both
 // models at the stand-in server, a personas file, and a runner that can SIGKILL the CLI.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { benchDir } from "../measure.js";
 
@@ -59,12 +59,5 @@ export function runCli(
       if (code !== null && code !== 0) process.stderr.write(stderr);
       resolve({ code, signal });
     });
-  });
-}
-
-/** The CLI's `generate --help` text, to see which options this build has. */
-export function generateHelp(): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, "generate", "--help"], (_error, stdout) => resolve(stdout));
   });
 }

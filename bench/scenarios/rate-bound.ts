@@ -5,10 +5,10 @@
 // rate_limit: {rpm: 3000} on both models (one endpoint and key: one shared budget). Reported: the
 // fraction of the cap used — (successful calls / elapsed) / cap — and the fraction of requests
 // the server answered 429, from the server's own counts.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchDir, type RunMeasurement, round, runChild } from "../measure.js";
+import { type RunMeasurement, round, runChild } from "../measure.js";
 import { startStandInServer } from "../stand-in-server.js";
 import { check, type Scenario } from "./types.js";
 
@@ -66,13 +66,7 @@ async function once(work: string, withLimit: boolean): Promise<RateRun> {
 }
 
 /** Whether a run uses the admission budgets yet (read from the compiled runtime module). */
-async function limiterWired(): Promise<boolean> {
-  const runtime = await readFile(join(benchDir, "../src/run/runtime.js"), "utf8").catch(() => "");
-  return runtime.includes("/limits/");
-}
-
 export const rateBound: Scenario = async () => {
-  const wired = await limiterWired();
   const work = await mkdtemp(join(tmpdir(), "convosim-bench-rate-"));
   let unlimited: RateRun;
   let limited: RateRun;
@@ -132,22 +126,12 @@ export const rateBound: Scenario = async () => {
         limited.fraction429 < 0.01,
       ),
     ],
-    notes: [
-      line(unlimited),
-      line(limited),
-      ...(wired
-        ? []
-        : [
-            "Not wired yet: the run does not use the admission budgets (src/limits/), so both runs " +
-              "show the pipeline without a client-side limiter (rate_limit is accepted and ignored).",
-          ]),
-    ],
+    notes: [line(unlimited), line(limited)],
     details: {
       rpm: RPM,
       conversations: CONVERSATIONS,
       workers: WORKERS,
       latency_ms: LATENCY_MS,
-      limiter_wired: wired,
       ideal_s: idealS,
       unlimited,
       limited,

@@ -1,13 +1,11 @@
 // Replay: a second run with the same config, personas and seed into a new output folder, with
 // the same response cache (--cache-dir), must make no model call and reproduce the same texts.
-// Until the CLI has --cache-dir (the cache wired into generate()), the scenario is skipped and
-// says so: no figure is invented.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { iterateInteractions } from "../../src/run/output-reader.js";
 import { startStandInServer } from "../stand-in-server.js";
-import { cliConfig, cliPersonas, generateHelp, runCli } from "./cli-run.js";
+import { cliConfig, cliPersonas, runCli } from "./cli-run.js";
 import { check, type Scenario } from "./types.js";
 
 const CONVERSATIONS = 100;
@@ -29,16 +27,6 @@ export const replay: Scenario = async () => {
       `${CONVERSATIONS} three-turn conversations run by the CLI with --cache-dir, then the same config, ` +
       "personas and seed into a new output folder with the same cache.",
   };
-  if (!(await generateHelp()).includes("--cache-dir")) {
-    return {
-      ...base,
-      checks: [],
-      skipped:
-        "not wired yet: `convosim generate` has no --cache-dir (the response cache is not in generate())",
-      notes: [],
-      details: {},
-    };
-  }
   const server = await startStandInServer({ latency: 20 });
   const work = await mkdtemp(join(tmpdir(), "convosim-bench-replay-"));
   try {
