@@ -161,12 +161,16 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   // Query-generation calls belong to no conversation, so no interaction's usage holds them: they
   // get ledger lines of their own in DIR/usage.ndjson (a budget rerun counts them as spent).
   const helperLedger = options.out ? new FileAppender(outputPaths(options.out).usage) : undefined;
-  const ledgerWrites: Promise<void>[] = [];
+  // close() waits for every append; a failed one is kept and fails the run after it, like a
+  // failed interaction write would, rather than vanish.
+  let ledgerError: { error: unknown } | undefined;
   const supplementEvents = {
     ...events,
     onQueryGenerationCall: (personaId: string, round: number, record: UsageRecord) => {
       const line = helperLedgerLine(`query_generation:${personaId}:${round}`, personaId, [record]);
-      if (helperLedger) ledgerWrites.push(helperLedger.append(ndjsonLine(line)));
+      helperLedger?.append(ndjsonLine(line)).catch((error: unknown) => {
+        ledgerError ??= { error };
+      });
     },
   };
   const taskOptions = {
@@ -294,11 +298,11 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     );
   } finally {
     reporter?.unsubscribe();
-    await Promise.allSettled(ledgerWrites);
     await helperLedger?.close();
     await cache?.close(); // pending cache writes land before the run ends
     await runtime.close();
   }
+  if (ledgerError) throw ledgerError.error;
   const s = progress.snapshot();
   options.onProgress?.(s);
   return {
