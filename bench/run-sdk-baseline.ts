@@ -13,8 +13,6 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
-import { Agent, fetch as undiciFetch } from "undici";
-import { createLeanTransport } from "../src/providers/transport.js";
 import { measureSince } from "./measure.js";
 
 const { values } = parseArgs({
@@ -70,11 +68,15 @@ function sdkCall(fetchImpl?: typeof fetch): Call {
   };
 }
 
-function makeCall(client: string): Call {
+// undici (and the lean transport, built on it) is imported only by the clients that use it:
+// importing the undici package installs its Agent as the global dispatcher that Node's built-in
+// fetch then uses, so the "sdk" client would no longer be the SDK's default fetch.
+async function makeCall(client: string): Promise<Call> {
   switch (client) {
     case "sdk":
       return sdkCall();
     case "undici-fetch": {
+      const { Agent, fetch: undiciFetch } = await import("undici");
       const agent = new Agent({ keepAliveTimeout: 60_000 });
       const f = (input: unknown, init: object | undefined) =>
         (undiciFetch as unknown as (i: unknown, o: object) => Promise<Response>)(input, {
@@ -83,9 +85,12 @@ function makeCall(client: string): Call {
         });
       return sdkCall(f as typeof fetch);
     }
-    case "lean":
+    case "lean": {
+      const { createLeanTransport } = await import("../src/providers/transport.js");
       return sdkCall(createLeanTransport().fetch);
+    }
     case "request": {
+      const { Agent } = await import("undici");
       const agent = new Agent({ keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
       const target = new URL(`${url.replace(/\/$/, "")}/chat/completions`);
       const headers = { "content-type": "application/json", authorization: "Bearer not-needed" };
@@ -105,7 +110,7 @@ function makeCall(client: string): Call {
   }
 }
 
-const call = makeCall(values.client ?? "sdk");
+const call = await makeCall(values.client ?? "sdk");
 // Warm-up (connections, JIT) outside the measurement, when asked for.
 for (let i = 0; i < Number(values.warmup); i++) await call(i);
 
