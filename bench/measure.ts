@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { CLI_NODE_FLAGS } from "../src/run/heap.js";
 
 export interface RunMeasurement {
   label: string;
@@ -81,7 +82,9 @@ export async function runChild<T = RunMeasurement>(
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      [...(options.nodeArgs ?? []), join(benchDir, script), ...args],
+      // Every child, convosim's and the bare clients' alike, starts with the V8 flags the CLI
+      // starts with, so the bench measures what users run and both sides run on equal terms.
+      [...CLI_NODE_FLAGS, ...(options.nodeArgs ?? []), join(benchDir, script), ...args],
       {
         maxBuffer: 16 << 20,
         timeout: options.timeoutMs ?? 300_000,

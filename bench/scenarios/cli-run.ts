@@ -2,6 +2,7 @@
 // models at the stand-in server, a personas file, and a runner that can SIGKILL the CLI.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { CLI_NODE_FLAGS } from "../../src/run/heap.js";
 import { benchDir } from "../measure.js";
 
 const cli = join(benchDir, "../../bin/convosim");
@@ -40,7 +41,9 @@ export function runCli(
   killWhen?: () => boolean,
 ): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, cli, ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
