@@ -1,6 +1,9 @@
 // The convosim command line: thin over the public API (parse, call, render).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { InputError } from "../config/errors.js";
+import { packageRoot } from "../conversation/templates.js";
 import { iterateInteractions } from "../run/output-reader.js";
 import { formatInteraction } from "../run/show.js";
 import { outputPaths, readInteractionFile } from "../sinks/layout.js";
@@ -59,6 +62,13 @@ async function runShow(dir: string, id: string | undefined): Promise<number> {
   return EXIT.ok;
 }
 
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command()
@@ -66,6 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description(
       "Generate multi-turn conversations between persona-driven simulated users and assistant models.",
     )
+    .version(packageVersion(), "-V, --version", "print convosim's version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
 

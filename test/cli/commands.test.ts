@@ -24,6 +24,13 @@ afterAll(async () => {
 });
 
 describe("convosim CLI commands", () => {
+  it("prints the package's version with --version and exits 0", async () => {
+    const manifest = JSON.parse(await readFile(join(import.meta.dirname, "../../package.json"), "utf8"));
+    const result = await runCli(["--version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(manifest.version);
+  });
+
   it("generates the built-in sample, then stats, show and export read it back", async () => {
     const out = join(dir, "sample");
     const gen = await runCli(["generate", "--config", fakeConfig, "--out", out, "--limit", "6", "-q"]);
