@@ -4,10 +4,16 @@
 // and of nothing else: not the API key, its variable, timeouts, rate limits, transport or the
 // abort signal. The seed already carries the sample, turn and re-ask (see operators/converse.ts),
 // so two calls with one key are the same call.
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { PROVIDER_PRESETS } from "../providers/presets.js";
 import type { ChatRequest } from "../providers/types.js";
 import type { ModelConfig } from "../schema/config.js";
+
+// crypto.hash (one call, no Hash object) is Node ≥ 20.12; older 20.x use createHash. Same digest.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+const sha256Hex = oneShotHash
+  ? (text: string) => oneShotHash("sha256", text, "hex")
+  : (text: string) => crypto.createHash("sha256").update(text).digest("hex");
 
 /** Bumped when the key material changes shape, so old entries are never misread as new ones. */
 export const KEY_VERSION = 1;
@@ -63,6 +69,11 @@ export function modelIdentity(config: ModelConfig): ModelIdentity {
  * they were built in. Like JSON.stringify, undefined and functions are left out of objects.
  */
 export function canonicalJson(value: unknown): string {
+  if (isFlatRecord(value)) {
+    // The common case (a request's temperature, max tokens and seed): JSON.stringify with the
+    // sorted key list as its property list writes the same text natively, several times faster.
+    return JSON.stringify(value, Object.keys(value).sort());
+  }
   if (value === null || typeof value !== "object") {
     const text = JSON.stringify(value);
     return text === undefined ? "null" : text;
@@ -76,6 +87,18 @@ export function canonicalJson(value: unknown): string {
     parts.push(`${JSON.stringify(name)}:${canonicalJson(item)}`);
   }
   return `{${parts.join(",")}}`;
+}
+
+/** A plain object whose values are all strings, numbers, booleans, null or undefined. */
+function isFlatRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false; // e.g. a Date: its own toJSON
+  for (const name in value) {
+    const item = (value as Record<string, unknown>)[name];
+    if (item !== null && typeof item === "object") return false;
+    if (typeof item === "bigint" || typeof item === "symbol" || typeof item === "function") return false;
+  }
+  return true;
 }
 
 // Identities are few and long-lived (one per configured model): their text is computed once.
@@ -111,7 +134,5 @@ export function keyMaterial(identity: ModelIdentity, request: ChatRequest, varia
  * identical but must not share a reply (e.g. a step retried after its reply was rejected).
  */
 export function responseKey(identity: ModelIdentity, request: ChatRequest, variant?: string): string {
-  return createHash("sha256")
-    .update(keyMaterial(identity, request, variant))
-    .digest("hex");
+  return sha256Hex(keyMaterial(identity, request, variant));
 }

@@ -142,7 +142,38 @@ describe("modelIdentity", () => {
   });
 });
 
+describe("key stability", () => {
+  // A key that changes between releases silently empties every user's cache (each call is made
+  // again). These digests were computed before canonicalJson got its fast path for flat objects
+  // and crypto.hash replaced createHash; both must leave every key as it was.
+  it("gives the keys earlier versions gave", () => {
+    const withSettings: ModelIdentity = {
+      ...identity,
+      settings: { temperature: 0.2, extra_body: { top_p: 0.9, stop: ["x"] } },
+    };
+    expect(responseKey(withSettings, request)).toBe(
+      "680093b0c6a8c6453d91d26c6aa2e25c8e72e8bfc60f3a5a3018b1b3b6e77c82",
+    );
+    const nested = { ...request, extra: { b: 1, a: [1, { d: 2, c: undefined }] } } as ChatRequest;
+    expect(responseKey(withSettings, nested, "retry:1")).toBe(
+      "5756011ae888f1320ab1171f0fae42676c59adea2548c57fa647d47c9b1cf838",
+    );
+  });
+});
+
 describe("canonicalJson", () => {
+  it("writes flat objects (the fast path) exactly as the general path would", () => {
+    // Key order, undefined, null, strings needing escapes, numbers: sorted and dropped alike.
+    const text = 'q"\n';
+    expect(canonicalJson({ seed: 7, maxTokens: undefined, a: null, t: 0.5, s: text })).toBe(
+      JSON.stringify({ a: null, s: text, seed: 7, t: 0.5 }),
+    );
+    expect(canonicalJson({})).toBe("{}");
+    // Not flat: nested values and non-plain objects take the general path.
+    expect(canonicalJson({ b: { d: 1, c: 2 }, a: 1 })).toBe('{"a":1,"b":{"c":2,"d":1}}');
+    expect(canonicalJson({ when: new Date(0) })).toBe('{"when":{}}');
+  });
+
   it("sorts keys at every depth and drops undefined like JSON.stringify", () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined }], c: null } })).toBe(
       '{"a":{"c":null,"d":[1,{"z":1}]},"b":1}',
