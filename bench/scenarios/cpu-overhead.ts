@@ -46,8 +46,12 @@ async function memoryFolder(): Promise<{ dir: string; onTmpfs: boolean }> {
 }
 
 /** Per round, then the median: both sides of a round ran back to back under the same load. */
+function perRound(runs: RunMeasurement[], bounds: RunMeasurement[][]): number[] {
+  return runs.map((run, i) => perCall(run) - bounds.reduce((sum, b) => sum + perCall(b[i]!), 0));
+}
+
 function overhead(runs: RunMeasurement[], bounds: RunMeasurement[][]): number {
-  return median(runs.map((run, i) => perCall(run) - bounds.reduce((sum, b) => sum + perCall(b[i]!), 0)));
+  return median(perRound(runs, bounds));
 }
 
 export const cpuOverhead: Scenario = async () => {
@@ -128,6 +132,10 @@ export const cpuOverhead: Scenario = async () => {
   const measured = [runs.sdk, runs.lean, runs.cached, runs.ndjson, runs.sdkDisk].flat();
   const lowestDone = Math.min(...measured.map((c) => Number(c.done) - Number(c.failed)));
   const med = (list: RunMeasurement[], f: (m: RunMeasurement) => number) => round(median(list.map(f)));
+  const spread = (list: RunMeasurement[], bounds: RunMeasurement[][]) =>
+    perRound(list, bounds)
+      .map((value) => round(value))
+      .join(", ");
   const rate = (list: RunMeasurement[]) => round(median(list.map(callsPerS)), 0);
   const perFile = (f: (m: RunMeasurement) => number) =>
     round(median(runs.bareFilesDisk.map((m) => (f(m) * m.calls) / Number(m.files))));
@@ -196,6 +204,9 @@ export const cpuOverhead: Scenario = async () => {
       ),
     ],
     notes: [
+      "convosim's own CPU per call, round by round (the spread of single measurements on this machine): " +
+        `SDK ${spread(runs.sdk, [runs.bareSdk])}; lean ${spread(runs.lean, [runs.bareLean])}; ` +
+        `cache on ${spread(runs.cached, [runs.bareSdk])}; NDJSON ${spread(runs.ndjson, [runs.bareSdk])} ms.`,
       `SDK transport: generate() ${med(runs.sdk, perCall)} ms CPU per call, ${rate(runs.sdk)} calls/s; ` +
         `bare SDK ${med(runs.bareSdk, perCall)} ms, ${rate(runs.bareSdk)} calls/s.`,
       `Lean transport: generate() ${med(runs.lean, perCall)} ms CPU per call, ${rate(runs.lean)} calls/s; ` +
