@@ -15,16 +15,18 @@ export const HEAP_GROWING_PERCENT = 30;
 
 /**
  * V8 flags bin/convosim starts node with (its `#!/usr/bin/env -S node …` line; a test keeps the
- * two in step). A run allocates many short-lived objects per model call (request bodies, parsed
- * replies, RxJS subscriptions); with V8's default 16 MB semi-spaces they fill the young generation
- * every few hundred calls and scavenges copy the survivors of calls still in flight. 32 MB
- * semi-spaces cut convosim's CPU per call by about 0.04 ms (bench "cpu-overhead", measured by
- * hand: 0.39–0.44 → 0.34–0.35 ms per call with the lean transport; a bare client barely moves)
- * for at most 48 MB more memory. It must be given at start-up: V8 sizes the young generation
- * once, so setting it from inside the process (as applyHeapPolicy does for the old generation)
- * has no effect.
+ * two in step). A run allocates many short-lived objects per model call (the SDK's request and
+ * response objects alone are ~120 KB per call) while it holds the state of every conversation in
+ * flight; each scavenge of the young generation copies that state again. With V8's default 16 MB
+ * semi-spaces scavenges come every few hundred calls. Measured here (bench "cpu-overhead" set-up,
+ * by hand, CPU profiles): convosim's time in GC per call 99 µs with 32 MB semi-spaces, 82 µs with
+ * 64 MB, 73 µs with 128 MB (a bare SDK client: 64 and 59 µs); 32 MB against the default cut the
+ * CPU per call by ≈0.04 ms. 64 MB costs at most 96 MB more memory than the default (two
+ * semi-spaces); 128 MB would cost another 128 MB for little. It must be given at start-up: V8
+ * sizes the young generation once, so setting it from inside the process (as applyHeapPolicy
+ * does for the old generation) has no effect.
  */
-export const CLI_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=32"];
+export const CLI_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=64"];
 export const HEAP_POLICY_MIN_WORKERS = 1000;
 
 /**
