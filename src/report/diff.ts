@@ -1,5 +1,7 @@
 // Word-level highlighting of what noise changed: the clean and the noisy text side by side,
 // the words that differ wrapped in <mark>. Output is escaped HTML.
+
+import { changedMiddle } from "../shared/common-ends.js";
 import { escapeHtml } from "./escape.js";
 
 /** Beyond this many token pairs, fall back to marking the changed middle as one block. */
@@ -40,14 +42,7 @@ function render(parts: readonly string[], changed: readonly boolean[]): string {
 export function highlightChanges(clean: string, noisy: string): { clean: string; noisy: string } {
   const a = tokens(clean);
   const b = tokens(noisy);
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
+  const { start, endA, endB } = changedMiddle(a, b);
   const changedA = a.map((_, i) => i >= start && i < endA);
   const changedB = b.map((_, i) => i >= start && i < endB);
   const n = endA - start;

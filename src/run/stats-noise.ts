@@ -5,6 +5,7 @@
 // channel, semantic). Every field is read defensively: older runs and custom noise hooks may
 // record less.
 import type { Interaction, Message } from "../schema/interaction.js";
+import { changedMiddle } from "../shared/common-ends.js";
 import { CappedCounter, type Counts, type Distribution, RateTally, round } from "./stats-tally.js";
 
 export interface NoiseStats {
@@ -47,14 +48,7 @@ const MAX_CELLS = 4_000_000;
  * bound max(|a|, |b|) of the middles is returned instead.
  */
 export function editDistance(a: string, b: string): number {
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
+  const { start, endA, endB } = changedMiddle(a, b);
   const x = a.slice(start, endA);
   const y = b.slice(start, endB);
   if (x.length === 0 || y.length === 0) return Math.max(x.length, y.length);
