@@ -102,12 +102,9 @@ export function applyNoise(
   return noiseWith(text, steering, options);
 }
 
-/** applyNoise with the persona's steering already resolved (batches resolve it once per turn). */
-export function noiseWith(text: string, steering: ResolvedSteering, options: NoiseOptions = {}): NoiseResult {
-  const seed = options.seed ?? 0;
-  const id = options.interactionId ?? "";
-  const turn = options.turn ?? 1;
-  const clean: NoiseResult = {
+/** The result for a message left as it was (with the persona's channel, when known). */
+export function unchangedResult(text: string, channel?: NoiseResult["channel"]): NoiseResult {
+  return {
     original_text: text,
     noisy_text: text,
     changed: false,
@@ -115,8 +112,16 @@ export function noiseWith(text: string, steering: ResolvedSteering, options: Noi
     layers: [],
     applied_strategies: [],
     edits: [],
-    channel: steering.channel,
+    ...(channel === undefined ? {} : { channel }),
   };
+}
+
+/** applyNoise with the persona's steering already resolved (batches resolve it once per turn). */
+export function noiseWith(text: string, steering: ResolvedSteering, options: NoiseOptions = {}): NoiseResult {
+  const seed = options.seed ?? 0;
+  const id = options.interactionId ?? "";
+  const turn = options.turn ?? 1;
+  const clean = unchangedResult(text, steering.channel);
   const probability = options.probability ?? 0.25;
   if (text.trim() === "" || !chance(stream(seed, id, turn, "activation"), probability)) return clean;
 

@@ -18,6 +18,7 @@ import type {
   NoiseResult,
   StrategySetting,
 } from "../schema/noise.js";
+import { unchangedResult } from "./apply.js";
 import { buildSettings, type SurfaceNoise } from "./distractor-settings.js";
 import { bump, type DistractorStats, emptyStats, snapshot } from "./distractor-stats.js";
 import { REFERENCE_LAYERS, type ReferenceLayer } from "./distractor-strategies.js";
@@ -78,15 +79,7 @@ export interface Distractor extends NoiseHook {
   noise(input: NoiseInput): DistractorNoise | Promise<DistractorNoise>;
 }
 
-const clean = (text: string): NoiseResult => ({
-  original_text: text,
-  noisy_text: text,
-  changed: false,
-  layer: null,
-  layers: [],
-  applied_strategies: [],
-  edits: [],
-});
+const clean = (text: string): NoiseResult => unchangedResult(text);
 
 function toCall(result: ChatResult): NoiseCall {
   return {
