@@ -14,7 +14,7 @@
 // writer saving the same files there, reported with and without the files' creation counted.
 // Done for both transports: the SDK's default fetch (bare client: the SDK) and the lean transport
 // (bare client: the SDK with the same lean fetch). Also gives generate()'s calls per second.
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median, type RunMeasurement, round, runChild } from "../measure.js";
@@ -38,7 +38,7 @@ const callsPerS = (m: RunMeasurement) => m.calls / (m.wallMs / 1000);
 /** A folder on tmpfs when the machine has one; otherwise the ordinary temp folder (said in the setup). */
 async function memoryFolder(): Promise<{ dir: string; onTmpfs: boolean }> {
   try {
-    await access(TMPFS);
+    // Present and writable: mkdtemp fails on either (a read-only /dev/shm falls back too).
     return { dir: await mkdtemp(join(TMPFS, "convosim-bench-cpu-")), onTmpfs: true };
   } catch {
     return { dir: await mkdtemp(join(tmpdir(), "convosim-bench-cpu-mem-")), onTmpfs: false };
