@@ -10,7 +10,7 @@
 //
 // This module (like segment-cache.ts) imports only node:* and ./types.js, so the crash test can
 // transpile it alone and run it in a child process that is killed mid-write.
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { type CachedResult, isCachedResult } from "./types.js";
 
 export const ENTRY_FORMAT = "convosim-response";
@@ -23,13 +23,17 @@ interface Header {
   sha256: string;
 }
 
-function digest(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
+// crypto.hash (one call, no Hash object) is Node ≥ 20.12; older 20.x use createHash. Same digest.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
+/** sha256 of a text's UTF-8 bytes, as 64 lowercase hex digits. */
+export const sha256Hex = oneShotHash
+  ? (text: string) => oneShotHash("sha256", text, "hex")
+  : (text: string) => crypto.createHash("sha256").update(text).digest("hex");
 
 export function encodeEntry(key: string, result: CachedResult): string {
   const body = JSON.stringify(result);
-  const header: Header = { format: ENTRY_FORMAT, version: ENTRY_VERSION, key, sha256: digest(body) };
+  const header: Header = { format: ENTRY_FORMAT, version: ENTRY_VERSION, key, sha256: sha256Hex(body) };
   return `${JSON.stringify(header)}\n${body}\n`;
 }
 
@@ -75,7 +79,7 @@ export function decodeEntry(key: string, text: string): CachedResult | undefined
       header.format !== ENTRY_FORMAT ||
       header.version !== ENTRY_VERSION ||
       header.key !== key ||
-      header.sha256 !== digest(body)
+      header.sha256 !== sha256Hex(body)
     )
       return undefined;
     result = JSON.parse(body);

@@ -4,16 +4,10 @@
 // and of nothing else: not the API key, its variable, timeouts, rate limits, transport or the
 // abort signal. The seed already carries the sample, turn and re-ask (see operators/converse.ts),
 // so two calls with one key are the same call.
-import * as crypto from "node:crypto";
 import { PROVIDER_PRESETS } from "../providers/presets.js";
 import type { ChatRequest } from "../providers/types.js";
 import type { ModelConfig } from "../schema/config.js";
-
-// crypto.hash (one call, no Hash object) is Node ≥ 20.12; older 20.x use createHash. Same digest.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
-const sha256Hex = oneShotHash
-  ? (text: string) => oneShotHash("sha256", text, "hex")
-  : (text: string) => crypto.createHash("sha256").update(text).digest("hex");
+import { sha256Hex } from "./entry.js";
 
 /** Bumped when the key material changes shape, so old entries are never misread as new ones. */
 export const KEY_VERSION = 1;
@@ -69,34 +63,50 @@ export function modelIdentity(config: ModelConfig): ModelIdentity {
  * they were built in. Like JSON.stringify, undefined and functions are left out of objects.
  */
 export function canonicalJson(value: unknown): string {
-  if (isFlatRecord(value)) {
-    // The common case (a request's temperature, max tokens and seed): JSON.stringify with the
-    // sorted key list as its property list writes the same text natively, several times faster.
-    return JSON.stringify(value, Object.keys(value).sort());
-  }
+  // The common case (a request's parameters, a model's settings: plain objects, arrays and
+  // primitives): JSON.stringify given every key that occurs, sorted, as its property list writes
+  // each object's keys in that order, natively, several times faster than the walk below.
+  const keys = new Set<string>();
+  if (collectPlainKeys(value, keys)) return JSON.stringify(value, [...keys].sort()) ?? "null";
+  return canonicalJsonByWalk(value);
+}
+
+/** The general case, by hand: anything else (a Date, a class instance) is written as its own keys. */
+function canonicalJsonByWalk(value: unknown): string {
   if (value === null || typeof value !== "object") {
     const text = JSON.stringify(value);
     return text === undefined ? "null" : text;
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (Array.isArray(value)) return `[${value.map(canonicalJsonByWalk).join(",")}]`;
   const record = value as Record<string, unknown>;
   const parts: string[] = [];
   for (const name of Object.keys(record).sort()) {
     const item = record[name];
     if (item === undefined || typeof item === "function") continue;
-    parts.push(`${JSON.stringify(name)}:${canonicalJson(item)}`);
+    parts.push(`${JSON.stringify(name)}:${canonicalJsonByWalk(item)}`);
   }
   return `{${parts.join(",")}}`;
 }
 
-/** A plain object whose values are all strings, numbers, booleans, null or undefined. */
-function isFlatRecord(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false; // e.g. a Date: its own toJSON
-  for (const name in value) {
-    const item = (value as Record<string, unknown>)[name];
-    if (item !== null && typeof item === "object") return false;
-    if (typeof item === "bigint" || typeof item === "symbol" || typeof item === "function") return false;
+/**
+ * Adds the keys of every object within `value` to `keys`, and says whether JSON.stringify with
+ * them as its property list writes what canonicalJsonByWalk would: only plain objects, arrays and
+ * primitives JSON writes alike (no symbol, no bigint), and no own `__proto__` key (a property
+ * list naming it would make every other object write its prototype).
+ */
+function collectPlainKeys(value: unknown, keys: Set<string>): boolean {
+  if (value === null || typeof value !== "object")
+    return typeof value !== "symbol" && typeof value !== "bigint";
+  if (Array.isArray(value)) {
+    for (const item of value) if (!collectPlainKeys(item, keys)) return false;
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false; // e.g. a Date: its own toJSON
+  for (const name of Object.keys(value)) {
+    if (name === "__proto__") return false;
+    keys.add(name);
+    if (!collectPlainKeys((value as Record<string, unknown>)[name], keys)) return false;
   }
   return true;
 }

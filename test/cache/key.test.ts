@@ -1,5 +1,6 @@
 // The response cache key: the same call always gets the same key; anything that changes the
 // reply changes it; API keys, their variables, timeouts, limits and the abort signal never do.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   canonicalJson,
@@ -161,17 +162,59 @@ describe("key stability", () => {
   });
 });
 
+/** The definition canonicalJson must match: keys sorted at every depth, by a plain walk. */
+function sortedByWalk(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(sortedByWalk).join(",")}]`;
+  const entries = Object.keys(value)
+    .sort()
+    .filter((name) => {
+      const item = (value as Record<string, unknown>)[name];
+      return item !== undefined && typeof item !== "function";
+    })
+    .map((name) => `${JSON.stringify(name)}:${sortedByWalk((value as Record<string, unknown>)[name])}`);
+  return `{${entries.join(",")}}`;
+}
+
 describe("canonicalJson", () => {
-  it("writes flat objects (the fast path) exactly as the general path would", () => {
+  it("writes plain values (the fast path) exactly as a sorted walk would", () => {
     // Key order, undefined, null, strings needing escapes, numbers: sorted and dropped alike.
     const text = 'q"\n';
     expect(canonicalJson({ seed: 7, maxTokens: undefined, a: null, t: 0.5, s: text })).toBe(
       JSON.stringify({ a: null, s: text, seed: 7, t: 0.5 }),
     );
     expect(canonicalJson({})).toBe("{}");
-    // Not flat: nested values and non-plain objects take the general path.
     expect(canonicalJson({ b: { d: 1, c: 2 }, a: 1 })).toBe('{"a":1,"b":{"c":2,"d":1}}');
-    expect(canonicalJson({ when: new Date(0) })).toBe('{"when":{}}');
+    // Keys shared across depths, and a key of one object absent from another.
+    expect(canonicalJson({ b: { a: 1, b: 2 }, a: [{ b: 1 }, { c: undefined, a: 2 }] })).toBe(
+      '{"a":[{"b":1},{"a":2}],"b":{"a":1,"b":2}}',
+    );
+  });
+
+  it("takes the walk for values JSON.stringify would write differently", () => {
+    expect(canonicalJson({ when: new Date(0) })).toBe('{"when":{}}'); // a Date's toJSON is not used
+    // An own __proto__ key must not make other objects write their prototype.
+    const own = JSON.parse('{"__proto__":{"x":1},"b":{}}') as unknown;
+    expect(canonicalJson(own)).toBe('{"__proto__":{"x":1},"b":{}}');
+    expect(canonicalJson({ b: Object.create(null) as object, a: 1 })).toBe('{"a":1,"b":{}}');
+  });
+
+  it("matches the sorted walk on arbitrary JSON values, undefined fields included", () => {
+    const withUndefined = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue({ maxDepth: 1 }),
+        fc.constant(undefined),
+        fc.array(tie("value"), { maxLength: 4 }),
+        fc.dictionary(fc.string({ maxLength: 4 }), tie("value"), { maxKeys: 5 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(withUndefined, (value) => {
+        expect(canonicalJson(value)).toBe(sortedByWalk(value));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("sorts keys at every depth and drops undefined like JSON.stringify", () => {
