@@ -31,24 +31,7 @@ export function cachedCallByKey(
   options: Pick<CachedCallOptions, "accept"> = {},
 ): Observable<ChatResult> {
   if (!cache) return call$;
-  const accept = options.accept ?? acceptAll;
-  return defer(() => {
-    const onLookup = (found: CachedResult | undefined): Observable<ChatResult> => {
-      if (found) {
-        const result = replayed(found);
-        if (accept(result)) return of(result);
-      }
-      return call$.pipe(
-        tap((result) => {
-          if (accept(result)) cache.put(key, result);
-        }),
-      );
-    };
-    const found = cache.get(key);
-    // A synchronous answer stays synchronous: a hit costs no microtask and emits at once in
-    // virtual time.
-    return isPromise(found) ? from(found).pipe(concatMap(onLookup)) : onLookup(found);
-  });
+  return defer(() => lookUp(cache, key, call$, options.accept ?? acceptAll));
 }
 
 /**
@@ -63,5 +46,30 @@ export function cachedCall(
   options: CachedCallOptions = {},
 ): Observable<ChatResult> {
   if (!cache) return call$;
-  return defer(() => cachedCallByKey(cache, responseKey(identity, request, options.variant), call$, options));
+  const accept = options.accept ?? acceptAll;
+  return defer(() => lookUp(cache, responseKey(identity, request, options.variant), call$, accept));
+}
+
+/** A hit as the stored result, a miss as the call with its result stored. */
+function lookUp(
+  cache: ResponseCache,
+  key: string,
+  call$: Observable<ChatResult>,
+  accept: (result: ChatResult) => boolean,
+): Observable<ChatResult> {
+  const onLookup = (found: CachedResult | undefined): Observable<ChatResult> => {
+    if (found) {
+      const result = replayed(found);
+      if (accept(result)) return of(result);
+    }
+    return call$.pipe(
+      tap((result) => {
+        if (accept(result)) cache.put(key, result);
+      }),
+    );
+  };
+  const found = cache.get(key);
+  // A synchronous answer stays synchronous: a hit costs no microtask and emits at once in
+  // virtual time.
+  return isPromise(found) ? from(found).pipe(concatMap(onLookup)) : onLookup(found);
 }

@@ -45,8 +45,11 @@ export function emptyStats(): CacheStats {
  */
 export function toCachedResult(result: ChatResult): CachedResult {
   const usage: Record<string, number> = {};
-  for (const [name, value] of Object.entries(result.usage))
+  const source = result.usage as unknown as Record<string, unknown>;
+  for (const name of Object.keys(source)) {
+    const value = source[name];
     if (typeof value === "number" && Number.isFinite(value)) usage[name] = value;
+  }
   return {
     text: result.text,
     usage: usage as unknown as Usage,
