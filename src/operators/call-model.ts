@@ -87,7 +87,12 @@ export function callModel(
   request: ChatRequest,
   options: CallOptions,
 ): Observable<ChatResult> {
-  const random = randomStream(options.jitterSeed, "call_retry_jitter");
+  // Drawn from only when a call is retried, which most calls never are: made on first use.
+  let jitter: (() => number) | undefined;
+  const random = () => {
+    jitter ??= randomStream(options.jitterSeed, "call_retry_jitter");
+    return jitter();
+  };
   const once = attemptOnce(model, request, options.signal);
   // Inside the retry: every attempt, retries included, waits for the endpoint's admission.
   const attempt = options.admission
