@@ -11,8 +11,9 @@ import Anthropic, {
 import type { MessageCreateParamsNonStreaming } from "@anthropic-ai/sdk/resources/messages/messages";
 import type { ModelConfig } from "../schema/config.js";
 import type { RateLimitInfo, Usage } from "../schema/usage.js";
+import { CallDeadline } from "./call-deadline.js";
 import { ProviderError } from "./errors.js";
-import { CallDeadline, mapSdkError, type SdkErrorKinds } from "./http-errors.js";
+import { mapSdkError, type SdkErrorKinds } from "./http-errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, PROVIDER_PRESETS } from "./presets.js";
 import { httpEndpointKey, parseAnthropicRateLimit } from "./rate-limit-headers.js";
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./types.js";

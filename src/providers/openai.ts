@@ -5,9 +5,10 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { ModelConfig } from "../schema/config.js";
 import type { RateLimitInfo, Usage } from "../schema/usage.js";
+import { CallDeadline } from "./call-deadline.js";
 import { ProviderError } from "./errors.js";
 import { estimatePromptTokens, estimateTokens } from "./estimate.js";
-import { CallDeadline, mapSdkError, type SdkErrorKinds } from "./http-errors.js";
+import { mapSdkError, type SdkErrorKinds } from "./http-errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, PROVIDER_PRESETS } from "./presets.js";
 import { httpEndpointKey, parseOpenAIRateLimit } from "./rate-limit-headers.js";
 import type { ChatModel, ChatRequest, ChatResult } from "./types.js";
@@ -120,7 +121,7 @@ export class OpenAIChatModel implements ChatModel {
   }
 
   async complete(request: ChatRequest): Promise<ChatResult> {
-    const deadline = new CallDeadline(this.#timeoutMs, request.signal);
+    const deadline = new CallDeadline(this.#timeoutMs, request.signal, { light: true });
     try {
       // extra_body may hold fields the SDK's types do not know: the body is built untyped and
       // handed over as the params type, which the SDK serialises unchanged.
