@@ -82,11 +82,19 @@ const personas = (prefix: string, count: number) =>
     ),
   );
 
-// Warm-up (JIT, connections) outside the measurement: other personas, another folder, no cache.
+// Warm-up (JIT, connections) outside the measurement: other personas, another folder, and the
+// measured run's cache setting (its own fresh folder), so the code the measured run takes is warm.
 const warmup = Number(values.warmup);
 if (warmup > 0) {
-  await generate({ config, personas: personas("warm", warmup), out: `${values.out}-warmup`, cache: false });
+  const warmCache = values["cache-dir"] ? `${values["cache-dir"]}-warmup` : undefined;
+  await generate({
+    config,
+    personas: personas("warm", warmup),
+    out: `${values.out}-warmup`,
+    ...(warmCache ? { cacheDir: warmCache } : { cache: false as const }),
+  });
   rmSync(`${values.out}-warmup`, { recursive: true, force: true });
+  if (warmCache) rmSync(warmCache, { recursive: true, force: true });
 }
 
 const startedAt = performance.now();
