@@ -134,9 +134,71 @@ function identityJson(identity: ModelIdentity): string {
  * signal is dropped; every other request field, present or future, is part of the key.
  */
 export function keyMaterial(identity: ModelIdentity, request: ChatRequest, variant?: string): string {
-  const { messages, signal: _signal, ...parameters } = request;
-  const chat = messages.map((message) => [message.role, message.content]);
-  return `{"v":${KEY_VERSION},"model":${identityJson(identity)},"messages":${JSON.stringify(chat)},"parameters":${canonicalJson(parameters)}${variant === undefined ? "" : `,"variant":${JSON.stringify(variant)}`}}`;
+  const chat = request.messages.map((message) => [message.role, message.content]);
+  return `{"v":${KEY_VERSION},"model":${identityJson(identity)},"messages":${JSON.stringify(chat)},"parameters":${parametersJson(request)}${variant === undefined ? "" : `,"variant":${JSON.stringify(variant)}`}}`;
+}
+
+// The request fields of today besides messages, in sorted order (canonicalJson's order).
+const KNOWN_PARAMETERS: ReadonlySet<string> = new Set(["maxTokens", "seed", "speakerLabels", "temperature"]);
+
+/**
+ * canonicalJson of every request field but messages and signal (exported for tests). Requests as
+ * convosim builds them hold numbers and two speaker labels: those are written here directly, in
+ * canonicalJson's order and form, since the general path cost as much CPU per call as hashing
+ * the whole key material (profiled). Anything else (a field added later, an unexpected type)
+ * takes canonicalJson; a property test holds the two to the same text.
+ */
+export function parametersJson(request: ChatRequest): string {
+  const direct =
+    Object.getPrototypeOf(request) === Object.prototype ? knownParametersJson(request) : undefined;
+  if (direct !== undefined) return direct;
+  const { messages: _messages, signal: _signal, ...parameters } = request;
+  return canonicalJson(parameters);
+}
+
+function knownParametersJson(request: ChatRequest): string | undefined {
+  for (const name in request)
+    if (name !== "messages" && name !== "signal" && !KNOWN_PARAMETERS.has(name)) return undefined;
+  const { maxTokens, seed, speakerLabels, temperature } = request;
+  let text = "";
+  const add = (field: string, json: string) => {
+    text += `${text === "" ? "" : ","}"${field}":${json}`;
+  };
+  if (maxTokens !== undefined) {
+    if (typeof maxTokens !== "number") return undefined;
+    add("maxTokens", JSON.stringify(maxTokens));
+  }
+  if (seed !== undefined) {
+    if (typeof seed !== "number") return undefined;
+    add("seed", JSON.stringify(seed));
+  }
+  if (speakerLabels !== undefined) {
+    if (!isTwoLabels(speakerLabels)) return undefined;
+    add(
+      "speakerLabels",
+      `{"assistant":${JSON.stringify(speakerLabels.assistant)},"user":${JSON.stringify(speakerLabels.user)}}`,
+    );
+  }
+  if (temperature !== undefined) {
+    if (typeof temperature !== "number") return undefined;
+    add("temperature", JSON.stringify(temperature));
+  }
+  return `{${text}}`;
+}
+
+/** A plain object holding exactly `assistant` and `user`, both strings. */
+function isTwoLabels(value: unknown): value is { assistant: string; user: string } {
+  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype)
+    return false;
+  const keys = Object.keys(value);
+  const labels = value as Record<string, unknown>;
+  return (
+    keys.length === 2 &&
+    typeof labels.assistant === "string" &&
+    typeof labels.user === "string" &&
+    Object.hasOwn(labels, "assistant") &&
+    Object.hasOwn(labels, "user")
+  );
 }
 
 /**

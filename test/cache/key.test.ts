@@ -8,6 +8,7 @@ import {
   keyMaterial,
   type ModelIdentity,
   modelIdentity,
+  parametersJson,
   responseKey,
 } from "../../src/cache/key.js";
 import type { ChatRequest } from "../../src/providers/types.js";
@@ -140,6 +141,47 @@ describe("modelIdentity", () => {
       key({ ...local, model_path: "/models/b.gguf" }),
     );
     expect(modelIdentity(config(local)).endpoint).toBeUndefined();
+  });
+});
+
+describe("parametersJson", () => {
+  it("writes every request's other fields as canonicalJson does, on the direct path or not", () => {
+    const number = fc.oneof(fc.integer(), fc.double(), fc.constant(Number.NaN));
+    const odd = fc.oneof(fc.string(), fc.constant(null), fc.boolean());
+    const labels = fc.oneof(
+      fc.record({ user: fc.string(), assistant: fc.string() }),
+      fc.record({ assistant: fc.string(), user: fc.string(), extra: fc.string() }),
+      fc.record({ user: fc.string(), assistant: fc.integer() }),
+      fc.record({ user: fc.string() }),
+    );
+    const request = fc.record(
+      {
+        messages: fc.constant([{ role: "user" as const, content: "hi" }]),
+        maxTokens: fc.oneof(number, odd, fc.constant(undefined)),
+        seed: fc.oneof(number, odd, fc.constant(undefined)),
+        temperature: fc.oneof(number, odd, fc.constant(undefined)),
+        speakerLabels: fc.oneof(labels, odd, fc.constant(undefined)),
+        topK: fc.oneof(fc.integer(), fc.constant(undefined)), // a field added in future
+      },
+      { requiredKeys: ["messages"] },
+    );
+    fc.assert(
+      fc.property(request, (value) => {
+        const { messages: _messages, ...parameters } = value;
+        expect(parametersJson(value as unknown as ChatRequest)).toBe(canonicalJson(parameters));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("leaves the signal out, and takes the general path for a request that is not a plain object", () => {
+    const signal = new AbortController().signal;
+    expect(parametersJson({ ...request, signal })).toBe('{"maxTokens":1024,"seed":12345,"temperature":0.7}');
+    const inherited = Object.assign(Object.create({ temperature: 2 }) as ChatRequest, {
+      seed: 1,
+      messages: [],
+    });
+    expect(parametersJson(inherited)).toBe('{"seed":1}');
   });
 });
 
