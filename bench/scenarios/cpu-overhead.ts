@@ -1,6 +1,9 @@
 // convosim's own CPU per model call, beyond the SDK's. A calibration run of generate() records
 // every request body it sends and keeps its output; then, alternating, generate() runs again
 // (measured) and a bare client replays exactly those bodies at the same concurrency (the bound).
+// This shared machine's speed drifts by ±15 % over tens of seconds, so every SDK-transport run of
+// generate() sits between two bare-SDK runs and is compared with their mean (a drift during the
+// three runs cancels out, to first order), rather than with one bare run made earlier or later.
 // All against a zero-latency stand-in server in the parent process, so the client's CPU is the
 // whole story:
 //   overhead per call = CPU per call of generate() − CPU per call of the bare client.
@@ -21,7 +24,7 @@ import { median, type RunMeasurement, round, runChild } from "../measure.js";
 import { startStandInServer } from "../stand-in-server.js";
 import { check, type Scenario } from "./types.js";
 
-const CONVERSATIONS = 1500;
+const CONVERSATIONS = 1200;
 const CALLS = CONVERSATIONS * 5; // three turns: three replies, two follow-ups
 const WORKERS = 100;
 // One more round than the other scenarios: these differences are a few hundredths of a
@@ -45,12 +48,23 @@ async function memoryFolder(): Promise<{ dir: string; onTmpfs: boolean }> {
   }
 }
 
-/** Per round, then the median: both sides of a round ran back to back under the same load. */
-function perRound(runs: RunMeasurement[], bounds: RunMeasurement[][]): number[] {
-  return runs.map((run, i) => perCall(run) - bounds.reduce((sum, b) => sum + perCall(b[i]!), 0));
+/**
+ * Per round, then the median. A bound is either runs aligned with the measured ones (both sides
+ * of a round ran back to back) or, for a bracketed run, the CPU per call of the bare runs on
+ * either side of it, averaged.
+ */
+type Bound = RunMeasurement[] | number[];
+
+function boundPerCall(bound: Bound, i: number): number {
+  const item = bound[i]!;
+  return typeof item === "number" ? item : perCall(item);
 }
 
-function overhead(runs: RunMeasurement[], bounds: RunMeasurement[][]): number {
+function perRound(runs: RunMeasurement[], bounds: Bound[]): number[] {
+  return runs.map((run, i) => perCall(run) - bounds.reduce((sum, b) => sum + boundPerCall(b, i), 0));
+}
+
+function overhead(runs: RunMeasurement[], bounds: Bound[]): number {
   return median(perRound(runs, bounds));
 }
 
@@ -69,6 +83,13 @@ export const cpuOverhead: Scenario = async () => {
     bareSdk: [] as RunMeasurement[],
     bareLean: [] as RunMeasurement[],
     bareFilesDisk: [] as RunMeasurement[], // the calibration's interaction files, written again on the disk
+  };
+  // For each SDK-transport run of generate(): the mean CPU per call of the bare-SDK runs before and after it.
+  const brackets = {
+    sdk: [] as number[],
+    cached: [] as number[],
+    ndjson: [] as number[],
+    sdkDisk: [] as number[],
   };
   const common = [
     "--url",
@@ -93,16 +114,26 @@ export const cpuOverhead: Scenario = async () => {
     ]);
   try {
     await runChild("run-pipeline.js", [...common, "--out", calibration, "--record", recording]);
+    // The chain of SDK-side runs: bare, generate, bare, generate, …; each bare run closes one
+    // bracket and opens the next.
+    let lastBare = await bare("sdk");
+    runs.bareSdk.push(lastBare);
+    const bracketed = async (kind: keyof typeof brackets, run: () => Promise<RunMeasurement>) => {
+      const before = lastBare;
+      runs[kind].push(await run());
+      lastBare = await bare("sdk");
+      runs.bareSdk.push(lastBare);
+      brackets[kind].push((perCall(before) + perCall(lastBare)) / 2);
+    };
     for (let round = 0; round < ROUNDS; round++) {
       const mem = (name: string) => join(memory.dir, `${name}-${round}`);
-      runs.sdk.push(await pipeline(mem("sdk")));
-      runs.ndjson.push(await pipeline(mem("ndjson"), "--ndjson", "/dev/null"));
-      runs.cached.push(await pipeline(mem("cached"), "--cache-dir", mem("cache")));
+      await bracketed("sdk", () => pipeline(mem("sdk")));
+      await bracketed("cached", () => pipeline(mem("cached"), "--cache-dir", mem("cache")));
       await rm(mem("cache"), { recursive: true, force: true });
-      runs.bareSdk.push(await bare("sdk"));
+      await bracketed("ndjson", () => pipeline(mem("ndjson"), "--ndjson", "/dev/null"));
       runs.lean.push(await pipeline(mem("lean"), "--transport", "undici"));
       runs.bareLean.push(await bare("lean"));
-      runs.sdkDisk.push(await pipeline(join(disk, `sdk-${round}`)));
+      await bracketed("sdkDisk", () => pipeline(join(disk, `sdk-${round}`)));
       const filesOut = join(disk, `bare-files-${round}`);
       runs.bareFilesDisk.push(
         await runChild("run-bare-files.js", [
@@ -122,17 +153,17 @@ export const cpuOverhead: Scenario = async () => {
     await rm(memory.dir, { recursive: true, force: true });
   }
 
-  const sdkOverhead = overhead(runs.sdk, [runs.bareSdk]);
+  const sdkOverhead = overhead(runs.sdk, [brackets.sdk]);
   const leanOverhead = overhead(runs.lean, [runs.bareLean]);
-  const cachedOverhead = overhead(runs.cached, [runs.bareSdk]);
-  const ndjsonOverhead = overhead(runs.ndjson, [runs.bareSdk]);
-  const diskStrict = overhead(runs.sdkDisk, [runs.bareSdk]);
-  const diskNet = overhead(runs.sdkDisk, [runs.bareSdk, runs.bareFilesDisk]);
+  const cachedOverhead = overhead(runs.cached, [brackets.cached]);
+  const ndjsonOverhead = overhead(runs.ndjson, [brackets.ndjson]);
+  const diskStrict = overhead(runs.sdkDisk, [brackets.sdkDisk]);
+  const diskNet = overhead(runs.sdkDisk, [brackets.sdkDisk, runs.bareFilesDisk]);
   const leanCallsPerS = median(runs.lean.map(callsPerS));
   const measured = [runs.sdk, runs.lean, runs.cached, runs.ndjson, runs.sdkDisk].flat();
   const lowestDone = Math.min(...measured.map((c) => Number(c.done) - Number(c.failed)));
   const med = (list: RunMeasurement[], f: (m: RunMeasurement) => number) => round(median(list.map(f)));
-  const spread = (list: RunMeasurement[], bounds: RunMeasurement[][]) =>
+  const spread = (list: RunMeasurement[], bounds: Bound[]) =>
     perRound(list, bounds)
       .map((value) => round(value))
       .join(", ");
@@ -149,7 +180,8 @@ export const cpuOverhead: Scenario = async () => {
     setup:
       `${CONVERSATIONS} three-turn conversations (${CALLS} calls), max_workers ${WORKERS}, zero-latency ` +
       `stand-in in another process, files sink, ${where}. The bound: a bare client replaying the very ` +
-      "request bodies generate() sent, at the same concurrency; both sides warm up first on " +
+      "request bodies generate() sent, at the same concurrency, run just before and just after each " +
+      "SDK-transport run of generate() (their mean is its bound); both sides warm up first on " +
       `${WARMUP_CONVERSATIONS * 5} unmeasured calls. Also, each round, generate() with its output on the ` +
       `disk beside a bare writer saving the same files there. ${ROUNDS} alternating rounds, medians.`,
     headline: {
@@ -205,8 +237,9 @@ export const cpuOverhead: Scenario = async () => {
     ],
     notes: [
       "convosim's own CPU per call, round by round (the spread of single measurements on this machine): " +
-        `SDK ${spread(runs.sdk, [runs.bareSdk])}; lean ${spread(runs.lean, [runs.bareLean])}; ` +
-        `cache on ${spread(runs.cached, [runs.bareSdk])}; NDJSON ${spread(runs.ndjson, [runs.bareSdk])} ms.`,
+        `SDK ${spread(runs.sdk, [brackets.sdk])}; lean ${spread(runs.lean, [runs.bareLean])}; ` +
+        `cache on ${spread(runs.cached, [brackets.cached])}; NDJSON ${spread(runs.ndjson, [brackets.ndjson])} ms. ` +
+        `Bare SDK, the chain of bracketing runs in order: ${runs.bareSdk.map((m) => round(perCall(m))).join(", ")} ms.`,
       `SDK transport: generate() ${med(runs.sdk, perCall)} ms CPU per call, ${rate(runs.sdk)} calls/s; ` +
         `bare SDK ${med(runs.bareSdk, perCall)} ms, ${rate(runs.bareSdk)} calls/s.`,
       `Lean transport: generate() ${med(runs.lean, perCall)} ms CPU per call, ${rate(runs.lean)} calls/s; ` +
@@ -232,6 +265,7 @@ export const cpuOverhead: Scenario = async () => {
         disk_beyond_bare_writer: diskNet,
         disk_files_counted: diskStrict,
       },
+      bracket_bounds_ms_per_call: brackets,
       runs,
     },
   };
