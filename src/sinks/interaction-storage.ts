@@ -20,6 +20,7 @@ import { ndjsonLine, readNdjson } from "./ndjson-sink.js";
 import { interactionFileName } from "./safe-file-name.js";
 import type { TrainingCollector } from "./training.js";
 import { usageLedgerLine } from "./usage-ledger.js";
+import { FileWriterThread } from "./writer-thread.js";
 
 export interface InteractionStorageOptions {
   /** Receives every saved interaction (after its file is written); closed with the storage. */
@@ -37,6 +38,8 @@ export class InteractionStorage {
   readonly #fsync: boolean;
   readonly #failures: FileAppender;
   readonly #usage: FileAppender;
+  /** Interaction files are written on a thread of their own (see writer-thread.ts). */
+  readonly #writer = new FileWriterThread();
   /** interaction_id → that entry's JSON (serialised once, at save: refreshes are a join). */
   readonly #entries = new Map<string, string>();
   /** Ids with a record in failures.ndjson; a success for one of them supersedes it. */
@@ -75,7 +78,7 @@ export class InteractionStorage {
     return this.#track(async () => {
       const filepath = this.pathFor(interaction.interaction_id);
       await this.#usage.append(ndjsonLine(usageLedgerLine({ kind: "interaction", interaction })));
-      await atomicWriteFile(filepath, `${JSON.stringify(interaction, null, 2)}\n`, { fsync: this.#fsync });
+      await this.#writer.write(filepath, `${JSON.stringify(interaction, null, 2)}\n`, { fsync: this.#fsync });
       this.#entries.set(interaction.interaction_id, JSON.stringify(indexEntryFor(interaction, filepath)));
       this.#saved += 1;
       this.#scheduleIndex();
@@ -157,7 +160,7 @@ export class InteractionStorage {
           await this.#compactFailures();
         }
       } finally {
-        await Promise.allSettled([this.#failures.close(), this.#usage.close()]);
+        await Promise.allSettled([this.#failures.close(), this.#usage.close(), this.#writer.close()]);
         await this.#collector?.close?.();
       }
     })();

@@ -2,27 +2,14 @@
 // .json file is ever partial and that resume cleans up what the dead writer left.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import ts from "typescript";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadCompleted } from "../../src/sinks/completed.js";
+import { transpileWriters } from "../support/transpile-writers.js";
 import { tempDir } from "./fixtures.js";
 
 const CHILD = join(import.meta.dirname, "..", "support", "atomic-crash-child.mjs");
-const MODULE = join(import.meta.dirname, "..", "..", "src", "sinks", "atomic-file.ts");
-
-/** The real module, transpiled alone (it imports only node:*), so the child runs our code. */
-async function transpileAtomicFile(into: string): Promise<string> {
-  const source = await readFile(MODULE, "utf8");
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  const path = join(into, "atomic-file.mjs");
-  await writeFile(path, outputText);
-  return path;
-}
-
 function waitForReady(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
@@ -34,20 +21,23 @@ function waitForReady(child: ChildProcess): Promise<void> {
   });
 }
 
-describe("crash safety of atomic writes", () => {
+describe.each([
+  ["atomicWriteFile (libuv's pool)", "pool"],
+  ["FileWriterThread (a thread of its own)", "thread"],
+])("crash safety of atomic writes: %s", (_name, mode) => {
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeEach(async () => ({ dir, cleanup } = await tempDir()));
   afterEach(() => cleanup());
 
   it("leaves only complete .json files when killed with SIGKILL mid-write", async () => {
-    const modulePath = await transpileAtomicFile(dir);
+    const modules = await transpileWriters(dir);
     const out = join(dir, "out");
     const folder = join(out, "interactions");
     await mkdir(folder, { recursive: true });
     const tempsSeen = new Set<string>();
     for (let round = 0; round < 6; round++) {
-      const child = spawn(process.execPath, [CHILD, modulePath, folder], {
+      const child = spawn(process.execPath, [CHILD, modules, folder, mode], {
         stdio: ["ignore", "pipe", "inherit"],
       });
       const exited = new Promise((resolve) => child.once("exit", resolve));

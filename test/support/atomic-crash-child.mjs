@@ -1,13 +1,16 @@
-// Crash-test child: writes interaction-sized and large files with the real atomicWriteFile
-// (transpiled from src/sinks/atomic-file.ts by the test) in a tight loop, creating new files
-// and replacing existing ones, until the parent kills it with SIGKILL.
-// Usage: node atomic-crash-child.mjs <atomic-file.mjs> <directory>
+// Crash-test child: writes interaction-sized and large files with the real atomicWriteFile, or
+// the real FileWriterThread (transpiled from src/sinks/ by the test), in a tight loop, creating
+// new files and replacing existing ones, until the parent kills it with SIGKILL.
+// Usage: node atomic-crash-child.mjs <folder of transpiled modules> <directory> [pool|thread]
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [modulePath, dir] = process.argv.slice(2);
-const { atomicWriteFile } = await import(pathToFileURL(modulePath).href);
+const [modules, dir, mode = "pool"] = process.argv.slice(2);
+const { atomicWriteFile } = await import(pathToFileURL(join(modules, "atomic-file.js")).href);
+const { FileWriterThread } = await import(pathToFileURL(join(modules, "writer-thread.js")).href);
+const thread = new FileWriterThread();
+const write = mode === "thread" ? (path, data) => thread.write(path, data) : atomicWriteFile;
 
 for (let n = 0; ; n++) {
   // 1 KB … 2 MB: large writes make a kill in the middle of writeFile likely.
@@ -15,6 +18,6 @@ for (let n = 0; ; n++) {
   const payload = randomBytes(size / 2).toString("hex");
   const sha = createHash("sha256").update(payload).digest("hex");
   const id = `c_${n % 25}`;
-  await atomicWriteFile(join(dir, `${id}.json`), JSON.stringify({ interaction_id: id, n, sha, payload }));
+  await write(join(dir, `${id}.json`), JSON.stringify({ interaction_id: id, n, sha, payload }));
   if (n === 0) process.stdout.write("ready\n");
 }
