@@ -23,25 +23,19 @@ export function filesSink(
     () => {
       const owned = typeof target === "string";
       const storage = owned ? new InteractionStorage(target, options) : target;
-      // Results are taken at once (so an upstream error still saves everything that arrived:
-      // persistEach waits for writes handed over) but written one file at a time: files
-      // created side by side in one folder contend for the folder's lock in the kernel and cost
-      // more CPU without finishing sooner (measured by hand, 1,500 files during a run: ≈0.1 ms
-      // less CPU per model call one at a time than 4 or 16 at a time, same wall time).
-      let queue: Promise<unknown> = Promise.resolve();
-      const inTurn = (save: () => Promise<unknown>): Promise<unknown> => {
-        const turn = queue.then(save, save);
-        queue = turn.catch(() => undefined);
-        return turn;
-      };
+      // Results are taken as they come (up to `concurrency` in flight), so an upstream error
+      // still saves everything that arrived: persistEach waits for writes handed over. The files
+      // themselves are created one after another on the storage's writer thread, so they never
+      // contend for the folder's lock in the kernel; saves handed over together travel to the
+      // thread in one message (a save at a time cost ≈0.04 ms more CPU per model call, measured
+      // by an A/B of 12 pairs of 1,500-conversation runs).
       return {
         write: async (result) => {
-          if (result.kind === "interaction") await inTurn(() => storage.save(result.interaction));
-          else await inTurn(() => storage.saveFailure(result.failure));
+          if (result.kind === "interaction") await storage.save(result.interaction);
+          else await storage.saveFailure(result.failure);
         },
-        // Writes already handed over finish first (they are queued here, not yet in the storage).
+        // The storage finishes the writes already handed to it before it flushes or closes.
         close: async () => {
-          await queue;
           await (owned ? storage.close() : storage.flush());
         },
       };

@@ -140,6 +140,7 @@ export class InteractionStorage {
   /** Writes index.json now (after writes already in flight). */
   async flush(): Promise<void> {
     await this.#open();
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     this.#clearTimer();
     await this.#writeIndex();
   }
