@@ -24,7 +24,7 @@ import { median, type RunMeasurement, round, runChild } from "../measure.js";
 import { startStandInServer } from "../stand-in-server.js";
 import { check, type Scenario } from "./types.js";
 
-const CONVERSATIONS = 1200;
+const CONVERSATIONS = 1000;
 const CALLS = CONVERSATIONS * 5; // three turns: three replies, two follow-ups
 const WORKERS = 100;
 // One more round than the other scenarios: these differences are a few hundredths of a
