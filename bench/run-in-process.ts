@@ -10,11 +10,10 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { map, range } from "rxjs";
 import type { generate as Generate } from "../src/run/generate.js";
 import type { applyHeapPolicy as ApplyHeapPolicy } from "../src/run/heap.js";
 import type { ConvosimConfig as Config } from "../src/schema/config.js";
-import type { Persona } from "../src/schema/persona.js";
+import { benchPersonas } from "./bench-personas.js";
 import { answer, completionBody, maxTokensOf, toMessages } from "./stand-in-wire.js";
 
 const { values } = parseArgs({
@@ -65,20 +64,6 @@ const config = ConvosimConfig.parse({
     user_model: model,
   },
 });
-const personas = (prefix: string, count: number) =>
-  range(0, count).pipe(
-    map(
-      (i): Persona => ({
-        persona_id: `${prefix}_${i}`,
-        persona_features: { role: "engineer", tech_proficiency: "advanced", communication_style: "casual" },
-        queries: [
-          {
-            original_query: `How should a small team organise project ${i} so that nothing falls through the cracks?`,
-          },
-        ],
-      }),
-    ),
-  );
 const env = { ...process.env, CONVOSIM_IN_PROCESS_KEY: "in-process" };
 const cacheDir = values["cache-dir"];
 const folders = [values.out, `${values.out}-warmup`, ...(cacheDir ? [cacheDir, `${cacheDir}-warmup`] : [])];
@@ -91,7 +76,7 @@ await generate({
   config,
   env,
   fetch: inMemoryFetch,
-  personas: personas("warm", 150),
+  personas: benchPersonas("warm", 150),
   out: `${values.out}-warmup`,
   ...(cacheDir ? { cacheDir: `${cacheDir}-warmup` } : { cache: false as const }),
 });
@@ -101,7 +86,7 @@ const summary = await generate({
   config,
   env,
   fetch: inMemoryFetch,
-  personas: personas("bench", Number(values.conversations)),
+  personas: benchPersonas("bench", Number(values.conversations)),
   ...(values.ndjson ? { ndjson: "/dev/null" } : { out: values.out }),
   ...(cacheDir ? { cacheDir } : { cache: false as const }),
 });

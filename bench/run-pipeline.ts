@@ -6,12 +6,10 @@
 //     [--warmup CONVERSATIONS] [--ndjson FILE]
 import { appendFileSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { range } from "rxjs";
-import { map } from "rxjs/operators";
 import { generate } from "../src/run/generate.js";
 import { applyHeapPolicy } from "../src/run/heap.js";
 import { ConvosimConfig } from "../src/schema/config.js";
-import type { Persona } from "../src/schema/persona.js";
+import { benchPersonas } from "./bench-personas.js";
 import { measureSince } from "./measure.js";
 
 const { values } = parseArgs({
@@ -67,21 +65,6 @@ const recordingFetch: typeof fetch | undefined = values.record
     }
   : undefined;
 
-const personas = (prefix: string, count: number) =>
-  range(0, count).pipe(
-    map(
-      (i): Persona => ({
-        persona_id: `${prefix}_${i}`,
-        persona_features: { role: "engineer", tech_proficiency: "advanced", communication_style: "casual" },
-        queries: [
-          {
-            original_query: `How should a small team organise project ${i} so that nothing falls through the cracks?`,
-          },
-        ],
-      }),
-    ),
-  );
-
 // Warm-up (JIT, connections) outside the measurement: other personas, another folder, and the
 // measured run's cache setting (its own fresh folder), so the code the measured run takes is warm.
 const warmup = Number(values.warmup);
@@ -89,7 +72,7 @@ if (warmup > 0) {
   const warmCache = values["cache-dir"] ? `${values["cache-dir"]}-warmup` : undefined;
   await generate({
     config,
-    personas: personas("warm", warmup),
+    personas: benchPersonas("warm", warmup),
     out: `${values.out}-warmup`,
     ...(warmCache ? { cacheDir: warmCache } : { cache: false as const }),
   });
@@ -101,7 +84,7 @@ const startedAt = performance.now();
 const cpu = process.cpuUsage();
 const summary = await generate({
   config,
-  personas: personas("bench", conversations),
+  personas: benchPersonas("bench", conversations),
   ...(values.ndjson ? { ndjson: values.ndjson } : { out: values.out }),
   // Every call must reach the server: the response cache (on by default) would replay them.
   // With --cache-dir the cache is on, in that folder (a fresh one: every call a miss and a write).
