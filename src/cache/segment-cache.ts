@@ -9,8 +9,8 @@
 //
 // - put(): held in memory (visible to get at once) and written in the background within
 //   GROUP_WINDOW_MS; puts made in that window or while a write is in flight are joined into one
-//   write: one syscall for many records (group commit). flush() waits. With fsync, each group is fdatasync'ed and the
-//   segments folder fsync'ed when a segment is created.
+//   write: one syscall for many records (group commit). flush() waits. With fsync, each group is
+//   fdatasync'ed and the segments folder fsync'ed when a segment is created.
 // - get(): an index (segment-index.ts) of every record, built on the first get by scanning all
 //   segments (segment-scan.ts), then one positional read (readSync on a cached fd) + decodeEntry.
 //   Records this instance writes are indexed as they land. Records other processes write after

@@ -58,12 +58,15 @@ export interface ConversationCost {
   max: Cost;
 }
 
-/** Share of max_completion_tokens a reply is expected to use: an assumption, not a measurement. */
-/** The semantic layers' rewrite/verdict templates with their instructions, in tokens (≈ prompts/noise-*.md / 4, plus the persona and strategy lines). */
+/**
+ * The semantic layers' rewrite/verdict templates with their instructions, in tokens
+ * (≈ prompts/noise-*.md / 4, plus the persona and strategy lines).
+ */
 const SEMANTIC_TEMPLATE_TOKENS = 300;
 /** The semantic calls' cap when the model sets none (rewrite.ts sizes it near 200). */
 const SEMANTIC_MAX_TOKENS = 256;
 
+/** Share of max_completion_tokens a reply is expected to use: an assumption, not a measurement. */
 export const COMPLETION_RATIOS = { assistant: 0.5, user: 0.25, style: 0.25, queries: 0.5 } as const;
 export type CompletionRatios = { -readonly [K in keyof typeof COMPLETION_RATIOS]: number };
 
