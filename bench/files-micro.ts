@@ -6,8 +6,9 @@
 // each with one file at a time (how the files sink saves) and with 16 in flight. 1,200 files of
 // 6 KB into a fresh folder (tmpfs when the machine has /dev/shm), 3 rounds, medians.
 //   npm run build && node dist/bench/files-micro.js [--dir DIR] [--files N]
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { atomicWriteFile } from "../src/sinks/atomic-file.js";
@@ -16,7 +17,10 @@ import { median, round } from "./measure.js";
 
 const { values } = parseArgs({
   options: {
-    dir: { type: "string", default: "/dev/shm/convosim-files-micro" },
+    dir: {
+      type: "string",
+      default: join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "convosim-files-micro"),
+    },
     files: { type: "string", default: "1200" },
   },
 });

@@ -6,7 +6,8 @@
 //     [--out DIR] [--root DIST]   (--root: another build's dist folder, e.g. for an A/B)
 // An A/B of two builds, alternating ABBA so a drift of the machine falls on both:
 //   for i in 1 2 3 4 5 6; do for r in A B B A; do …run with --root of build $r…; done; done
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -21,7 +22,10 @@ const { values } = parseArgs({
     conversations: { type: "string", default: "1500" },
     "cache-dir": { type: "string" },
     ndjson: { type: "boolean", default: false },
-    out: { type: "string", default: "/dev/shm/convosim-in-process" },
+    out: {
+      type: "string",
+      default: join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "convosim-in-process"),
+    },
     root: { type: "string", default: join(import.meta.dirname, "..") },
   },
 });
