@@ -14,10 +14,78 @@ export interface Message {
 export type StopReason =
   /** The simulated user said it was satisfied (only possible once min_turns is reached). */
   | "user_satisfied"
+  /** The stop judge found the scenario's expected outcome reached. */
+  | "goal_reached"
+  /** The simulated user said it is stuck or the request is out of scope (the give-up marker). */
+  | "user_gave_up"
   /** The conversation reached the turn count drawn for it. */
   | "target_turns"
   /** The conversation reached max_turns. */
-  | "max_turns";
+  | "max_turns"
+  /** min_turns was met, then no usable user turn could be had: saved with the turns it has. */
+  | "user_sim_failed";
+
+/** The names of the turn guards (docs/simulated-user.md): why a simulated-user reply was rejected. */
+export type GuardName =
+  | "empty"
+  | "speaks_as_assistant"
+  | "speaker_label"
+  | "stage_direction"
+  | "prompt_leak"
+  | "wrapped"
+  | "repeats_user"
+  | "copies_assistant"
+  | "too_long"
+  | "truncated"
+  | "stop_too_early"
+  | "verifier";
+
+/** One rejected ask of the simulated user, kept in the accepted message's metadata. */
+export interface UserRejection {
+  guard: GuardName;
+  /** A short human-readable reason (never the whole rejected text). */
+  detail: string;
+  /** The first characters of the rejected reply, for diagnosis. */
+  excerpt: string;
+}
+
+/**
+ * What convosim records on a simulated user's follow-up message (Message.metadata), besides
+ * is_followup, intent and the noise fields:
+ *   asks: number              calls it took (1 = the first reply was used)
+ *   rejections: UserRejection[]   one per rejected ask, in order
+ *   unwrapped?: "json" | "quotes" | "markup"   the reply was unwrapped before use
+ *   continued_after_stop?: true  the user wanted to stop before min_turns and was asked to go on
+ *   finish_reason: string
+ * On an assistant message: refusal?: true, marker_stripped?: true, asks?: number (empty replies
+ * re-asked). On the interaction (InteractionMetadata): scenario, judge_verdicts, user_simulator.
+ */
+export interface UserSimulatorSummary {
+  /** Calls made for follow-ups, all asks included. */
+  asks: number;
+  /** Rejected asks by guard name. */
+  rejections: Partial<Record<GuardName, number>>;
+  /** How the simulated user was prompted: "chat" (roles flipped) or "transcript". */
+  prompt_format: "chat" | "transcript";
+}
+
+/** The stop judge's verdict after one assistant reply. */
+export interface JudgeVerdict {
+  turn: number;
+  reached: boolean;
+  reason: string;
+}
+
+/** The scenario a conversation ran under (docs/simulated-user.md). */
+export interface ScenarioRecord {
+  goal?: string;
+  expected_outcome?: string;
+  known?: string[];
+  unknown?: string[];
+  constraints?: string[];
+  /** input: given with the query; generated: by the scenario generator; derived: from the query alone. */
+  source: "input" | "generated" | "derived";
+}
 
 export interface InteractionMetadata {
   created_at: string;
@@ -31,6 +99,12 @@ export interface InteractionMetadata {
   seed: number;
   /** Token usage of every model call made for this interaction, in order. */
   usage: UsageRecord[];
+  /** The scenario the simulated user played (absent on interactions saved before it existed). */
+  scenario?: ScenarioRecord;
+  /** The stop judge's verdicts, one per assistant reply it checked (only when the judge is on). */
+  judge_verdicts?: JudgeVerdict[];
+  /** Asks and rejections of the simulated user over the whole conversation. */
+  user_simulator?: UserSimulatorSummary;
   [key: string]: unknown;
 }
 
