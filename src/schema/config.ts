@@ -11,7 +11,7 @@ export type ProviderName = z.infer<typeof ProviderName>;
 /** How to reach one model. Shared by the assistant, the simulated user and helper models. */
 export const ModelConfig = z.strictObject({
   provider: ProviderName.default("local"),
-  model: z.string().min(1).default("gemma-3-270m"),
+  model: z.string().min(1).default("qwen2.5-coder-0.5b-instruct"),
   temperature: z.number().min(0).max(2).optional(),
   max_completion_tokens: z.number().int().positive().optional(),
   /**
