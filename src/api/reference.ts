@@ -10,7 +10,7 @@ import { type ConverseDeps, conversation } from "../operators/converse.js";
 import { formatProgress, ProgressTracker } from "../operators/progress.js";
 import { buildRuntime, type Runtime, runtimeDistractor } from "../run/runtime.js";
 import { ConvosimConfig, type ConvosimConfigInput } from "../schema/config.js";
-import type { Interaction, Message } from "../schema/interaction.js";
+import type { GuardName, Interaction, Message } from "../schema/interaction.js";
 import type { PersonaInput, Task } from "../schema/persona.js";
 import { PersonaInput as PersonaSchema } from "../schema/persona.js";
 import type { InteractionStorage } from "../sinks/interaction-storage.js";
@@ -79,6 +79,11 @@ export class UserFeedbackModel {
             },
           ];
     const original = messages.find((m) => m.role === "user")?.content ?? "";
+    const prompt = this.simulator.conversationPrompt({
+      persona_features: personaFeatures,
+      original_query: original,
+    });
+    let rejected: { guard: GuardName; detail: string } | undefined;
     for (let reask = 0; reask <= this.simulator.config.max_reasks; reask++) {
       const context = {
         persona_features: personaFeatures,
@@ -90,11 +95,14 @@ export class UserFeedbackModel {
         intent: "followup" as const,
         seed: seedFrom("feedback", currentTurn, reask),
         reask,
+        rejected,
+        prompt,
       };
       const result = await this.simulator.model.complete(this.simulator.buildRequest(context));
-      const reply = this.simulator.interpret(result.text, context);
+      const reply = this.simulator.interpret(result.text, context, result.finishReason);
       if (reply.kind === "stop") return null;
       if (reply.kind === "message") return reply.content;
+      rejected = reply;
     }
     throw new Error("simulated user gave no usable reply");
   }
@@ -145,6 +153,9 @@ export class InteractionGenerator {
       prices: runtime.prices,
       // Hosted endpoints are paced here too (rate limits, Retry-After), as in generate().
       admissionFor: runtime.admissionFor,
+      assistantReasks: ig.assistant_model.max_reasks,
+      ...(runtime.judge ? { judge: runtime.judge } : {}),
+      ...(runtime.verifier ? { verifier: runtime.verifier } : {}),
     };
   }
 

@@ -1,16 +1,22 @@
 // The simulated user (the reference's UserFeedbackModel): builds the prompt that makes a
-// model speak as the persona, and interprets its plain-text reply as the next message,
-// a stop, or something to ask again (empty, or speaking as the assistant).
+// model speak as the persona, and reads its plain-text reply through the turn guards
+// (guards/index.ts) as the next message, a stop, or something to ask again and why.
 import type { ChatMessage, ChatModel, ChatRequest } from "../providers/types.js";
 import type { UserModelConfig } from "../schema/config.js";
-import type { Message } from "../schema/interaction.js";
+import type { GuardName, Message, ScenarioRecord, StopReason } from "../schema/interaction.js";
+import { checkUserReply, type GuardSettings, type LeakReference, leakReference } from "./guards/index.js";
+import type { Unwrapped } from "./guards/unwrap.js";
 import { describePersona, personaGuidance } from "./persona-text.js";
+import { describeScenario, scenarioFacts } from "./scenario-text.js";
+import type { MarkerSet } from "./stop-markers.js";
 import { loadTemplate, renderTemplate } from "./templates.js";
+import { words } from "./text-similarity.js";
 
 export interface UserTurnContext {
   persona_features: Readonly<Record<string, unknown>>;
   system_prompt?: string | undefined;
   original_query: string;
+  scenario?: ScenarioRecord | undefined;
   /** The conversation so far; the last message is the assistant's reply. */
   messages: readonly Message[];
   /** Turns completed (a turn = one user message + one assistant reply). */
@@ -23,22 +29,22 @@ export interface UserTurnContext {
   seed: number;
   /** 0 for the first ask, 1.. for re-asks after an unusable reply. */
   reask: number;
-  /** systemPrompt(context), rendered once per conversation by the caller (it never changes). */
-  rendered_system?: string;
+  /** Why the previous ask was rejected: the re-ask says so. */
+  rejected?: { guard: GuardName; detail: string } | undefined;
+  /** The conversation's prompt (conversationPrompt), rendered once by the caller. */
+  prompt?: ConversationPrompt;
+}
+
+/** What stays the same for a whole conversation: the system prompt and what a leak of it looks like. */
+export interface ConversationPrompt {
+  system: string;
+  leak: LeakReference;
 }
 
 export type UserReply =
-  | { kind: "message"; content: string }
-  | { kind: "stop" }
-  | {
-      kind: "reask";
-      why: "empty" | "speaks_as_assistant" | "stop_too_early" | "repeats_itself" | "echoes_instructions";
-    };
-
-// A reply that opens like this is the model answering as the assistant, not as the user.
-const ASSISTANT_VOICE =
-  /^(assistant\s*:|ai\s*:|as an ai\b|i'?m an ai\b|how (can|may) i (help|assist)\b|i'?d be (happy|glad) to help\b|sure[,!]? here(?:'s| is)\b)/i;
-const SPEAKER_LABEL = /^(user|me|human)\s*:\s*/i;
+  | { kind: "message"; content: string; unwrapped?: Unwrapped }
+  | { kind: "stop"; reason: Extract<StopReason, "user_satisfied" | "user_gave_up"> }
+  | { kind: "reask"; guard: GuardName; detail: string };
 
 const INTENT_TEXT = {
   feedback:
@@ -53,18 +59,21 @@ function cleanText(message: Message): string {
     : message.content;
 }
 
-/** Case, spacing and end punctuation do not make a message new. */
-function comparable(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/\s+/g, " ")
-    .replace(/[.!?\s]+$/, "")
-    .trim();
+/** Keeps the style of earlier messages: small models drift to long, polished prose. */
+function styleNote(messages: readonly Message[]): string {
+  const own = messages.filter((m) => m.role === "user").map((m) => words(cleanText(m)).length);
+  if (own.length === 0) return "";
+  const average = Math.max(1, Math.round(own.reduce((a, b) => a + b, 0) / own.length));
+  return `Your earlier messages were about ${average} words long: keep to that length and the same way of writing.`;
 }
 
 export class UserSimulator {
   private readonly systemTemplate: string;
   private readonly turnTemplate: string;
+  private readonly transcriptTemplate: string;
+  readonly markers: MarkerSet;
+  readonly promptFormat: "chat" | "transcript";
+  readonly guardSettings: GuardSettings;
 
   constructor(
     readonly model: ChatModel,
@@ -72,87 +81,148 @@ export class UserSimulator {
   ) {
     this.systemTemplate = loadTemplate(config.system_prompt_template ?? "user_simulator");
     this.turnTemplate = loadTemplate("user_turn");
+    this.transcriptTemplate = loadTemplate("user_transcript");
+    this.markers = { stop: config.stop_marker, giveUp: config.give_up_marker ?? "###GIVE_UP###" };
+    const format = config.prompt_format ?? "auto";
+    this.promptFormat = format === "auto" ? (model.provider === "local" ? "transcript" : "chat") : format;
+    const guards = config.guards ?? { disable: [], near_duplicate: 0.8, copy_share: 0.6 };
+    this.guardSettings = {
+      disabled: new Set(guards.disable),
+      maxWords: guards.max_words,
+      nearDuplicate: guards.near_duplicate,
+      copyShare: guards.copy_share,
+    };
   }
 
   /** The system prompt: stable for the whole conversation, so provider prompt caches apply. */
   systemPrompt(
-    context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query">,
+    context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query" | "scenario">,
   ): string {
     return renderTemplate(this.systemTemplate, {
       persona_description: describePersona(context.persona_features),
       persona_guidance: personaGuidance(context.persona_features),
       system_prompt: context.system_prompt ? `About you: ${context.system_prompt}` : "",
       original_query: context.original_query,
+      scenario: describeScenario(context.scenario),
       stop_marker: this.config.stop_marker,
+      give_up_marker: this.markers.giveUp,
     });
+  }
+
+  /** The system prompt and its leak reference, once per conversation. */
+  conversationPrompt(
+    context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query" | "scenario">,
+  ): ConversationPrompt {
+    const system = this.systemPrompt(context);
+    const instructions = [system, this.turnTemplate, this.transcriptTemplate, ...Object.values(INTENT_TEXT)];
+    const own = [
+      context.original_query,
+      context.system_prompt ?? "",
+      ...Object.values(context.persona_features).map((v) => (typeof v === "string" ? v : JSON.stringify(v))),
+      ...scenarioFacts(context.scenario),
+    ];
+    return { system, leak: leakReference(instructions, own, context.persona_features) };
+  }
+
+  private turnNote(context: UserTurnContext): string {
+    const turn_instruction = context.may_stop
+      ? `If you are fully satisfied and have nothing more to ask, reply with exactly ${this.config.stop_marker}.`
+      : "You are not done yet: continue the conversation naturally.";
+    const note = renderTemplate(this.turnTemplate, {
+      next_turn: context.completed_turns + 1,
+      target_turns: context.target_turns,
+      turn_instruction,
+      followup_instruction: INTENT_TEXT[context.intent],
+      style_note: styleNote(context.messages),
+    }).replace(/ {2,}/g, " ");
+    if (!context.rejected) return note;
+    return `${note}\nYour previous reply was rejected because ${context.rejected.detail}. Write only the user's next message, in plain text.`;
+  }
+
+  buildRequest(context: UserTurnContext): ChatRequest {
+    const last = context.messages[context.messages.length - 1];
+    if (last?.role !== "assistant")
+      throw new Error("UserSimulator: the last message must be the assistant's reply");
+    const system = context.prompt?.system ?? this.systemPrompt(context);
+    const messages =
+      this.promptFormat === "transcript"
+        ? this.transcriptMessages(system, context)
+        : this.chatMessages(system, context);
+    return {
+      messages,
+      // A re-ask samples a little hotter: at the same temperature small models repeat themselves.
+      temperature: Math.min(1.5, this.config.temperature + 0.25 * context.reask),
+      maxTokens: this.config.max_completion_tokens,
+      seed: context.seed,
+      speakerLabels:
+        this.promptFormat === "transcript"
+          ? { user: "Instructions", assistant: "User" }
+          : { user: "Assistant", assistant: "User" },
+    };
   }
 
   /**
    * The history with roles flipped (the simulated user's own messages are "assistant"), so a
    * chat model speaks as the user. It sees its own clean text: noise is what it "typed".
    */
-  buildRequest(context: UserTurnContext): ChatRequest {
+  private chatMessages(system: string, context: UserTurnContext): ChatMessage[] {
     const history: ChatMessage[] = [
       { role: "user", content: "[The conversation starts. Write your first message.]" },
     ];
     for (const message of context.messages) {
-      const text =
-        typeof message.metadata.clean_content === "string" ? message.metadata.clean_content : message.content;
-      history.push({ role: message.role === "user" ? "assistant" : "user", content: text });
+      history.push({ role: message.role === "user" ? "assistant" : "user", content: cleanText(message) });
     }
-    const last = history[history.length - 1];
-    if (last?.role !== "user")
-      throw new Error("UserSimulator: the last message must be the assistant's reply");
-    const next_turn = context.completed_turns + 1;
-    const turn_instruction = context.may_stop
-      ? `If you are fully satisfied and have nothing more to ask, reply with exactly ${this.config.stop_marker}.`
-      : "You are not done yet: continue the conversation.";
-    const note = renderTemplate(this.turnTemplate, {
-      next_turn,
-      target_turns: context.target_turns,
-      turn_instruction,
-      followup_instruction: INTENT_TEXT[context.intent],
-    });
-    const reaskNote =
-      context.reask > 0 ? " Your previous reply was unusable: write only the user's message." : "";
-    history[history.length - 1] = { role: "user", content: `${last.content}\n\n${note}${reaskNote}` };
-    return {
-      messages: [
-        { role: "system", content: context.rendered_system ?? this.systemPrompt(context) },
-        ...history,
-      ],
-      // A re-ask samples a little hotter: at the same temperature small models repeat themselves.
-      temperature: Math.min(1.5, this.config.temperature + 0.25 * context.reask),
-      maxTokens: this.config.max_completion_tokens,
-      seed: context.seed,
-      speakerLabels: { user: "Assistant", assistant: "User" },
-    };
+    const last = history[history.length - 1] as ChatMessage;
+    history[history.length - 1] = { role: "user", content: `${last.content}\n\n${this.turnNote(context)}` };
+    return [{ role: "system", content: system }, ...history];
   }
 
-  /** Plain text in: any usable text is the next message; JSON is never required. */
-  interpret(text: string, context: Pick<UserTurnContext, "may_stop" | "messages">): UserReply {
-    const marker = this.config.stop_marker;
-    let content = text.trim().replace(SPEAKER_LABEL, "").trim();
-    if (content.includes(marker)) {
-      if (context.may_stop) return { kind: "stop" };
-      content = content.split(marker).join("").trim();
-      if (content === "") return { kind: "reask", why: "stop_too_early" };
-    }
-    if (content === "") return { kind: "reask", why: "empty" };
-    const lastAssistant = [...context.messages].reverse().find((m) => m.role === "assistant");
-    if (ASSISTANT_VOICE.test(content) || (lastAssistant && content === lastAssistant.content.trim())) {
-      return { kind: "reask", why: "speaks_as_assistant" };
-    }
-    // Small models copy the turn note instead of following it.
-    if (
-      /^\[?turn \d+ of/i.test(content) ||
-      Object.values(INTENT_TEXT).some((t) => content.includes(t.slice(0, 40)))
-    ) {
-      return { kind: "reask", why: "echoes_instructions" };
-    }
-    // A user who sends the same message again adds nothing (small models like to echo the opening).
-    const said = context.messages.filter((m) => m.role === "user").map((m) => comparable(cleanText(m)));
-    if (said.includes(comparable(content))) return { kind: "reask", why: "repeats_itself" };
-    return { kind: "message", content };
+  /** The conversation as a transcript inside one request: small models keep the roles apart better. */
+  private transcriptMessages(system: string, context: UserTurnContext): ChatMessage[] {
+    const transcript = context.messages
+      .map((m) => `${m.role === "user" ? "You" : "Assistant"}: ${cleanText(m).trim()}`)
+      .join("\n\n");
+    const content = renderTemplate(this.transcriptTemplate, {
+      transcript,
+      turn_note: this.turnNote(context),
+    });
+    return [
+      { role: "system", content: system },
+      { role: "user", content },
+    ];
+  }
+
+  /** Plain text in, through the turn guards; JSON is never required (an obvious wrapper is peeled). */
+  interpret(
+    text: string,
+    context: Pick<UserTurnContext, "may_stop" | "messages" | "persona_features"> & {
+      prompt: ConversationPrompt;
+    },
+    finishReason = "stop",
+  ): UserReply {
+    const verdict = checkUserReply(
+      {
+        text,
+        finishReason,
+        messages: context.messages,
+        persona_features: context.persona_features,
+        leak: context.prompt.leak,
+        markers: this.markers,
+      },
+      this.guardSettings,
+    );
+    if (verdict.kind === "reject") return { kind: "reask", guard: verdict.guard, detail: verdict.detail };
+    if (verdict.kind === "message")
+      return verdict.unwrapped
+        ? { kind: "message", content: verdict.content, unwrapped: verdict.unwrapped }
+        : { kind: "message", content: verdict.content };
+    if (context.may_stop)
+      return { kind: "stop", reason: verdict.marker === "stop" ? "user_satisfied" : "user_gave_up" };
+    return {
+      kind: "reask",
+      guard: "stop_too_early",
+      detail:
+        "you may not end the conversation yet: continue it naturally with your next question or reaction",
+    };
   }
 }

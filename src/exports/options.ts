@@ -1,7 +1,7 @@
 // The export's options, checked before anything is read or written: every mistake is an
 // InputError naming the flag and the fix (the CLI prints one line and exits 2).
 import { InputError } from "../config/errors.js";
-import type { StopReason } from "../schema/interaction.js";
+import { STOP_REASONS as ALL_STOP_REASONS, type StopReason } from "../schema/interaction.js";
 import { DEFAULT_LICENSE } from "./card.js";
 import { type ExportFormat, FORMATS } from "./formats.js";
 import { parseSplitSpec, type SplitBy, type SplitSpec, validateSplitSpec } from "./split.js";
@@ -54,7 +54,7 @@ export interface ResolvedExport {
   stdout: NodeJS.WritableStream;
 }
 
-export const STOP_REASONS: readonly StopReason[] = ["user_satisfied", "target_turns", "max_turns"];
+export const STOP_REASONS: readonly StopReason[] = ALL_STOP_REASONS;
 
 const bad = (field: string, message: string, hint: string): InputError =>
   new InputError({ file: "command line", field, message, hint });

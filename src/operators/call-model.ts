@@ -8,7 +8,7 @@ import type { PriceTable } from "../conversation/pricing.js";
 import { randomStream } from "../conversation/random.js";
 import { callTicket } from "../limits/endpoint-budgets.js";
 import type { Admission, CallTicket } from "../limits/types.js";
-import { isTransient, ProviderError } from "../providers/errors.js";
+import { isEmptyReply, isTransient, ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type { UsageRecord } from "../schema/interaction.js";
 import { admitted } from "./rate-limit.js";
@@ -58,6 +58,11 @@ export interface CallOptions {
   ticket?: CallTicket;
   /** Aborts the request in flight (the run's hard stop). */
   signal?: AbortSignal;
+  /**
+   * False: an empty reply fails the call at once instead of being retried with the same request
+   * (the conversation re-asks with a varied one). Default true.
+   */
+  retryEmptyReplies?: boolean;
 }
 
 /**
@@ -103,7 +108,8 @@ export function callModel(
       count: options.retry.count,
       delay: (error: unknown, attempt: number) => {
         const tooLong = error instanceof ProviderError && (error.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS;
-        if (!isTransient(error) || tooLong) return throwError(() => error);
+        const emptyNotRetried = options.retryEmptyReplies === false && isEmptyReply(error);
+        if (!isTransient(error) || tooLong || emptyNotRetried) return throwError(() => error);
         const delayMs = backoffDelayMs(error, attempt, options.retry, random);
         options.onRetry?.(error, attempt, delayMs);
         return timer(delayMs, options.scheduler);

@@ -1,5 +1,6 @@
 // One conversation as one inner observable: choose and lock the assistant model, then turn
-// by turn — assistant reply, simulated-user follow-up or stop — until a stop rule fires.
+// by turn — assistant reply (checked, and judged when a stop judge is on), simulated-user
+// follow-up through the turn guards (user-turn.ts) or stop — until a stop rule fires.
 // Each step starts from the last good state, so a retried failure never repays finished
 // turns. A conversation that still fails becomes a failure record, never a success.
 import {
@@ -23,9 +24,11 @@ import {
 } from "rxjs";
 import type { ModelIdentity, ResponseCache } from "../cache/index.js";
 import type { AssistantPool, PoolMember } from "../conversation/assistant-pool.js";
+import { checkAssistantReply } from "../conversation/guards/assistant.js";
 import { type NoiseHook, noNoise } from "../conversation/noise-hook.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { seedFrom } from "../conversation/random.js";
+import type { StopJudge } from "../conversation/stop-judge.js";
 import {
   drawTargetTurns,
   followUpIntent,
@@ -33,22 +36,30 @@ import {
   type TurnLimits,
   userMayStop,
 } from "../conversation/turn-rules.js";
-import type { UserReply, UserSimulator } from "../conversation/user-simulator.js";
+import type { TurnVerifier } from "../conversation/turn-verifier.js";
+import type { ConversationPrompt, UserSimulator } from "../conversation/user-simulator.js";
 import { callTicket } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
 import { noiseMetadata } from "../noise/distractor-metadata.js";
-import { ProviderError } from "../providers/errors.js";
+import { isEmptyReply, ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type {
   ConversationResult,
   FailureRecord,
+  GuardName,
   Interaction,
+  JudgeVerdict,
   Message,
+  ScenarioRecord,
   StopReason,
   UsageRecord,
+  UserRejection,
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
+import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
+
+export { UserSimulatorError } from "./user-turn.js";
 
 export interface ConversationEvents {
   /** Every model call that returned, with its usage and cost. */
@@ -81,15 +92,12 @@ export interface ConverseDeps {
   /** Aborts model calls in flight (the run's hard stop, e.g. a second Ctrl-C). */
   signal?: AbortSignal;
   cache?: ConversationCache;
-}
-
-/** The simulated user kept giving unusable replies (empty, or speaking as the assistant). */
-export class UserSimulatorError extends Error {
-  readonly kind = "user_simulator";
-  constructor(why: string, asks: number) {
-    super(`simulated user gave no usable reply after ${asks} asks (${why})`);
-    this.name = "UserSimulatorError";
-  }
+  /** After each assistant reply from min_turns on: has the expected outcome been reached? */
+  judge?: StopJudge;
+  /** Checks each user turn that passed the guards (a model call per turn). */
+  verifier?: TurnVerifier;
+  /** Re-asks of an empty assistant reply (assistant_model.max_reasks); default 2. */
+  assistantReasks?: number;
 }
 
 interface State {
@@ -97,6 +105,9 @@ interface State {
   readonly turns: number;
   readonly distractorApplied: boolean;
   readonly stop?: StopReason;
+  readonly verdicts: readonly JudgeVerdict[];
+  /** Why the simulated user failed, when the conversation was saved as user_sim_failed. */
+  readonly simFailure?: { reason: string; rejections: readonly UserRejection[] };
 }
 
 // Errors that no retry can fix: wrong key, bad request, configuration, programming errors.
@@ -138,10 +149,15 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
 
     const timestamp = () => new Date(scheduler.now()).toISOString();
 
-    // An empty assistant reply is retried, so it must not be stored and replayed.
-    const nonEmpty = (result: ChatResult) => result.text.trim() !== "";
-    const cacheFor = (model: ChatModel, operation: string) =>
-      cacheOption(deps.cache, model, operation === "assistant_response" ? nonEmpty : undefined);
+    const markers = deps.user.markers;
+    // The scenario the simulated user plays: given with the query, written by the scenario
+    // generator, or derived from the query alone (then the prompt adds nothing to the request).
+    const scenario: ScenarioRecord = task.scenario ?? { goal: task.original_query, source: "derived" };
+    const promptScenario = scenario.source === "derived" ? undefined : scenario;
+    // Over the whole conversation, failed attempts included: every ask is a call paid for.
+    let userAsks = 0;
+    const rejectionCounts: Partial<Record<GuardName, number>> = {};
+    const rejectionsByTurn = new Map<number, UserRejection[]>();
 
     // Conversations further along ask with a higher priority (the calls they already paid
     // for), so in-flight conversations get their next turn before new ones start.
@@ -150,18 +166,14 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       return admission ? { admission, ticket: callTicket(request, usage.length) } : {};
     };
 
-    const call = (
-      model: ChatModel,
-      request: ChatRequest,
-      operation: string,
-      salt: string,
-    ): Observable<ChatResult> =>
+    const call: TurnCall = (model, request, operation, salt, options = {}) =>
       callModel(model, request, {
         retry: deps.callRetry,
         scheduler,
         jitterSeed: seedFrom(task.seed, salt),
         onRetry: (error) => deps.events?.onCallRetry?.(error),
-        ...cacheFor(model, operation),
+        ...cacheOption(deps.cache, model, options.accept),
+        ...(options.retryEmptyReplies === false ? { retryEmptyReplies: false } : {}),
         ...admissionFor(model, request),
         ...(deps.signal ? { signal: deps.signal } : {}),
       }).pipe(
@@ -213,65 +225,133 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         messages: [message],
         turns: 0,
         distractorApplied: message.metadata.was_noised === true,
+        verdicts: [],
       })),
     );
 
-    const assistantStep = (state: State): Observable<State> => {
-      const request = assistantRequest(
-        member,
-        state.messages,
-        seedFrom(task.seed, "assistant", state.turns + 1),
-      );
-      return call(member.model, request, "assistant_response", `assistant:${state.turns + 1}`).pipe(
-        map((result) => {
-          if (result.text.trim() === "")
-            throw new ProviderError("malformed", "assistant model returned an empty reply");
-          const turns = state.turns + 1;
-          const reply: Message = {
-            role: "assistant",
-            content: result.text,
-            timestamp: timestamp(),
-            metadata: { model: result.model, provider: result.provider, finish_reason: result.finishReason },
-          };
-          const stop = stopAfterReply(turns, targetTurns, deps.limits);
-          return { ...state, messages: [...state.messages, reply], turns, ...(stop ? { stop } : {}) };
+    // An empty reply (after the marker is stripped) is no answer: re-asked with a new seed and a
+    // little hotter, never stored in the cache, at most assistantReasks times.
+    const assistantReasks = deps.assistantReasks ?? 2;
+    const usableAnswer = (result: ChatResult) =>
+      checkAssistantReply(result.text, markers).content.trim() !== "";
+    const askAssistant = (state: State, reask: number, attempt: number): Observable<ChatResult> => {
+      const turn = state.turns + 1;
+      const seed =
+        reask === 0 && attempt === 0
+          ? seedFrom(task.seed, "assistant", turn)
+          : seedFrom(task.seed, "assistant", turn, "reask", reask, attempt);
+      const request = assistantRequest(member, state.messages, seed);
+      const varied =
+        reask === 0
+          ? request
+          : { ...request, temperature: Math.min(1.5, (request.temperature ?? 0.7) + 0.2 * reask) };
+      return call(member.model, varied, "assistant_response", `assistant:${turn}:${reask}:${attempt}`, {
+        accept: usableAnswer,
+        retryEmptyReplies: false,
+      }).pipe(
+        catchError((error: unknown) => (isEmptyReply(error) ? of(undefined) : throwError(() => error))),
+        concatMap((result) => {
+          if (result && usableAnswer(result)) return of(result);
+          if (reask >= assistantReasks)
+            return throwError(
+              () =>
+                new ProviderError("malformed", `assistant model returned an empty reply ${reask + 1} times`),
+            );
+          return askAssistant(state, reask + 1, attempt);
         }),
       );
     };
 
-    let userSystem: string | undefined; // rendered on the first follow-up, then reused
+    const judgeStep = (state: State): Observable<State> => {
+      const judge = deps.judge;
+      if (!judge || state.stop || !userMayStop(state.turns, deps.limits)) return of(state);
+      const request = judge.buildRequest(
+        task.original_query,
+        promptScenario,
+        state.messages,
+        seedFrom(task.seed, "judge", state.turns),
+      );
+      return call(judge.model, request, "stop_judge", `judge:${state.turns}`, {}).pipe(
+        map((result) => judge.read(result.text)),
+        // A judge that cannot be reached does not end or fail the conversation: it is recorded.
+        catchError((error: unknown) =>
+          of({ reached: false, reason: `judge call failed: ${errorMessage(error)}` }),
+        ),
+        map((reading) => {
+          const verdicts = [...state.verdicts, { turn: state.turns, ...reading }];
+          return reading.reached
+            ? { ...state, verdicts, stop: "goal_reached" as const }
+            : { ...state, verdicts };
+        }),
+      );
+    };
+
+    const assistantStep = (state: State): Observable<State> => {
+      const attempt = failures;
+      return askAssistant(state, 0, attempt).pipe(
+        map((result) => {
+          const turns = state.turns + 1;
+          const checked = checkAssistantReply(result.text, markers);
+          const reply: Message = {
+            role: "assistant",
+            content: checked.content,
+            timestamp: timestamp(),
+            metadata: {
+              model: result.model,
+              provider: result.provider,
+              finish_reason: result.finishReason,
+              ...(checked.refusal ? { refusal: true } : {}),
+              ...(checked.markerStripped ? { marker_stripped: true } : {}),
+            },
+          };
+          const stop = stopAfterReply(turns, targetTurns, deps.limits);
+          return { ...state, messages: [...state.messages, reply], turns, ...(stop ? { stop } : {}) };
+        }),
+        concatMap(judgeStep),
+      );
+    };
+
+    let userPrompt: ConversationPrompt | undefined; // rendered on the first follow-up, then reused
     const userStep = (state: State): Observable<State> => {
-      const mayStop = userMayStop(state.turns, deps.limits);
-      const intent = followUpIntent(task.seed, state.turns + 1, deps.user.config.feedback_probability);
-      userSystem ??= deps.user.systemPrompt(task);
-      const ask = (reask: number): Observable<UserReply & { kind: "message" | "stop" }> => {
-        const request = deps.user.buildRequest({
-          persona_features: task.persona_features,
-          system_prompt: task.system_prompt,
-          original_query: task.original_query,
-          messages: state.messages,
-          completed_turns: state.turns,
-          target_turns: targetTurns,
-          may_stop: mayStop,
-          intent,
-          seed: seedFrom(task.seed, "user", state.turns + 1, reask),
-          reask,
-          rendered_system: userSystem,
-        });
-        return call(deps.user.model, request, "user_feedback", `user:${state.turns + 1}:${reask}`).pipe(
-          concatMap((result) => {
-            const reply = deps.user.interpret(result.text, { may_stop: mayStop, messages: state.messages });
-            if (reply.kind !== "reask") return of(reply);
-            if (reask >= deps.user.config.max_reasks)
-              return throwError(() => new UserSimulatorError(reply.why, reask + 1));
-            return ask(reask + 1);
-          }),
-        );
+      const turn = state.turns + 1;
+      const intent = followUpIntent(task.seed, turn, deps.user.config.feedback_probability);
+      userPrompt ??= deps.user.conversationPrompt({ ...task, scenario: promptScenario });
+      const rejections = rejectionsByTurn.get(turn) ?? [];
+      rejectionsByTurn.set(turn, rejections);
+      const before = rejections.length;
+      const countRejections = () => {
+        for (const rejection of rejections.slice(before))
+          rejectionCounts[rejection.guard] = (rejectionCounts[rejection.guard] ?? 0) + 1;
       };
-      return ask(0).pipe(
-        concatMap((reply) => {
-          if (reply.kind === "stop") return of({ ...state, stop: "user_satisfied" as const });
-          return userMessage(reply.content, state.turns + 1, { is_followup: true, intent }).pipe(
+      return userTurn(
+        {
+          task,
+          scenario,
+          prompt: userPrompt,
+          messages: state.messages,
+          completedTurns: state.turns,
+          targetTurns,
+          mayStop: userMayStop(state.turns, deps.limits),
+          intent,
+          attempt: failures,
+          rejections,
+          onAsk: () => userAsks++,
+        },
+        { user: deps.user, verifier: deps.verifier, call },
+      ).pipe(
+        tap({ next: countRejections, error: countRejections }),
+        concatMap((outcome) => {
+          if (outcome.kind === "stop") return of({ ...state, stop: outcome.reason });
+          const record = rejectionsByTurn.get(turn) ?? [];
+          return userMessage(outcome.content, turn, {
+            is_followup: true,
+            intent,
+            asks: outcome.asks,
+            rejections: record,
+            finish_reason: outcome.finishReason,
+            ...(outcome.unwrapped ? { unwrapped: outcome.unwrapped } : {}),
+            ...(record.some((r) => r.guard === "stop_too_early") ? { continued_after_stop: true } : {}),
+          }).pipe(
             map((message) => ({
               ...state,
               messages: [...state.messages, message],
@@ -294,10 +374,29 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         }),
       );
 
+    // A conversation that met min_turns and then lost its simulated user keeps what it has.
+    const saveOnUserFailure = deps.user.config.save_on_failure !== false;
+    const keepWhenUserFails = (state: State) =>
+      catchError<State, Observable<State>>((error: unknown) => {
+        if (
+          !(error instanceof UserSimulatorError) ||
+          !saveOnUserFailure ||
+          !userMayStop(state.turns, deps.limits)
+        )
+          return throwError(() => error);
+        return of({
+          ...state,
+          stop: "user_sim_failed" as const,
+          simFailure: { reason: error.message, rejections: error.rejections },
+        });
+      });
+
     const next = (state: State): Observable<State> => {
       if (state.stop) return EMPTY;
       const lastMessage = state.messages[state.messages.length - 1];
-      return guarded(lastMessage?.role === "user" ? assistantStep(state) : userStep(state));
+      // defer: a retried step is built anew, so it sees the new attempt number (new seeds).
+      if (lastMessage?.role === "user") return guarded(defer(() => assistantStep(state)));
+      return guarded(defer(() => userStep(state))).pipe(keepWhenUserFails(state));
     };
 
     const toInteraction = (state: State): Interaction => ({
@@ -317,6 +416,14 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         user_model: { provider: deps.user.model.provider, model: deps.user.model.model },
         stop_reason: state.stop ?? "max_turns",
         target_turns: targetTurns,
+        scenario,
+        ...(deps.judge ? { judge_verdicts: [...state.verdicts] } : {}),
+        user_simulator: {
+          asks: userAsks,
+          rejections: { ...rejectionCounts },
+          prompt_format: deps.user.promptFormat,
+        },
+        ...(state.simFailure ? { user_sim_failure: state.simFailure } : {}),
         sample_index: task.sample_index,
         seed: task.seed,
         usage,
@@ -338,6 +445,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       completed_turns: lastGood?.turns ?? 0,
       failed_at: timestamp(),
       usage,
+      ...(error instanceof UserSimulatorError ? { user_rejections: [...error.rejections] } : {}),
     });
 
     if (task.preflight_error) {

@@ -150,8 +150,11 @@ export class AnthropicChatModel implements ChatModel {
   }
 
   #parse(raw: string, requestId: string | undefined, rateLimit: RateLimitInfo | undefined): ChatResult {
-    const malformed = (why: string) =>
-      new ProviderError("malformed", `${this.#label}: ${why}`, requestId ? { requestId } : {});
+    const malformed = (why: string, emptyReply = false) =>
+      new ProviderError("malformed", `${this.#label}: ${why}`, {
+        ...(requestId ? { requestId } : {}),
+        ...(emptyReply ? { emptyReply } : {}),
+      });
     let body: MessageBody;
     try {
       body = JSON.parse(raw) as MessageBody;
@@ -165,7 +168,7 @@ export class AnthropicChatModel implements ChatModel {
     const text = texts.map((b) => b.text as string).join("");
     // As for OpenAI: an empty reply is a retryable glitch, not an answer.
     if (text.trim() === "")
-      throw malformed(`empty reply (stop reason ${String(body.stop_reason ?? "unknown")})`);
+      throw malformed(`empty reply (stop reason ${String(body.stop_reason ?? "unknown")})`, true);
     const cacheRead = count(body.usage?.cache_read_input_tokens);
     const usage: Usage = {
       // input_tokens excludes cached and cache-written tokens; convosim's prompt_tokens counts the

@@ -29,6 +29,11 @@ export class ProviderError extends Error {
   readonly requestId: string | undefined;
   /** The rate-limit headers of the error answer (a 429 says how far over the limit the caller is). */
   readonly rateLimit: RateLimitInfo | undefined;
+  /**
+   * The model answered, with no text. Retrying the same request byte for byte rarely helps:
+   * callers that can vary the request (a new seed, a hotter sample) re-ask instead.
+   */
+  readonly emptyReply: boolean;
 
   constructor(
     kind: ProviderErrorKind,
@@ -39,6 +44,7 @@ export class ProviderError extends Error {
       requestId?: string;
       rateLimit?: RateLimitInfo;
       cause?: unknown;
+      emptyReply?: boolean;
     } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -48,11 +54,17 @@ export class ProviderError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.requestId = options.requestId;
     this.rateLimit = options.rateLimit;
+    this.emptyReply = options.emptyReply === true;
   }
 
   get transient(): boolean {
     return TRANSIENT.has(this.kind);
   }
+}
+
+/** The model answered with no text (see ProviderError.emptyReply). */
+export function isEmptyReply(error: unknown): error is ProviderError {
+  return error instanceof ProviderError && error.emptyReply;
 }
 
 /** True for errors worth retrying. Unknown errors (bugs) are not retried. */

@@ -151,8 +151,11 @@ export class OpenAIChatModel implements ChatModel {
     requestId: string | undefined,
     rateLimit: RateLimitInfo | undefined,
   ): ChatResult {
-    const malformed = (why: string) =>
-      new ProviderError("malformed", `${this.#label}: ${why}`, requestId ? { requestId } : {});
+    const malformed = (why: string, emptyReply = false) =>
+      new ProviderError("malformed", `${this.#label}: ${why}`, {
+        ...(requestId ? { requestId } : {}),
+        ...(emptyReply ? { emptyReply } : {}),
+      });
     let body: CompletionBody;
     try {
       body = JSON.parse(raw) as CompletionBody;
@@ -166,7 +169,7 @@ export class OpenAIChatModel implements ChatModel {
     // An empty reply is treated as a glitch worth retrying (vLLM and proxies produce them now and
     // then), not as an answer: a conversation turn with no text is useless.
     if (content.trim() === "") {
-      throw malformed(`empty reply (finish reason ${String(choice?.finish_reason ?? "unknown")})`);
+      throw malformed(`empty reply (finish reason ${String(choice?.finish_reason ?? "unknown")})`, true);
     }
     const promptTokens = count(body.usage?.prompt_tokens);
     const completionTokens = count(body.usage?.completion_tokens);

@@ -20,6 +20,7 @@ import type { DistractorStats } from "../noise/distractor-stats.js";
 import { admit } from "../operators/admit.js";
 import { converseAll, type RunEvents } from "../operators/converse-all.js";
 import { type ProgressSnapshot, ProgressTracker } from "../operators/progress.js";
+import { scenarioGeneration } from "../operators/scenario-generation.js";
 import { styleTransfer } from "../operators/style-transfer.js";
 import { QuotaTracker, supplementRounds } from "../operators/supplement.js";
 import type { ConvosimConfig } from "../schema/config.js";
@@ -193,7 +194,23 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     ...(options.abortSignal ? { signal: options.abortSignal } : {}),
     ...(conversationCache ? { cache: conversationCache } : {}),
     admissionFor: runtime.admissionFor,
+    assistantReasks: ig.assistant_model.max_reasks,
+    ...(runtime.judge ? { judge: runtime.judge } : {}),
+    ...(runtime.verifier ? { verifier: runtime.verifier } : {}),
   });
+  const scenarios = scenarioGeneration(
+    runtime.scenarioGenerator
+      ? {
+          generator: runtime.scenarioGenerator,
+          concurrency: ig.max_workers,
+          callRetry: runtime.callRetry,
+          prices: runtime.prices,
+          events,
+          ...(conversationCache ? { cache: conversationCache } : {}),
+          admissionFor: runtime.admissionFor,
+        }
+      : undefined,
+  );
   const styled = styleTransfer(
     runtime.styleModel
       ? {
@@ -242,6 +259,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     budgetGate,
     admit(backpressure),
     styled,
+    scenarios,
     conversations,
   );
   const supplements$ =
@@ -263,6 +281,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
               notDone,
               admit(backpressure),
               styled,
+              scenarios,
               conversations,
             ),
         })

@@ -8,6 +8,9 @@ import { InputError } from "../config/errors.js";
 import { AssistantPool, type PoolMember } from "../conversation/assistant-pool.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { QueryGenerator } from "../conversation/query-generator.js";
+import { ScenarioGenerator } from "../conversation/scenario-generator.js";
+import { StopJudge } from "../conversation/stop-judge.js";
+import { TurnVerifier } from "../conversation/turn-verifier.js";
 import { UserSimulator } from "../conversation/user-simulator.js";
 import { EndpointBudgets } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
@@ -32,6 +35,9 @@ export interface Runtime {
   user: UserSimulator;
   styleModel?: ChatModel;
   queryGenerator?: QueryGenerator;
+  scenarioGenerator?: ScenarioGenerator;
+  judge?: StopJudge;
+  verifier?: TurnVerifier;
   /** The model of the distractor's semantic layers (distractor.enabled and use_semantic). */
   distractorModel?: ChatModel;
   prices: PriceTable;
@@ -92,6 +98,13 @@ export function modelConfigs(config: ConvosimConfig): Array<{ field: string; mod
       field: "interaction_generation.query_generation.model",
       model: ig.query_generation.model ?? modelOnly(ig.user_model),
     });
+  for (const helper of ["scenario_generation", "stop_judge", "turn_verifier"] as const) {
+    if (ig[helper].enabled)
+      list.push({
+        field: `interaction_generation.${helper}.model`,
+        model: ig[helper].model ?? modelOnly(ig.user_model),
+      });
+  }
   if (config.distractor.enabled && config.distractor.use_semantic)
     list.push({ field: "distractor.model", model: config.distractor.model ?? modelOnly(ig.user_model) });
   return list;
@@ -261,6 +274,17 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
     const model = await track(ig.query_generation.model ?? modelOnly(ig.user_model));
     runtime.queryGenerator = new QueryGenerator({ model, template: ig.query_generation.prompt_template });
   }
+  const helper = (name: "scenario_generation" | "stop_judge" | "turn_verifier") =>
+    track(ig[name].model ?? modelOnly(ig.user_model));
+  if (ig.scenario_generation.enabled)
+    runtime.scenarioGenerator = new ScenarioGenerator(
+      await helper("scenario_generation"),
+      ig.scenario_generation.prompt_template,
+    );
+  if (ig.stop_judge.enabled)
+    runtime.judge = new StopJudge(await helper("stop_judge"), ig.stop_judge.prompt_template);
+  if (ig.turn_verifier.enabled)
+    runtime.verifier = new TurnVerifier(await helper("turn_verifier"), ig.turn_verifier.prompt_template);
   if (config.distractor.enabled && config.distractor.use_semantic)
     runtime.distractorModel = await track(config.distractor.model ?? modelOnly(ig.user_model));
   return runtime;

@@ -2,6 +2,7 @@
 // plus what convosim adds (base_url, api_key_env, pricing, …). Every object is strict so
 // that a misspelt key is an error naming the key, never silently ignored.
 import { z } from "zod";
+import { CONFIGURABLE_GUARDS } from "./interaction.js";
 import { LayerWeights, SteeringRow, StrategySetting } from "./noise.js";
 
 export const PROVIDERS = ["openai", "openrouter", "anthropic", "local", "fake"] as const;
@@ -58,6 +59,8 @@ export type PoolEntry = z.infer<typeof PoolEntry>;
 export const AssistantModelConfig = ModelConfig.extend({
   temperature: z.number().min(0).max(2).default(0.7),
   max_completion_tokens: z.number().int().positive().default(1024),
+  /** An empty reply is asked again this many times, each with a new seed and a little hotter. */
+  max_reasks: z.number().int().min(0).max(10).default(2),
   /** System prompt given to the assistant model (a persona's system_prompt goes to the simulated user). */
   system_prompt: z.string().optional(),
   model_pool: z
@@ -80,14 +83,40 @@ export const UserModelConfig = ModelConfig.extend({
    * related question. Drawn per follow-up from the conversation's seeded stream.
    */
   feedback_probability: z.number().min(0).max(1).default(0.6),
-  /** The reply by which the simulated user ends the conversation. */
+  /** The reply by which the simulated user ends the conversation, satisfied. */
   stop_marker: z.string().min(1).default("###STOP###"),
+  /** The reply by which a stuck user, or one whose request is out of scope, ends it (`user_gave_up`). */
+  give_up_marker: z.string().min(1).default("###GIVE_UP###"),
   /**
-   * How often an unusable reply (empty, speaking as the assistant, repeating an earlier user
-   * message, or stopping before min_turns) is asked again, each time 0.25 hotter, before the
-   * step fails (and is retried as the conversation's max_retries allow).
+   * How an unusable reply (any turn guard, docs/simulated-user.md) is asked again: each ask
+   * with a new seed, a little hotter, and told why the last one was rejected. After
+   * 1 + max_reasks asks the step fails (and is retried as the conversation's max_retries allow).
    */
   max_reasks: z.number().int().min(0).max(10).default(2),
+  /**
+   * How the simulated user is prompted: `chat` (its history with roles flipped), `transcript`
+   * (the conversation as a transcript inside one message, which small local models follow
+   * better), or `auto` (transcript for the local provider, chat otherwise).
+   */
+  prompt_format: z.enum(["auto", "chat", "transcript"]).default("auto"),
+  /** The turn guards (docs/simulated-user.md). */
+  guards: z
+    .strictObject({
+      /** Guards to switch off, by name. `empty` cannot be switched off. */
+      disable: z.array(z.enum(CONFIGURABLE_GUARDS)).default([]),
+      /** too_long: the cap in words (default from the persona's style: 60–250). */
+      max_words: z.number().int().positive().optional(),
+      /** repeats_user: word 3-gram Jaccard similarity at which a reply repeats an earlier user turn. */
+      near_duplicate: z.number().gt(0).max(1).default(0.8),
+      /** copies_assistant: share of the reply's word 3-grams found in one assistant message. */
+      copy_share: z.number().gt(0).max(1).default(0.6),
+    })
+    .prefault({}),
+  /**
+   * A conversation that met min_turns and then got no usable user turn is saved with the turns it
+   * has and stop_reason `user_sim_failed`; false makes it a failure record instead.
+   */
+  save_on_failure: z.boolean().default(true),
 });
 export type UserModelConfig = z.infer<typeof UserModelConfig>;
 
@@ -125,6 +154,12 @@ export const InteractionGenerationConfig = z
     user_model: UserModelConfig.prefault({}),
     style_transfer: HelperModelConfig.prefault({}),
     query_generation: HelperModelConfig.prefault({}),
+    /** Writes a scenario (goal, known/unknown facts, constraints) for queries that bring none. */
+    scenario_generation: HelperModelConfig.prefault({}),
+    /** After each assistant reply (from min_turns on): has the scenario's expected outcome been reached? */
+    stop_judge: HelperModelConfig.prefault({}),
+    /** Checks each user turn that passed the guards for role, persona consistency and leakage. */
+    turn_verifier: HelperModelConfig.prefault({}),
   })
   .refine((c) => c.min_turns <= c.max_turns, {
     message: "min_turns must not be greater than max_turns",

@@ -11,6 +11,15 @@ export interface Message {
   metadata: Record<string, unknown>;
 }
 
+export const STOP_REASONS = [
+  "user_satisfied",
+  "goal_reached",
+  "user_gave_up",
+  "target_turns",
+  "max_turns",
+  "user_sim_failed",
+] as const;
+
 export type StopReason =
   /** The simulated user said it was satisfied (only possible once min_turns is reached). */
   | "user_satisfied"
@@ -25,20 +34,24 @@ export type StopReason =
   /** min_turns was met, then no usable user turn could be had: saved with the turns it has. */
   | "user_sim_failed";
 
-/** The names of the turn guards (docs/simulated-user.md): why a simulated-user reply was rejected. */
-export type GuardName =
-  | "empty"
-  | "speaks_as_assistant"
-  | "speaker_label"
-  | "stage_direction"
-  | "prompt_leak"
-  | "wrapped"
-  | "repeats_user"
-  | "copies_assistant"
-  | "too_long"
-  | "truncated"
-  | "stop_too_early"
-  | "verifier";
+/** Turn guards that can be switched off in the config (docs/simulated-user.md). */
+export const CONFIGURABLE_GUARDS = [
+  "speaks_as_assistant",
+  "speaker_label",
+  "stage_direction",
+  "prompt_leak",
+  "wrapped",
+  "repeats_user",
+  "copies_assistant",
+  "too_long",
+  "truncated",
+] as const;
+
+/**
+ * The names of the turn guards: why a simulated-user reply was rejected. `empty` cannot be
+ * switched off; `stop_too_early` is a stop marker before min_turns; `verifier` the optional model check.
+ */
+export type GuardName = (typeof CONFIGURABLE_GUARDS)[number] | "empty" | "stop_too_early" | "verifier";
 
 /** One rejected ask of the simulated user, kept in the accepted message's metadata. */
 export interface UserRejection {
@@ -145,6 +158,8 @@ export interface FailureRecord {
   completed_turns: number;
   failed_at: string;
   usage: UsageRecord[];
+  /** When the simulated user failed: every rejected ask of the last turn, with its reason. */
+  user_rejections?: UserRejection[];
 }
 
 export type ConversationResult =

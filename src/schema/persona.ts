@@ -1,12 +1,39 @@
 // A persona as the reference's batch API takes it: features plus the queries to ask.
 import { z } from "zod";
-import type { UsageRecord } from "./interaction.js";
+import type { ScenarioRecord, UsageRecord } from "./interaction.js";
+
+/** A list of facts, written as one string, a list, or a map (keys become "key: value"). */
+const FactList = z
+  .union([z.string().min(1), z.array(z.string().min(1)), z.record(z.string(), z.unknown())])
+  .transform((value): string[] => {
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value;
+    return Object.entries(value).map(
+      ([key, fact]) => `${key}: ${typeof fact === "string" ? fact : JSON.stringify(fact)}`,
+    );
+  });
+
+/**
+ * What the simulated user is after and knows (docs/simulated-user.md). Every key optional;
+ * without a scenario the query alone is the goal.
+ */
+export const ScenarioInput = z.strictObject({
+  goal: z.string().min(1).optional(),
+  expected_outcome: z.string().min(1).optional(),
+  /** Facts the user has and reveals only when they matter or are asked for. */
+  known: FactList.optional(),
+  /** Things the user does not know: asked, it says so instead of inventing. */
+  unknown: FactList.optional(),
+  constraints: FactList.optional(),
+});
+export type ScenarioInput = z.output<typeof ScenarioInput>;
 
 export const QueryInput = z.strictObject({
   query_id: z.string().min(1).optional(),
   original_query: z.string().min(1, "original_query must not be empty"),
   /** A query already adapted to the persona; used as the opening message when style transfer is off. */
   adapted_query: z.string().min(1).optional(),
+  scenario: ScenarioInput.optional(),
 });
 export type QueryInput = z.infer<typeof QueryInput>;
 
@@ -42,6 +69,8 @@ export interface Task {
   readonly sample_index: number;
   /** Seed for everything random in this conversation (model choice, turns, noise). */
   readonly seed: number;
+  /** The scenario given with the query, or written by the scenario generator. */
+  readonly scenario?: ScenarioRecord;
   /** Turns wanted; drawn from [min_turns, max_turns] when not given. */
   readonly target_turns?: number;
   /** Set when the query came from the query generator in a supplement round. */

@@ -127,6 +127,7 @@ export function personaTasks(persona: Persona, options: ToTasksOptions): Task[] 
         initial_query: query.adapted_query ?? query.original_query,
         sample_index: sample,
         seed: taskSeed(options.seed, id),
+        ...(query.scenario !== undefined && { scenario: { ...query.scenario, source: "input" as const } }),
         ...(options.supplementRound !== undefined && { supplement_round: options.supplementRound }),
       });
     }

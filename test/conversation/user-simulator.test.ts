@@ -77,31 +77,84 @@ describe("UserSimulator prompt", () => {
 });
 
 describe("UserSimulator.interpret", () => {
-  const ctx = { messages: context().messages };
+  const base = context();
+  const ctx = {
+    messages: base.messages,
+    persona_features: base.persona_features,
+    prompt: simulator.conversationPrompt(base),
+  };
   it.each([
     [
       "thanks, and how does the base case work?",
       true,
       { kind: "message", content: "thanks, and how does the base case work?" },
     ],
-    ["User: and the base case?", true, { kind: "message", content: "and the base case?" }],
-    ["###STOP###", true, { kind: "stop" }],
-    ["Great, thanks! ###STOP###", true, { kind: "stop" }],
-    ["###STOP###", false, { kind: "reask", why: "stop_too_early" }],
-    ["ok one more thing ###STOP###", false, { kind: "message", content: "ok one more thing" }],
-    ["   ", true, { kind: "reask", why: "empty" }],
-    ["Assistant: Sure, here it is", true, { kind: "reask", why: "speaks_as_assistant" }],
-    ["How can I help you today?", true, { kind: "reask", why: "speaks_as_assistant" }],
-    ["Recursion is …", true, { kind: "reask", why: "speaks_as_assistant" }],
-    ["What is recursion?", true, { kind: "reask", why: "repeats_itself" }],
-    ["[turn 2 of at most 3. You are not done yet", true, { kind: "reask", why: "echoes_instructions" }],
+    [
+      "User: and the base case?",
+      true,
+      { kind: "message", content: "and the base case?", unwrapped: "label" },
+    ],
+    ["###STOP###", true, { kind: "stop", reason: "user_satisfied" }],
+    ["Great, thanks! ###STOP###", true, { kind: "stop", reason: "user_satisfied" }],
+    ["###GIVE_UP###", true, { kind: "stop", reason: "user_gave_up" }],
+    ["###STOP###", false, { kind: "reask", guard: "stop_too_early" }],
+    ["ok one more thing ###STOP###", false, { kind: "reask", guard: "stop_too_early" }],
+    ["   ", true, { kind: "reask", guard: "empty" }],
+    ["Assistant: Sure, here it is", true, { kind: "reask", guard: "speaker_label" }],
+    ["How can I help you today?", true, { kind: "reask", guard: "speaks_as_assistant" }],
+    ["Recursion is …", true, { kind: "reask", guard: "copies_assistant" }],
+    ["What is recursion?", true, { kind: "reask", guard: "repeats_user" }],
+    ["[turn 2 of at most 3. You are not done yet", true, { kind: "reask", guard: "prompt_leak" }],
     [
       "Move on to a related next question or request that builds on the answer.",
       true,
-      { kind: "reask", why: "echoes_instructions" },
+      { kind: "reask", guard: "prompt_leak" },
     ],
   ])("%j (may stop: %s)", (text, mayStop, expected) => {
-    expect(simulator.interpret(text, { ...ctx, may_stop: mayStop })).toEqual(expected);
+    const reply = simulator.interpret(text, { ...ctx, may_stop: mayStop });
+    expect(reply).toMatchObject(expected);
+    if (reply.kind === "reask") expect(reply.detail.length).toBeGreaterThan(5);
+  });
+
+  it("rejects a reply cut off by the token limit, whatever it says", () => {
+    const reply = simulator.interpret("so how would the base case", { ...ctx, may_stop: true }, "length");
+    expect(reply).toMatchObject({ kind: "reask", guard: "truncated" });
+  });
+});
+
+describe("UserSimulator prompt formats and re-asks", () => {
+  it("says why the previous reply was rejected and samples a little hotter", () => {
+    const request = simulator.buildRequest(
+      context({ reask: 1, rejected: { guard: "speaker_label", detail: "it contains speaker labels" } }),
+    );
+    expect(request.messages.at(-1)?.content).toContain("rejected because it contains speaker labels");
+    expect(request.temperature).toBeCloseTo(0.8 + 0.25, 5);
+  });
+
+  it("as a transcript: one instruction message holding the conversation, the user's side as 'You'", () => {
+    const transcript = new UserSimulator(
+      new FakeChatModel({}),
+      UserModelConfig.parse({ prompt_format: "transcript" }),
+    );
+    const request = transcript.buildRequest(context());
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "user"]);
+    expect(request.messages[1]?.content).toContain("You: What is recursion?");
+    expect(request.messages[1]?.content).toContain("Assistant: Recursion is …");
+  });
+
+  it("puts a scenario's goal, known and unknown facts into the system prompt", () => {
+    const system = simulator.systemPrompt({
+      ...context(),
+      scenario: {
+        goal: "pass the exam",
+        known: ["exam is on Friday"],
+        unknown: ["which chapters are examined"],
+        source: "input",
+      },
+    });
+    expect(system).toContain("What you want from this conversation: pass the exam");
+    expect(system).toMatch(/Facts you know[^\n]*\n- exam is on Friday/);
+    expect(system).toMatch(/do not know[^\n]*\n- which chapters are examined/);
   });
 });
 

@@ -33,6 +33,13 @@ const completion = (model: string, content: string, promptChars: number) => ({
 
 let verifyCount = 0;
 
+const FOLLOW_UPS = [
+  "Thanks. What do you suggest for naming the folders?",
+  "Okay, and who should get write access on the shared drive?",
+  "Makes sense. How often would you back everything up?",
+  "Last thing: where do old drafts go once a project ends?",
+];
+
 // assistant-m echoes what it was sent; user-m writes numbered follow-ups; helper-m rewrites
 // (drops the last words) and verifies (rejecting every fourth verdict, so retries happen).
 function answer(request: RecordedRequest) {
@@ -41,12 +48,10 @@ function answer(request: RecordedRequest) {
   const chars = body.messages.reduce((n, m) => n + m.content.length, 0);
   if (body.model === "assistant-m") return completion(body.model, `You said: ${last}`, chars);
   if (body.model === "user-m") {
-    const n = body.messages.length;
-    return completion(
-      body.model,
-      `Thanks. Could you go into more detail on point ${n} of your answer?`,
-      chars,
-    );
+    // A new topic each turn: a follow-up that repeated the last one (which the assistant
+    // echoes) would rightly be rejected by the turn guards.
+    const turn = Math.floor(body.messages.length / 2);
+    return completion(body.model, FOLLOW_UPS[turn % FOLLOW_UPS.length] ?? "", chars);
   }
   if (last.startsWith("You rewrite one message")) {
     const text = last.slice(last.lastIndexOf("The message:\n") + "The message:\n".length).trim();
@@ -172,10 +177,7 @@ describe("generation with the distractor on", () => {
     // The simulated user never saw its noisy text: its own past messages are the clean ones.
     for (const call of userCalls)
       for (const m of call.messages.filter((m) => m.role === "assistant"))
-        expect(
-          m.content.startsWith("Thanks. Could you go into more detail") ||
-            m.content.startsWith("How should I"),
-        ).toBe(true);
+        expect(FOLLOW_UPS.includes(m.content) || m.content.startsWith("How should I")).toBe(true);
 
     const stats = summary.distractor;
     expect(stats?.messages).toBe(24);

@@ -1,0 +1,59 @@
+// Stop markers, found the way models actually write them: "###STOP###", but also "###stop###",
+// "### STOP###", "**###STOP###**", "\"###STOP###\"", "###STOP###." — and removed from any text
+// that is saved, so no marker ever reaches the data.
+
+/** Escapes a string for use inside a RegExp. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A tolerant pattern for one marker: case-insensitive; the marker's words may be separated by
+ * spaces, underscores or hyphens; each run of symbols ("###") may be longer or shorter; spaces
+ * may stand between the symbols and the words; markdown emphasis, quotes and brackets around it
+ * are part of the match (so removing the match leaves no `**""**` behind).
+ */
+export function markerPattern(marker: string): RegExp {
+  const parts = marker.match(/[A-Za-z0-9]+|[^A-Za-z0-9\s]+/g) ?? [marker];
+  const body = parts
+    .map((part, index) => {
+      const isWord = /^[A-Za-z0-9]/.test(part);
+      if (isWord) {
+        const previousIsWord = index > 0 && /^[A-Za-z0-9]/.test(parts[index - 1] ?? "");
+        return `${previousIsWord ? "[\\s_-]*" : ""}${escapeRegExp(part)}`;
+      }
+      // A symbol run: each distinct symbol one or more times, spaces allowed around it.
+      const symbols = [...new Set(part)].map((c) => `${escapeRegExp(c)}+`).join("");
+      const between = index > 0 && index < parts.length - 1;
+      // "_" or "-" between two words is a separator, already allowed above.
+      if (between && /^[_-]+$/.test(part)) return "[\\s_-]*";
+      return `\\s*${symbols}\\s*`;
+    })
+    .join("");
+  const wrap = "[\\s\"'`*_~()\\[\\]“”‘’]*";
+  return new RegExp(`${wrap}${body}${wrap}[.!]?`, "gi");
+}
+
+export interface MarkerSet {
+  /** The user is satisfied. */
+  stop: string;
+  /** The user is stuck, the request is out of scope, or it needs a human (τ²-bench's exits). */
+  giveUp: string;
+}
+
+/** Which marker a text contains, if any (stop wins when both appear). */
+export function findMarker(text: string, markers: MarkerSet): "stop" | "give_up" | undefined {
+  if (markerPattern(markers.stop).test(text)) return "stop";
+  if (markerPattern(markers.giveUp).test(text)) return "give_up";
+  return undefined;
+}
+
+/** The text with every form of the markers removed and the space around them tidied. */
+export function stripMarkers(text: string, markers: MarkerSet): string {
+  let out = text;
+  for (const marker of [markers.stop, markers.giveUp]) out = out.replace(markerPattern(marker), " ");
+  return out
+    .replace(/[ \t]{2,}/g, " ")
+    .replace(/ +\n/g, "\n")
+    .trim();
+}

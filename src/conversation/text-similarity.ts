@@ -1,0 +1,42 @@
+// Small text measures the turn guards share: normalised words, word n-gram shingles, and how
+// much of one text another contains. Near-duplicate checks must survive case, punctuation and
+// a copy cut short by the token limit, which exact comparison does not.
+
+/** Lowercase word tokens: letters and digits (any script), apostrophes kept inside words. */
+export function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+(?:'[\p{L}]+)?/gu) ?? [];
+}
+
+/** The set of word n-grams of a text (the text itself when it has fewer than n words). */
+export function shingles(text: string, n = 3): Set<string> {
+  const tokens = words(text);
+  const set = new Set<string>();
+  if (tokens.length === 0) return set;
+  if (tokens.length < n) {
+    set.add(tokens.join(" "));
+    return set;
+  }
+  for (let i = 0; i + n <= tokens.length; i++) set.add(tokens.slice(i, i + n).join(" "));
+  return set;
+}
+
+/** |A ∩ B| / |A ∪ B|. */
+export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  if (a.size === 0 && b.size === 0) return 1;
+  let shared = 0;
+  for (const item of a) if (b.has(item)) shared++;
+  return shared / (a.size + b.size - shared);
+}
+
+/** Share of `part`'s shingles found in `whole`: 1 when part is a (possibly cut) copy of a piece of whole. */
+export function containment(part: ReadonlySet<string>, whole: ReadonlySet<string>): number {
+  if (part.size === 0) return 0;
+  let shared = 0;
+  for (const item of part) if (whole.has(item)) shared++;
+  return shared / part.size;
+}
+
+/** Lowercase, single spaces, no punctuation: what makes two messages "the same". */
+export function normalised(text: string): string {
+  return words(text).join(" ");
+}
