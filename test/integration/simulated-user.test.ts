@@ -304,4 +304,72 @@ describe("the simulated user on a misbehaving server", () => {
     expect(calls[0]?.seed).not.toBe(calls[1]?.seed);
     expect(calls[1]?.temperature).toBeGreaterThan(calls[0]?.temperature ?? 0);
   });
+
+  it("writes scenarios for queries without one, and the verifier's rejections are re-asked", async () => {
+    server.requests.length = 0;
+    let verified = 0;
+    answer = (body) => {
+      if (body.model === "scenario-m")
+        return completion(
+          body.model,
+          `Sure! {"goal": "share a folder with 30 pupils", "expected_outcome": "pupils can open the folder", "known": ["the school uses Google Drive"], "unknown": ["the pupils' email addresses"], "constraints": []}`,
+        );
+      if (body.model === "verifier-m") {
+        verified++;
+        // The first check of every turn fails: the user is asked again, with the problem named.
+        const first = verified % 2 === 1;
+        return completion(
+          body.model,
+          JSON.stringify({ ok: !first, problem: first ? "it contradicts the persona" : "" }),
+        );
+      }
+      if (body.model === "user-m") {
+        const note = body.messages.at(-1)?.content ?? "";
+        const reasked = note.includes("contradicts the persona");
+        const turn = body.messages.filter((m) => m.role !== "system").length;
+        return completion(
+          body.model,
+          reasked ? `fine, and what about step ${turn} then?` : `what about step ${turn}?`,
+        );
+      }
+      return assistantAnswer(body);
+    };
+    const out = join(dir, "generated");
+    const config = ConvosimConfig.parse({
+      interaction_generation: {
+        min_turns: 2,
+        max_turns: 2,
+        assistant_model: model("assistant-m"),
+        user_model: model("user-m"),
+        scenario_generation: { enabled: true, model: model("scenario-m") },
+        turn_verifier: { enabled: true, model: model("verifier-m") },
+      },
+    });
+    const summary = await generate({
+      config,
+      personas: await writePersonas("generated", personas(1)),
+      out,
+      env,
+      cacheDir: join(dir, "cache-generated"),
+      progressIntervalMs: 0,
+    });
+    expect(summary).toMatchObject({ done: 1, failed: 0 });
+    const { interactions } = await outputs(out);
+    const interaction = interactions[0];
+    expect(interaction?.metadata.scenario).toEqual({
+      goal: "share a folder with 30 pupils",
+      expected_outcome: "pupils can open the folder",
+      known: ["the school uses Google Drive"],
+      unknown: ["the pupils' email addresses"],
+      source: "generated",
+    });
+    expect(bodies("user-m")[0]?.messages[0]?.content).toContain("- the school uses Google Drive");
+    const followUp = interaction?.messages[2];
+    expect(followUp?.content).toMatch(/^fine, and what about step/);
+    expect(followUp?.metadata).toMatchObject({
+      asks: 2,
+      rejections: [{ guard: "verifier", detail: "it contradicts the persona" }],
+    });
+    expect(interaction?.metadata.usage.map((u) => u.operation)).toContain("scenario_generation");
+  });
 });
