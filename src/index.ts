@@ -10,10 +10,16 @@ export * from "./cache/index.js";
 export * from "./config/index.js";
 // Conversation logic
 export { AssistantPool, type PoolMember } from "./conversation/assistant-pool.js";
+export { checkAssistantReply } from "./conversation/guards/assistant.js";
+export { checkUserReply, type GuardSettings, type GuardVerdict } from "./conversation/guards/index.js";
 export { type NoiseHook, type NoiseInput, type NoiseOutcome, noNoise } from "./conversation/noise-hook.js";
 export { BUILT_IN_PRICES, PriceTable } from "./conversation/pricing.js";
 export { QueryGenerator } from "./conversation/query-generator.js";
-export { UserSimulator } from "./conversation/user-simulator.js";
+export { ScenarioGenerator } from "./conversation/scenario-generator.js";
+export { StopJudge } from "./conversation/stop-judge.js";
+export { findMarker, stripMarkers } from "./conversation/stop-markers.js";
+export { TurnVerifier } from "./conversation/turn-verifier.js";
+export { type UserReply, UserSimulator } from "./conversation/user-simulator.js";
 // Exports: training formats (jsonl, openai, sharegpt, parquet, hf) and TrainingDataExporter
 export * from "./exports/index.js";
 // The distractor: noise on user messages during generation (docs/noise-generation.md)
@@ -65,8 +71,10 @@ export {
   noiseInputOf,
 } from "./operators/noise.js";
 export { formatProgress, type ProgressSnapshot, ProgressTracker } from "./operators/progress.js";
+export { type ScenarioGenerationOptions, scenarioGeneration } from "./operators/scenario-generation.js";
 export { type StyleTransferOptions, styleTransfer } from "./operators/style-transfer.js";
 export { QuotaTracker, supplementRounds } from "./operators/supplement.js";
+export { type UserTurnOutcome, userTurn } from "./operators/user-turn.js";
 // Providers
 export { isTransient, ProviderError, type ProviderErrorKind } from "./providers/errors.js";
 export { FakeChatModel } from "./providers/fake.js";

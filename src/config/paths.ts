@@ -67,6 +67,8 @@ export function pathRefs(config: ConvosimConfig): PathRef[] {
   template(ig.user_model, "system_prompt_template", ["interaction_generation", "user_model"]);
   template(ig.style_transfer, "prompt_template", ["interaction_generation", "style_transfer"]);
   template(ig.query_generation, "prompt_template", ["interaction_generation", "query_generation"]);
+  for (const helper of ["scenario_generation", "stop_judge", "turn_verifier"] as const)
+    template(ig[helper], "prompt_template", ["interaction_generation", helper]);
   template(config.distractor, "strategy_path", ["distractor"]);
   refs.push(...modelRefs(ig.assistant_model, ["interaction_generation", "assistant_model"]));
   refs.push(...modelRefs(ig.user_model, ["interaction_generation", "user_model"]));
