@@ -21,7 +21,15 @@ export interface CallRange extends Range {
 }
 
 export interface EstimateRow {
-  role: "assistant" | "user" | "style_transfer" | "query_generation" | "distractor";
+  role:
+    | "assistant"
+    | "user"
+    | "style_transfer"
+    | "query_generation"
+    | "scenario_generation"
+    | "stop_judge"
+    | "turn_verifier"
+    | "distractor";
   provider: string;
   model: string;
   /** Assistant rows: the share of conversations this pool model gets. */
@@ -50,6 +58,24 @@ export interface TallyShape {
   assistantSystem: number;
   /** Tokens per chat message that chars/4 does not see. */
   overhead: number;
+  /**
+   * The stop judge's transcript, per message: at most `message` tokens of text (long messages
+   * are shortened) plus `label`; and the most of an assistant reply the turn verifier is shown.
+   */
+  transcript: { message: number; label: number };
+  verifierReply: number;
+}
+
+/**
+ * Tokens sent besides the history, per conversation, on every call of a role: the simulated
+ * user's system prompt and notes; the stop judge's template, query, expected outcome and opening
+ * message; the turn verifier's template, persona and scenario. A range where a generated
+ * scenario or a styled opening is not known yet. Judge and verifier are 0 when they are off.
+ */
+export interface FixedPrompts {
+  user: Range;
+  judge: Range;
+  verifier: Range;
 }
 
 // Sums over the conversations in one bucket (same pool member, same turn target, same bound).
@@ -62,8 +88,33 @@ interface Bucket {
   minUser: number;
   openingExpected: number;
   openingMax: number;
-  /** Simulated-user tokens sent on every user call besides the history (system prompt, notes). */
-  userFixed: number;
+  /** FixedPrompts, summed: what every call of the role sends besides the history. */
+  userFixedExpected: number;
+  userFixedMax: number;
+  judgeFixedExpected: number;
+  judgeFixedMax: number;
+  verifierFixedExpected: number;
+  verifierFixedMax: number;
+}
+
+const FIXED_SUMS = [
+  "userFixedExpected",
+  "userFixedMax",
+  "judgeFixedExpected",
+  "judgeFixedMax",
+  "verifierFixedExpected",
+  "verifierFixedMax",
+] as const;
+
+function fixedSums(n: number, fixed: FixedPrompts): Pick<Bucket, (typeof FIXED_SUMS)[number]> {
+  return {
+    userFixedExpected: n * fixed.user.expected,
+    userFixedMax: n * fixed.user.max,
+    judgeFixedExpected: n * fixed.judge.expected,
+    judgeFixedMax: n * fixed.judge.max,
+    verifierFixedExpected: n * fixed.verifier.expected,
+    verifierFixedMax: n * fixed.verifier.max,
+  };
 }
 
 interface Helper {
@@ -132,7 +183,11 @@ export class Tally {
   /** False once a task's turn target had to be spread over the range (a summary has no seeds). */
   exactTurns = true;
   readonly #buckets = new Map<string, Bucket>();
-  readonly #helpers = { style: { calls: 0, prompt: 0 }, queries: { calls: 0, prompt: 0 } };
+  readonly #helpers = {
+    style: { calls: 0, prompt: 0 },
+    queries: { calls: 0, prompt: 0 },
+    scenario: { calls: 0, prompt: 0 },
+  };
   /** Semantic noise: user messages that may be rewritten (at most), expected rewrites, prompt sizes. */
   readonly #semantic = { messages: 0, expected: 0, prompt: 0, prompts: 0 };
   #openingSum = 0;
@@ -152,13 +207,17 @@ export class Tally {
     return this.#helpers.queries.calls;
   }
 
+  get scenarioCalls(): number {
+    return this.#helpers.scenario.calls;
+  }
+
   /** Average opening tokens so far (for conversations whose query is not known yet). */
   get averageOpening(): number {
     return this.#openingCount > 0 ? this.#openingSum / this.#openingCount : 16;
   }
 
   /** One conversation whose pool member and turn target are known (drawn from its seed). */
-  task(member: number, turns: number, opening: Range, userFixed: number): void {
+  task(member: number, turns: number, opening: Range, fixed: FixedPrompts): void {
     const { minTurns } = this.limits;
     const early = turns > minTurns; // the user may stop once min_turns are done
     this.#add(
@@ -169,7 +228,7 @@ export class Tally {
         minUser: early ? minTurns : turns - 1,
         openingExpected: opening.expected,
         openingMax: opening.max,
-        userFixed,
+        ...fixedSums(1, fixed),
       },
     );
     this.#openingSum += opening.expected;
@@ -177,7 +236,7 @@ export class Tally {
   }
 
   /** `count` conversations with unknown seeds: pool members by weight, targets evenly over the range. */
-  spread(count: number, opening: Range, userFixed: number): void {
+  spread(count: number, opening: Range, fixed: FixedPrompts): void {
     if (count <= 0) return;
     this.exactTurns = false;
     const { minTurns, maxTurns } = this.limits;
@@ -194,7 +253,7 @@ export class Tally {
             minUser: n * (minTurns - 1),
             openingExpected: n * opening.expected,
             openingMax: n * opening.max,
-            userFixed: n * userFixed,
+            ...fixedSums(n, fixed),
           },
         );
       }
@@ -202,9 +261,9 @@ export class Tally {
   }
 
   /** Conversations a supplement round adds (their queries do not exist yet). */
-  supplement(count: number, opening: Range, userFixed: number): void {
+  supplement(count: number, opening: Range, fixed: FixedPrompts): void {
     const exact = this.exactTurns; // reported apart: see supplementConversations
-    this.spread(count, opening, userFixed);
+    this.spread(count, opening, fixed);
     this.exactTurns = exact;
     this.supplementConversations += count;
   }
@@ -212,6 +271,12 @@ export class Tally {
   style(promptTokens: number, count = 1): void {
     this.#helpers.style.calls += count;
     this.#helpers.style.prompt += promptTokens * count;
+  }
+
+  /** Scenario-generation calls: one per conversation whose query brings no scenario. */
+  scenario(promptTokens: number, count = 1): void {
+    this.#helpers.scenario.calls += count;
+    this.#helpers.scenario.prompt += promptTokens * count;
   }
 
   queryGeneration(promptTokens: number): void {
@@ -250,7 +315,12 @@ export class Tally {
   }
 
   /** A helper role's calls: one per item expected, up to `repeats` per item at most. */
-  helperUsage(which: "style" | "queries", expectedTokens: number, maxTokens: number, repeats: number): Part {
+  helperUsage(
+    which: "style" | "queries" | "scenario",
+    expectedTokens: number,
+    maxTokens: number,
+    repeats: number,
+  ): Part {
     const h: Helper = this.#helpers[which];
     return {
       calls: { min: h.calls, expected: h.calls, max: h.calls * repeats },
@@ -259,21 +329,33 @@ export class Tally {
     };
   }
 
-  /** Assistant and simulated-user calls and tokens of the conversations held by one pool member. */
+  /**
+   * Assistant, simulated-user, stop-judge and turn-verifier calls and tokens of the conversations
+   * held by one pool member. `verdicts` are the judge's and verifier's reply tokens per call
+   * (their parts are left out of a row while they are off).
+   */
   conversationParts(
     member: number,
     ratios: { assistant: number; user: number },
     userMaxTokens: number,
-  ): { conversations: number; assistant: Part; user: Part } {
+    verdicts: { judge: Range; verifier: Range } = { judge: ZERO, verifier: ZERO },
+  ): { conversations: number; assistant: Part; user: Part; judge: Part; verifier: Part } {
     const ref = this.shape.members[member]!;
+    const { minTurns } = this.limits;
     const assistant = emptyPart();
     const user = emptyPart();
+    const judge = emptyPart();
+    const verifier = emptyPart();
     let conversations = 0;
     for (const b of this.#buckets.values()) {
       if (b.member !== member) continue;
       conversations += b.n;
       assistant.calls.min += b.minAssistant;
       user.calls.min += b.minUser;
+      // Stopping at min_turns: the judge has looked once (if the target lay beyond), and every
+      // user message but the stop was verified.
+      judge.calls.min += b.turns > minTurns ? b.n : 0;
+      verifier.calls.min += b.minAssistant - b.n;
       const cases = [
         [
           "expected",
@@ -281,20 +363,42 @@ export class Tally {
           ratios.assistant * ref.maxTokens,
           ratios.user * userMaxTokens,
           b.openingExpected,
+          b.userFixedExpected,
+          b.judgeFixedExpected,
+          b.verifierFixedExpected,
         ],
-        ["max", b.boundTurns, ref.maxTokens, userMaxTokens, b.openingMax],
+        [
+          "max",
+          b.boundTurns,
+          ref.maxTokens,
+          userMaxTokens,
+          b.openingMax,
+          b.userFixedMax,
+          b.judgeFixedMax,
+          b.verifierFixedMax,
+        ],
       ] as const;
-      for (const [pick, t, a, u, opening] of cases) {
-        const tokens = conversationTokens(t, b.n, opening, b.userFixed, a, u, this.shape);
+      for (const [pick, t, a, u, opening, userFixed, judgeFixed, verifierFixed] of cases) {
+        const tokens = conversationTokens(t, b.n, opening, userFixed, a, u, this.shape);
         assistant.calls[pick] += b.n * t;
         user.calls[pick] += b.n * (t - 1);
         assistant.prompt[pick] += tokens.assistantPrompt;
         assistant.completion[pick] += b.n * t * a;
         user.prompt[pick] += tokens.userPrompt;
         user.completion[pick] += b.n * (t - 1) * u;
+        const judged = judgeTokens(t, minTurns, b.n, judgeFixed, a, u, this.shape);
+        judge.calls[pick] += judged.calls;
+        judge.prompt[pick] += judged.prompt;
+        judge.completion[pick] += judged.calls * verdicts.judge[pick];
+        // One verdict per user message, on the assistant's reply before it (cut) and the message.
+        const verified = b.n * (t - 1);
+        verifier.calls[pick] += verified;
+        verifier.prompt[pick] +=
+          (t - 1) * verifierFixed + verified * (Math.min(a, this.shape.verifierReply) + u);
+        verifier.completion[pick] += verified * verdicts.verifier[pick];
       }
     }
-    return { conversations, assistant, user };
+    return { conversations, assistant, user, judge, verifier };
   }
 
   #add(key: Pick<Bucket, "member" | "turns" | "boundTurns">, sums: Omit<Bucket, keyof typeof key>): void {
@@ -308,7 +412,7 @@ export class Tally {
         minUser: 0,
         openingExpected: 0,
         openingMax: 0,
-        userFixed: 0,
+        ...fixedSums(0, NO_FIXED),
       };
       this.#buckets.set(id, bucket);
     }
@@ -317,10 +421,13 @@ export class Tally {
     bucket.minUser += sums.minUser;
     bucket.openingExpected += sums.openingExpected;
     bucket.openingMax += sums.openingMax;
-    bucket.userFixed += sums.userFixed;
+    for (const k of FIXED_SUMS) bucket[k] += sums[k];
     this.conversations += sums.n;
   }
 }
+
+const ZERO: Range = { expected: 0, max: 0 };
+const NO_FIXED: FixedPrompts = { user: ZERO, judge: ZERO, verifier: ZERO };
 
 function emptyPart(): Part {
   return {
@@ -354,4 +461,30 @@ export function conversationTokens(
   const userPrompt =
     (t - 1) * (userFixed + opening + n * o) + n * (a + o) * pairs + n * (u + o) * userFollowUps;
   return { assistantPrompt, userPrompt };
+}
+
+/**
+ * The stop judge's calls and prompt tokens over `n` conversations of `t` turns whose fixed judge
+ * prompts (template, query, outcome, opening) sum to `fixed`, with replies of `a` and `u` tokens.
+ * It looks after each assistant reply k from min_turns until the reply that ends the conversation
+ * (k = m..t-1), each time at the transcript so far: the opening, k replies and k-1 follow-ups,
+ * each message shortened to at most `transcript.message` tokens and labelled.
+ */
+export function judgeTokens(
+  t: number,
+  m: number,
+  n: number,
+  fixed: number,
+  a: number,
+  u: number,
+  shape: Pick<TallyShape, "transcript">,
+): { calls: number; prompt: number } {
+  const looks = Math.max(0, t - m);
+  const replies = (looks * (m + t - 1)) / 2; // Σ_{k=m..t-1} k
+  const followUps = replies - looks; // Σ_{k=m..t-1} (k-1)
+  const { message, label } = shape.transcript;
+  const prompt =
+    looks * fixed +
+    n * (replies * (Math.min(a, message) + label) + followUps * (Math.min(u, message) + label));
+  return { calls: n * looks, prompt };
 }

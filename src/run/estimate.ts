@@ -7,11 +7,18 @@
 // is drawn from its seed (turn-rules.ts), so for real tasks it is known exactly; for a bare
 // summary ({count, averageQueryChars}) targets are spread evenly over [min_turns, max_turns].
 //
+// The optional helpers: style transfer and scenario generation make one call before a
+// conversation (scenario generation only for a query that brings no scenario); the stop judge
+// one after each assistant reply from min_turns on, except the reply that ends the conversation;
+// the turn verifier one per simulated-user message. A generated scenario is also shown on every
+// simulated-user and verifier call (and its outcome on every judge call).
+//
 // What is a bound and what is a guess:
-// - `max` is a ceiling per conversation: every reply at its max_completion_tokens, the task's
-//   turn target (max_turns for a summary), one style-transfer call, max_supplement_rounds
-//   query-generation calls. Re-asks of the simulated user and retried calls are not in it, and
-//   prompt sizes are chars/4, not a tokenizer: a real run can pass it by those.
+// - `max` is a ceiling per conversation: every reply at its max_completion_tokens (a helper's
+//   at the cap its request sets), the task's turn target (max_turns for a summary), one
+//   style-transfer and one scenario call, max_supplement_rounds query-generation calls.
+//   Re-asks of the simulated user (and their verifier calls) and retried calls are not in it,
+//   and prompt sizes are chars/4, not a tokenizer: a real run can pass it by those.
 // - `expected` assumes replies at a fixed share of max_completion_tokens (COMPLETION_RATIOS)
 //   and no early stop by the user (which only lowers the real figure).
 import { isObservable, lastValueFrom, type Observable, takeWhile, tap } from "rxjs";
@@ -20,21 +27,26 @@ import type { PriceTable } from "../conversation/pricing.js";
 import { drawTargetTurns } from "../conversation/turn-rules.js";
 import { estimateTokens } from "../providers/estimate.js";
 import type { ConvosimConfig } from "../schema/config.js";
+import type { ScenarioRecord } from "../schema/interaction.js";
 import type { Persona, Task } from "../schema/persona.js";
 import { personaTasks } from "../sources/tasks.js";
 import { type FormatContext, formatEstimate } from "./estimate-format.js";
 import {
+  JUDGE_MAX_TOKENS,
   MESSAGE_OVERHEAD,
   NO_CALLS,
   PromptSizer,
   QUERY_GENERATION_MAX_TOKENS,
+  SCENARIO_MAX_TOKENS,
   STYLE_MAX_TOKENS,
+  VERIFIER_MAX_TOKENS,
 } from "./estimate-prompts.js";
 import {
   addPart,
   type CallRange,
   type EstimateRow,
   emptyRow,
+  type FixedPrompts,
   type ModelRef,
   type Range,
   rowKey,
@@ -67,7 +79,17 @@ const SEMANTIC_TEMPLATE_TOKENS = 300;
 const SEMANTIC_MAX_TOKENS = 256;
 
 /** Share of max_completion_tokens a reply is expected to use: an assumption, not a measurement. */
-export const COMPLETION_RATIOS = { assistant: 0.5, user: 0.25, style: 0.25, queries: 0.5 } as const;
+export const COMPLETION_RATIOS = {
+  assistant: 0.5,
+  user: 0.25,
+  style: 0.25,
+  queries: 0.5,
+  /** A scenario: goal, outcome, a few facts and constraints as JSON (≈ 200 of 400 tokens). */
+  scenario: 0.5,
+  /** The judge's and verifier's one line of JSON (≈ 32 of 128 tokens). */
+  judge: 0.25,
+  verifier: 0.25,
+} as const;
 export type CompletionRatios = { -readonly [K in keyof typeof COMPLETION_RATIOS]: number };
 
 /** A run described by counts instead of tasks. */
@@ -115,11 +137,17 @@ export interface RunEstimate {
 
 type Opening = Range;
 
+/** Where a conversation's scenario comes from, as far as its prompts are concerned. */
+type ScenarioSource = ScenarioRecord | "generated" | undefined;
+
 const ROLE_ORDER: readonly EstimateRow["role"][] = [
   "assistant",
   "user",
   "style_transfer",
   "query_generation",
+  "scenario_generation",
+  "stop_judge",
+  "turn_verifier",
   "distractor",
 ];
 
@@ -133,6 +161,9 @@ export class RunEstimator {
   private readonly userRef: ModelRef;
   private readonly styleRef: ModelRef | undefined;
   private readonly queryRef: ModelRef | undefined;
+  private readonly scenarioRef: ModelRef | undefined;
+  private readonly judgeRef: ModelRef | undefined;
+  private readonly verifierRef: ModelRef | undefined;
   private readonly semantic: { ref: ModelRef; share: number; template: number; attempts: number } | undefined;
   private readonly tally: Tally;
   private seen = 0;
@@ -175,6 +206,16 @@ export class RunEstimator {
       const m = ig.query_generation.model ?? ig.user_model;
       this.queryRef = { provider: m.provider, model: m.model, maxTokens: QUERY_GENERATION_MAX_TOKENS };
     }
+    const helper = (
+      h: { enabled: boolean; model?: { provider: string; model: string } | undefined },
+      maxTokens: number,
+    ) => {
+      const m = h.model ?? ig.user_model;
+      return h.enabled ? { provider: m.provider, model: m.model, maxTokens } : undefined;
+    };
+    this.scenarioRef = helper(ig.scenario_generation, SCENARIO_MAX_TOKENS);
+    this.judgeRef = helper(ig.stop_judge, JUDGE_MAX_TOKENS);
+    this.verifierRef = helper(ig.turn_verifier, VERIFIER_MAX_TOKENS);
     const noise = config.distractor;
     if (noise.enabled && noise.use_semantic && noise.max_semantic_events_per_turn > 0) {
       // A user message gets a semantic rewrite when the gate opens and a semantic layer is drawn.
@@ -199,6 +240,8 @@ export class RunEstimator {
       limits: { minTurns: ig.min_turns, maxTurns: ig.max_turns },
       assistantSystem: this.prompts.assistantSystem,
       overhead: MESSAGE_OVERHEAD,
+      transcript: this.prompts.transcript,
+      verifierReply: this.prompts.verifierReply,
     });
   }
 
@@ -225,8 +268,15 @@ export class RunEstimator {
     const existing = persona.queries.map((q) => q.original_query);
     this.tally.queryGeneration(this.prompts.queryGeneration(persona.persona_features, needed, existing));
     const opening = this.styleRef ? this.styledOpening() : this.averageOpening();
-    this.tally.supplement(needed, opening, this.prompts.userFixed(persona, ""));
+    // Generated queries bring no scenario: the generator writes one when it is on.
+    const scenario = this.scenarioRef ? "generated" : undefined;
+    const userFixed = this.prompts.userFixed(persona, "");
+    this.tally.supplement(needed, opening, this.fixedPrompts(persona, "", scenario, opening, userFixed));
     if (this.styleRef) this.tally.style(this.prompts.style(persona.persona_features, ""), needed);
+    if (this.scenarioRef) {
+      const prompt = this.prompts.scenarioGeneration(persona.persona_features, "");
+      this.tally.scenario(prompt + this.tally.averageOpening, needed);
+    }
   }
 
   /** A task or a persona, whichever it is. */
@@ -256,7 +306,13 @@ export class RunEstimator {
       summary.averageUserPromptChars === undefined
         ? this.prompts.userFixed(noPersona, query)
         : Math.ceil(summary.averageUserPromptChars / 4) + this.prompts.userFixed(noPersona, query, false);
-    this.tally.spread(summary.count, opening, userFixed);
+    const scenario = this.scenarioRef ? "generated" : undefined;
+    this.tally.spread(
+      summary.count,
+      opening,
+      this.fixedPrompts(noPersona, query, scenario, opening, userFixed),
+    );
+    if (this.scenarioRef) this.tally.scenario(this.prompts.scenarioGeneration({}, query), summary.count);
     if (this.semantic) {
       const { min_turns: min, max_turns: max } = this.ig;
       const share = this.semantic.share;
@@ -309,11 +365,67 @@ export class RunEstimator {
     const member = this.pool.members.indexOf(this.pool.choose(task.seed));
     const turns = drawTargetTurns(task.seed, tally.limits, task.target_turns);
     const opening = this.styleRef ? this.styledOpening() : this.queryOpening(task.initial_query);
-    tally.task(member, turns, opening, this.prompts.userFixed(task, task.original_query));
+    // A task's own scenario goes into the prompts as it is; without one the generator writes one.
+    const scenario = task.scenario ?? (this.scenarioRef ? "generated" : undefined);
+    const userFixed = this.prompts.userFixed(task, task.original_query);
+    tally.task(
+      member,
+      turns,
+      opening,
+      this.fixedPrompts(task, task.original_query, scenario, opening, userFixed),
+    );
+    if (this.scenarioRef && !task.scenario)
+      tally.scenario(this.prompts.scenarioGeneration(task.persona_features, task.original_query));
     // One user message per turn, each as long as the opening at most (follow-ups are shorter).
     if (this.semantic)
       tally.semantic(turns, turns, this.semantic.share, this.semantic.template + opening.max);
     if (this.styleRef) tally.style(this.prompts.style(task.persona_features, task.original_query));
+  }
+
+  /**
+   * What the simulated user, the stop judge and the turn verifier send besides the history.
+   * `userFixed` already holds a scenario given with the query; a generated one is not written
+   * yet: it is counted at the generator's expected and maximal reply, under its headings. The
+   * judge is shown the fallback outcome (one sentence about the query), at most the whole reply.
+   */
+  private fixedPrompts(
+    who: { persona_features: Readonly<Record<string, unknown>> },
+    query: string,
+    scenario: ScenarioSource,
+    opening: Opening,
+    userFixed: number,
+  ): FixedPrompts {
+    const given = scenario === "generated" ? undefined : scenario;
+    const generated =
+      scenario === "generated"
+        ? {
+            expected: this.prompts.scenarioHeadings + this.ratios.scenario * SCENARIO_MAX_TOKENS,
+            max: this.prompts.scenarioHeadings + SCENARIO_MAX_TOKENS,
+          }
+        : { expected: 0, max: 0 };
+    const fixed: FixedPrompts = {
+      user: { expected: userFixed + generated.expected, max: userFixed + generated.max },
+      judge: { expected: 0, max: 0 },
+      verifier: { expected: 0, max: 0 },
+    };
+    if (this.judgeRef) {
+      // The transcript opens with the first user message, shortened like every message in it.
+      const { message, label } = this.prompts.transcript;
+      const base = this.prompts.judge(query, given);
+      fixed.judge = {
+        expected: base + Math.min(opening.expected, message) + label,
+        max:
+          base +
+          Math.min(opening.max, message) +
+          label +
+          (scenario === "generated" ? SCENARIO_MAX_TOKENS : 0),
+      };
+    }
+    if (this.verifierRef) {
+      const base = this.prompts.verifier(who.persona_features, given);
+      fixed.verifier = { expected: base + generated.expected, max: base + generated.max };
+    }
+    return fixed;
   }
 
   private queryOpening(query: string): Opening {
@@ -343,13 +455,22 @@ export class RunEstimator {
       }
       return found;
     };
+    const verdicts = {
+      judge: { expected: this.ratios.judge * JUDGE_MAX_TOKENS, max: JUDGE_MAX_TOKENS },
+      verifier: { expected: this.ratios.verifier * VERIFIER_MAX_TOKENS, max: VERIFIER_MAX_TOKENS },
+    };
     for (const [index, member] of this.members.entries()) {
-      const parts = tally.conversationParts(index, this.ratios, this.userRef.maxTokens);
+      const parts = tally.conversationParts(index, this.ratios, this.userRef.maxTokens, verdicts);
       if (parts.conversations === 0) continue;
       const assistant = row("assistant", member);
       assistant.share = (assistant.share ?? 0) + parts.conversations / tally.conversations;
       addPart(assistant, parts.assistant, this.prices);
       addPart(row("user", this.userRef), parts.user, this.prices);
+      // A conversation ended at min_turns is never judged: no row for calls that cannot happen.
+      if (this.judgeRef && parts.judge.calls.max > 0)
+        addPart(row("stop_judge", this.judgeRef), parts.judge, this.prices);
+      if (this.verifierRef && parts.verifier.calls.max > 0)
+        addPart(row("turn_verifier", this.verifierRef), parts.verifier, this.prices);
     }
     if (this.styleRef && tally.styleCalls > 0) {
       const part = tally.helperUsage("style", this.ratios.style * STYLE_MAX_TOKENS, STYLE_MAX_TOKENS, 1);
@@ -360,6 +481,11 @@ export class RunEstimator {
       const rounds = this.ig.max_supplement_rounds;
       const part = tally.helperUsage("queries", expected, QUERY_GENERATION_MAX_TOKENS, rounds);
       addPart(row("query_generation", this.queryRef), part, this.prices);
+    }
+    if (this.scenarioRef && tally.scenarioCalls > 0) {
+      const expected = this.ratios.scenario * SCENARIO_MAX_TOKENS;
+      const part = tally.helperUsage("scenario", expected, SCENARIO_MAX_TOKENS, 1);
+      addPart(row("scenario_generation", this.scenarioRef), part, this.prices);
     }
     if (this.semantic && tally.semanticMessages > 0) {
       const { ref, attempts } = this.semantic;
