@@ -58,7 +58,7 @@ interface Side {
 const side = (): Side => ({ ms: 0, promptTokens: 0, completionTokens: 0, texts: [] });
 
 const settings = runtimeSettingsFromEnv();
-const path = await resolveLocalModelPath({});
+const path = await resolveLocalModelPath({ model: "gemma-3-270m" });
 
 // convosim's side: the provider exactly as a run uses it.
 const convosimModel = await createLocalChatModel(

@@ -2,7 +2,11 @@
 // node-llama-cpp called directly, same prompts, same process, same run (bench/run-local.ts).
 // One context sequence on both sides so that prompt evaluation and KV-cache reuse match.
 import { existsSync } from "node:fs";
-import { defaultModelPath } from "../../src/providers/local/model-cache.js";
+import {
+  type EmbeddedModel,
+  embeddedModel,
+  embeddedModelPath,
+} from "../../src/providers/local/model-cache.js";
 import { round, runChild } from "../measure.js";
 import { check, type Scenario } from "./types.js";
 
@@ -27,7 +31,7 @@ interface LocalResult {
 const ROUNDS = Number(process.env.BENCH_LOCAL_ROUNDS ?? 3);
 
 export const embedded: Scenario = async () => {
-  const path = defaultModelPath();
+  const path = embeddedModelPath(embeddedModel("gemma-3-270m") as EmbeddedModel);
   if (!existsSync(path)) {
     return {
       name: "embedded",

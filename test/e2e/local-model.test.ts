@@ -1,16 +1,23 @@
-// End-to-end: the REAL embedded model (Gemma 3 270M Q4_K_M) from the convosim cache, run in
-// process. The test set-up runs `npm run fetch-model` first; a missing model is a failure with
-// the fix in the message, never a silent skip. Outputs are short (≤ 24 tokens) so the whole
-// file stays well under a minute on 2 cores.
+// End-to-end: the REAL embedded Gemma 3 270M Q4_K_M (pretrained, the transcript path) from the
+// convosim cache, run in process — the small, fast model, named explicitly; the default
+// instruction-tuned model's chat path is covered by local-chat-model.test.ts. The test set-up
+// runs `npm run fetch-model` first (it fetches both); a missing model is a failure with the fix
+// in the message, never a silent skip. Outputs are short (≤ 24 tokens) so the whole file stays
+// well under a minute on 2 cores.
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalChatModel, LocalModelInfo } from "../../src/providers/local/index.js";
-import { createLocalChatModel, defaultModelPath } from "../../src/providers/local/index.js";
+import {
+  createLocalChatModel,
+  type EmbeddedModel,
+  embeddedModel,
+  embeddedModelPath,
+} from "../../src/providers/local/index.js";
 import { leasedModelPaths } from "../../src/providers/local/runtime.js";
 import type { ChatMessage, ChatRequest } from "../../src/providers/types.js";
 import { ModelConfig } from "../../src/schema/config.js";
 
-const MODEL_PATH = defaultModelPath();
+const MODEL_PATH = embeddedModelPath(embeddedModel("gemma-3-270m") as EmbeddedModel);
 
 const twoTurnChat: ChatMessage[] = [
   { role: "system", content: "You are a friendly assistant who gives short, practical answers." },
@@ -42,10 +49,12 @@ const ask = (overrides: Partial<ChatRequest> = {}) =>
 describe("local provider with the real Gemma 3 270M", () => {
   it("loads the pretrained model and chooses the transcript prompt format", () => {
     expect(info.path).toBe(MODEL_PATH);
+    expect(info.embedded).toBe("gemma-3-270m");
     expect(info.name).toBe("Gemma 3 270m");
     // The pretrained checkpoint: no finetune tag, no chat template.
     expect(info.finetune).toBeUndefined();
     expect(info.promptFormat).toBe("transcript");
+    expect(info.chatWrapper).toBeUndefined();
     expect(info.sequences).toBeGreaterThanOrEqual(1);
     expect(info.loadMs).toBeGreaterThan(0);
   });
@@ -153,8 +162,13 @@ describe("local provider with the real Gemma 3 270M", () => {
 
   it("can be forced through the chat template (the path instruction-tuned GGUFs take)", async () => {
     // The pretrained model answers poorly through Gemma's template; this checks the mechanics.
-    const chat = await createLocalChatModel(ModelConfig.parse({ extra_body: { prompt_format: "chat" } }));
-    expect((await chat.load()).promptFormat).toBe("chat");
+    const chat = await createLocalChatModel(
+      ModelConfig.parse({ model: "gemma-3-270m", extra_body: { prompt_format: "chat" } }),
+    );
+    const chatInfo = await chat.load();
+    expect(chatInfo.promptFormat).toBe("chat");
+    // No template in this GGUF: node-llama-cpp's wrapper for the architecture.
+    expect(chatInfo.chatWrapper).toBe("Gemma");
     const result = await chat.complete({ messages: twoTurnChat, maxTokens: 8, temperature: 0 });
     expect(typeof result.text).toBe("string");
     expect(result.usage.prompt_tokens).toBeGreaterThan(50);
@@ -165,7 +179,9 @@ describe("local provider with the real Gemma 3 270M", () => {
   });
 
   it("shares one loaded model between instances and frees it after the last close", async () => {
-    const second = await createLocalChatModel(ModelConfig.parse({ model: "gemma-as-user" }));
+    const second = await createLocalChatModel(
+      ModelConfig.parse({ model: "gemma-as-user", model_path: MODEL_PATH }),
+    );
     const secondInfo = await second.load();
     expect(secondInfo.loadMs).toBe(info.loadMs); // same loaded model, no second load
     const reply = await second.complete({ messages: twoTurnChat, maxTokens: 8, temperature: 0 });

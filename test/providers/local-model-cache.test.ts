@@ -3,14 +3,22 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/providers/errors.js";
+import { promptFormatOf } from "../../src/providers/local/index.js";
 import {
   convosimCacheDir,
+  DEFAULT_LOCAL_MODEL,
   DEFAULT_MODEL_FILE,
   defaultModelPath,
+  EMBEDDED_MODELS,
+  type EmbeddedModel,
+  embeddedModel,
+  embeddedModelPath,
   isHubReference,
   modelsDir,
+  resolveLocalModel,
   resolveLocalModelPath,
 } from "../../src/providers/local/model-cache.js";
+import { ModelConfig } from "../../src/schema/config.js";
 
 let root: string;
 
@@ -46,7 +54,65 @@ describe("cache directory", () => {
     const env = { CONVOSIM_CACHE_DIR: "/c" };
     expect(modelsDir(env)).toBe("/c/models");
     expect(defaultModelPath(env)).toBe(`/c/models/${DEFAULT_MODEL_FILE}`);
-    expect(DEFAULT_MODEL_FILE).toBe("gemma-3-270m-q4_k_m.gguf");
+    expect(DEFAULT_MODEL_FILE).toBe("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
+    const gemma = embeddedModel("gemma-3-270m") as EmbeddedModel;
+    expect(embeddedModelPath(gemma, env)).toBe("/c/models/gemma-3-270m-q4_k_m.gguf");
+  });
+});
+
+describe("the catalogue of embedded models", () => {
+  it("has the config's default model name as its default, an instruction-tuned chat model", () => {
+    expect(ModelConfig.parse({}).model).toBe(DEFAULT_LOCAL_MODEL);
+    expect(embeddedModel(DEFAULT_LOCAL_MODEL)).toMatchObject({
+      file: DEFAULT_MODEL_FILE,
+      promptFormat: "chat",
+      license: "Apache-2.0",
+    });
+    expect(embeddedModel("gemma-3-270m")?.promptFormat).toBe("transcript");
+    expect(embeddedModel("toString")).toBeUndefined();
+    for (const [name, model] of Object.entries(EMBEDDED_MODELS)) {
+      expect(model.name).toBe(name);
+      expect(model.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(model.file).toMatch(/\.gguf$/);
+    }
+  });
+
+  it("is the catalogue scripts/fetch-model.mjs fetches from (same files, hashes, wheels, chunks)", async () => {
+    // Imported, not run: the script only runs main() when started as a program.
+    const scriptUrl = new URL("../../scripts/fetch-model.mjs", import.meta.url).href;
+    const script = (await import(scriptUrl)) as {
+      MODELS: Record<
+        string,
+        { file: string; bytes: number; sha256: string; version: string; packages: string[]; chunks: string[] }
+      >;
+      DEFAULT_MODEL: string;
+      SETUP_MODELS: string[];
+    };
+    expect(script.DEFAULT_MODEL).toBe(DEFAULT_LOCAL_MODEL);
+    // `npm run fetch-model` fetches the default and the model the fast e2e tests run on.
+    expect(script.SETUP_MODELS).toEqual([DEFAULT_LOCAL_MODEL, "gemma-3-270m"]);
+    expect(Object.keys(script.MODELS).sort()).toEqual(Object.keys(EMBEDDED_MODELS).sort());
+    for (const [name, model] of Object.entries(EMBEDDED_MODELS)) {
+      expect(script.MODELS[name]).toMatchObject({
+        file: model.file,
+        bytes: model.bytes,
+        sha256: model.sha256,
+        version: model.pypi.version,
+        packages: [...model.pypi.packages],
+        chunks: [...model.pypi.chunks],
+      });
+    }
+  });
+
+  it("decides the prompt format: configured, else the catalogue's, else the GGUF's chat template", () => {
+    const qwen = embeddedModel(DEFAULT_LOCAL_MODEL);
+    const gemma = embeddedModel("gemma-3-270m");
+    expect(promptFormatOf("auto", qwen, { hasChatTemplate: false })).toBe("chat");
+    expect(promptFormatOf("auto", gemma, { hasChatTemplate: true })).toBe("transcript");
+    expect(promptFormatOf("auto", undefined, { hasChatTemplate: true })).toBe("chat");
+    expect(promptFormatOf("auto", undefined, { hasChatTemplate: false })).toBe("transcript");
+    expect(promptFormatOf("chat", gemma, { hasChatTemplate: false })).toBe("chat");
+    expect(promptFormatOf("transcript", qwen, { hasChatTemplate: true })).toBe("transcript");
   });
 });
 
@@ -59,11 +125,35 @@ describe("resolveLocalModelPath — default model", () => {
     await expect(resolveLocalModelPath({ model_path: "  " }, { env })).resolves.toBe(defaultModelPath(env));
   });
 
+  it("finds an embedded model by its config name", async () => {
+    const env = { CONVOSIM_CACHE_DIR: join(root, "with-model") };
+    const gemma = embeddedModel("gemma-3-270m") as EmbeddedModel;
+    await mkdir(modelsDir(env), { recursive: true });
+    await writeFile(embeddedModelPath(gemma, env), "GGUF");
+    await expect(resolveLocalModel({ model: "gemma-3-270m" }, { env })).resolves.toEqual({
+      path: embeddedModelPath(gemma, env),
+      embedded: gemma,
+    });
+    await expect(resolveLocalModel({ model: DEFAULT_LOCAL_MODEL }, { env })).resolves.toMatchObject({
+      embedded: { name: DEFAULT_LOCAL_MODEL },
+    });
+  });
+
   it("names the missing path and the fetch command when it was never fetched", async () => {
     const env = { CONVOSIM_CACHE_DIR: join(root, "empty") };
     const error = await expectConfigError(resolveLocalModelPath({}, { env }));
     expect(error.message).toBe(
-      `embedded model not found at ${defaultModelPath(env)}; run \`npm run fetch-model\` (or \`node scripts/fetch-model.mjs\`)`,
+      `embedded model not found at ${defaultModelPath(env)}; run \`npm run fetch-model\` ` +
+        `(or \`node scripts/fetch-model.mjs --model ${DEFAULT_LOCAL_MODEL}\`)`,
+    );
+  });
+
+  it("rejects a model name that is not embedded when there is no model_path", async () => {
+    const env = { CONVOSIM_CACHE_DIR: join(root, "with-model") };
+    const error = await expectConfigError(resolveLocalModelPath({ model: "qwen2.5-7b" }, { env }));
+    expect(error.message).toBe(
+      'local model "qwen2.5-7b" is not an embedded model (qwen2.5-coder-0.5b-instruct, gemma-3-270m); ' +
+        "set model_path to a .gguf file or a hf: reference to run another model",
     );
   });
 });

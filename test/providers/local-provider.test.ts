@@ -38,6 +38,14 @@ describe("createLocalChatModel — configuration errors", () => {
     );
   });
 
+  it("fails at creation for a model name that is not embedded and has no model_path", async () => {
+    const error = await rejection(
+      createLocalChatModel(ModelConfig.parse({ model: "my-model" }), { env: env() }),
+    );
+    expect((error as ProviderError).kind).toBe("config");
+    expect((error as Error).message).toContain('local model "my-model" is not an embedded model');
+  });
+
   it("rejects unknown extra_body keys before touching the file system", async () => {
     const config = ModelConfig.parse({ extra_body: { temprature: 1 } });
     const error = await rejection(createLocalChatModel(config, { env: env() }));

@@ -8,7 +8,7 @@
 import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaModel } from "node-llama-cpp";
 import type { ChatMessage } from "../types.js";
 import type { LocalExtraBody } from "./options.js";
-import type { Slot } from "./runtime.js";
+import { chatWrapperOf, type LoadedModel, type Slot } from "./runtime.js";
 import { cleanCompletion, fitTranscript } from "./transcript.js";
 
 export interface SamplingSettings {
@@ -71,14 +71,16 @@ function meterUsage(
   return { completionTokens: diff.usedOutputTokens, cachedTokens: cached };
 }
 
+/** Prompts a pretrained model with a "User:/Assistant:" transcript (transcript.ts) to continue. */
 export async function generateTranscript(
   slot: Slot,
-  model: LlamaModel,
-  contextSize: number,
+  loaded: LoadedModel,
   messages: readonly ChatMessage[],
   settings: SamplingSettings,
   signal: AbortSignal | undefined,
 ): Promise<Generation> {
+  const { model } = loaded;
+  const contextSize = loaded.context.contextSize;
   const labels = { user: settings.extra.user_label, assistant: settings.extra.assistant_label };
   const maxTokens = Math.min(settings.maxTokens, contextSize - MIN_REPLY_TOKENS);
   const transcript = fitTranscript(messages, {
@@ -120,17 +122,24 @@ function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
   return history;
 }
 
+/**
+ * Prompts an instruction-tuned model through its chat template (runtime.ts's chatWrapperOf).
+ * Speaker labels do not apply: the template's roles say who speaks. The reply ends at the
+ * template's end-of-turn token ("stop"), a custom stop string ("stop") or maxTokens ("length").
+ */
 export async function generateChat(
   slot: Slot,
-  model: LlamaModel,
-  contextSize: number,
+  loaded: LoadedModel,
   messages: readonly ChatMessage[],
   settings: SamplingSettings,
   signal: AbortSignal | undefined,
 ): Promise<Generation> {
-  if (!slot.chat) {
+  const { model } = loaded;
+  const contextSize = loaded.context.contextSize;
+  const chatWrapper = await chatWrapperOf(loaded);
+  if (!slot.chat || slot.chat.chatWrapper !== chatWrapper) {
     const { LlamaChat } = await import("node-llama-cpp");
-    slot.chat = new LlamaChat({ contextSequence: slot.sequence });
+    slot.chat = new LlamaChat({ contextSequence: slot.sequence, chatWrapper });
   }
   const history = toChatHistory(messages);
   const rendered = slot.chat.chatWrapper.generateContextState({ chatHistory: history }).contextText;

