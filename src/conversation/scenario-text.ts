@@ -7,18 +7,39 @@ function list(title: string, items: readonly string[] | undefined): string[] {
   return [title, ...items.map((item) => `- ${item}`)];
 }
 
-/** Empty for a scenario derived from the query alone: the original request is then the goal. */
-export function describeScenario(scenario: ScenarioRecord | undefined): string {
+const HEADINGS = {
+  you: {
+    goal: "What you want from this conversation:",
+    done: "You are done when:",
+    known: "Facts you know (share each only when it matters or when you are asked, not all at once):",
+    unknown: "Things you do not know (if asked, say you don't know; never make them up):",
+    constraints: "Your constraints:",
+  },
+  user: {
+    goal: "The user wants:",
+    done: "The user is done when:",
+    known: "The user knows (and shares only when it matters or when asked):",
+    unknown: "The user does not know (and says so if asked):",
+    constraints: "The user's constraints:",
+  },
+} as const;
+
+/**
+ * Empty for a scenario derived from the query alone: the original request is then the goal.
+ * `voice`: "you" for the simulated user's own instructions, "user" for a transcript's preamble.
+ */
+export function describeScenario(
+  scenario: ScenarioRecord | undefined,
+  voice: "you" | "user" = "you",
+): string {
   if (!scenario) return "";
+  const h = HEADINGS[voice];
   const lines = [
-    ...(scenario.goal ? [`What you want from this conversation: ${scenario.goal}`] : []),
-    ...(scenario.expected_outcome ? [`You are done when: ${scenario.expected_outcome}`] : []),
-    ...list(
-      "Facts you know (share each only when it matters or when you are asked, not all at once):",
-      scenario.known,
-    ),
-    ...list("Things you do not know (if asked, say you don't know; never make them up):", scenario.unknown),
-    ...list("Your constraints:", scenario.constraints),
+    ...(scenario.goal ? [`${h.goal} ${scenario.goal}`] : []),
+    ...(scenario.expected_outcome ? [`${h.done} ${scenario.expected_outcome}`] : []),
+    ...list(h.known, scenario.known),
+    ...list(h.unknown, scenario.unknown),
+    ...list(h.constraints, scenario.constraints),
   ];
   return lines.join("\n");
 }

@@ -71,8 +71,11 @@ export class UserSimulator {
   private readonly systemTemplate: string;
   private readonly turnTemplate: string;
   private readonly transcriptTemplate: string;
+  private readonly continuationTemplate: string;
   readonly markers: MarkerSet;
   readonly promptFormat: "chat" | "transcript";
+  /** A transcript for a local model is a plain-text continuation, not a chat (see buildRequest). */
+  private readonly continuation: boolean;
   readonly guardSettings: GuardSettings;
 
   constructor(
@@ -82,9 +85,11 @@ export class UserSimulator {
     this.systemTemplate = loadTemplate(config.system_prompt_template ?? "user_simulator");
     this.turnTemplate = loadTemplate("user_turn");
     this.transcriptTemplate = loadTemplate("user_transcript");
+    this.continuationTemplate = loadTemplate("user_simulator_transcript");
     this.markers = { stop: config.stop_marker, giveUp: config.give_up_marker ?? "###GIVE_UP###" };
     const format = config.prompt_format ?? "auto";
     this.promptFormat = format === "auto" ? (model.provider === "local" ? "transcript" : "chat") : format;
+    this.continuation = this.promptFormat === "transcript" && model.provider === "local";
     const guards = config.guards ?? { disable: [], near_duplicate: 0.8, copy_share: 0.6 };
     this.guardSettings = {
       disabled: new Set(guards.disable),
@@ -98,6 +103,7 @@ export class UserSimulator {
   systemPrompt(
     context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query" | "scenario">,
   ): string {
+    if (this.continuation) return this.continuationPreamble(context, undefined);
     return renderTemplate(this.systemTemplate, {
       persona_description: describePersona(context.persona_features),
       persona_guidance: personaGuidance(context.persona_features),
@@ -109,12 +115,35 @@ export class UserSimulator {
     });
   }
 
+  /** The preamble a local model continues from: the user described in the third person. */
+  private continuationPreamble(
+    context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query" | "scenario">,
+    rejected: UserTurnContext["rejected"],
+  ): string {
+    return renderTemplate(this.continuationTemplate, {
+      persona_description: describePersona(context.persona_features),
+      system_prompt: context.system_prompt ? `- ${context.system_prompt}` : "",
+      scenario: describeScenario(context.scenario, "user"),
+      stop_marker: this.config.stop_marker,
+      give_up_marker: this.markers.giveUp,
+      reask_note: rejected
+        ? `(An earlier draft of the user's next message was discarded because ${rejected.detail}.)`
+        : "",
+    });
+  }
+
   /** The system prompt and its leak reference, once per conversation. */
   conversationPrompt(
     context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query" | "scenario">,
   ): ConversationPrompt {
     const system = this.systemPrompt(context);
-    const instructions = [system, this.turnTemplate, this.transcriptTemplate, ...Object.values(INTENT_TEXT)];
+    const instructions = [
+      system,
+      this.turnTemplate,
+      this.transcriptTemplate,
+      this.continuationTemplate,
+      ...Object.values(INTENT_TEXT),
+    ];
     const own = [
       context.original_query,
       context.system_prompt ?? "",
@@ -144,21 +173,37 @@ export class UserSimulator {
     if (last?.role !== "assistant")
       throw new Error("UserSimulator: the last message must be the assistant's reply");
     const system = context.prompt?.system ?? this.systemPrompt(context);
+    // Re-asks sample a little hotter: at the same temperature small models repeat themselves.
+    const temperature = Math.min(1.5, this.config.temperature + 0.25 * context.reask);
+    const common = { temperature, maxTokens: this.config.max_completion_tokens, seed: context.seed };
+    if (this.continuation) {
+      // The model continues "…\nAssistant: <reply>\nUser:" — the history with roles flipped,
+      // labelled so the transcript reads naturally; no turn note breaks the transcript.
+      const preamble = context.rejected ? this.continuationPreamble(context, context.rejected) : system;
+      return {
+        ...common,
+        messages: [{ role: "system", content: preamble }, ...this.flipped(context.messages)],
+        speakerLabels: { user: "Assistant", assistant: "User" },
+        promptStyle: "transcript",
+      };
+    }
     const messages =
       this.promptFormat === "transcript"
         ? this.transcriptMessages(system, context)
         : this.chatMessages(system, context);
     return {
+      ...common,
       messages,
-      // A re-ask samples a little hotter: at the same temperature small models repeat themselves.
-      temperature: Math.min(1.5, this.config.temperature + 0.25 * context.reask),
-      maxTokens: this.config.max_completion_tokens,
-      seed: context.seed,
       speakerLabels:
         this.promptFormat === "transcript"
           ? { user: "Instructions", assistant: "User" }
           : { user: "Assistant", assistant: "User" },
     };
+  }
+
+  /** The user's own messages become "assistant" turns (its clean text: noise is what it "typed"). */
+  private flipped(messages: readonly Message[]): ChatMessage[] {
+    return messages.map((m) => ({ role: m.role === "user" ? "assistant" : "user", content: cleanText(m) }));
   }
 
   /**
@@ -168,10 +213,8 @@ export class UserSimulator {
   private chatMessages(system: string, context: UserTurnContext): ChatMessage[] {
     const history: ChatMessage[] = [
       { role: "user", content: "[The conversation starts. Write your first message.]" },
+      ...this.flipped(context.messages),
     ];
-    for (const message of context.messages) {
-      history.push({ role: message.role === "user" ? "assistant" : "user", content: cleanText(message) });
-    }
     const last = history[history.length - 1] as ChatMessage;
     history[history.length - 1] = { role: "user", content: `${last.content}\n\n${this.turnNote(context)}` };
     return [{ role: "system", content: system }, ...history];

@@ -24,6 +24,13 @@ export interface ChatRequest {
    * Default: { user: "User", assistant: "Assistant" }.
    */
   speakerLabels?: { user: string; assistant: string };
+  /**
+   * "transcript": a local model continues the messages as a plain "User:/Assistant:" transcript
+   * (labels from speakerLabels) even when it has a chat template. Small instruction-tuned models
+   * play a *user* far better this way: through their chat template they slide back into the
+   * assistant's voice. Chat APIs ignore it.
+   */
+  promptStyle?: "transcript";
 }
 
 export interface ChatResult {

@@ -142,6 +142,25 @@ describe("UserSimulator prompt formats and re-asks", () => {
     expect(request.messages[1]?.content).toContain("Assistant: Recursion is …");
   });
 
+  it("on a local model: a plain transcript to continue, the user described in the third person", () => {
+    const local = { provider: "local", model: "qwen", complete: () => Promise.reject(new Error("unused")) };
+    const continuation = new UserSimulator(local, UserModelConfig.parse({}));
+    expect(continuation.promptFormat).toBe("transcript");
+    const scenario = { goal: "pass the exam", unknown: ["the exam date"], source: "input" as const };
+    const request = continuation.buildRequest({ ...context(), scenario });
+    expect(request.promptStyle).toBe("transcript");
+    expect(request.speakerLabels).toEqual({ user: "Assistant", assistant: "User" });
+    expect(request.messages.map((m) => m.role)).toEqual(["system", "assistant", "user"]);
+    expect(request.messages[0]?.content).toContain("The user wants: pass the exam");
+    expect(request.messages[0]?.content).toMatch(/does not know[^\n]*\n- the exam date/);
+    const reasked = continuation.buildRequest({
+      ...context(),
+      reask: 1,
+      rejected: { guard: "repeats_user", detail: "it repeats an earlier user message" },
+    });
+    expect(reasked.messages[0]?.content).toContain("discarded because it repeats an earlier user message");
+  });
+
   it("puts a scenario's goal, known and unknown facts into the system prompt", () => {
     const system = simulator.systemPrompt({
       ...context(),
