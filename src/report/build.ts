@@ -7,6 +7,7 @@ import { atomicWriteFile } from "../sinks/atomic-file.js";
 import { renderPage } from "./page.js";
 import { figures } from "./plots.js";
 import { ConversationSampler } from "./sample.js";
+import { simulatedUserFigures } from "./simulated-user.js";
 
 export const DEFAULT_SAMPLE_SIZE = 200;
 
@@ -39,16 +40,18 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   const stats = await computeStats(dir, { onInteraction: (interaction) => sampler.offer(interaction) });
   const sample = sampler.result();
   const plots = figures(stats);
+  const userFigures = simulatedUserFigures(stats);
   const html = renderPage({
     title: options.title ?? `convosim report: ${basename(resolve(dir))}`,
     source: dir,
     generatedAt: options.generatedAt ?? new Date(),
     stats,
     figures: plots,
+    userFigures,
     sample,
     seed,
   });
-  return { html, stats, sampled: sample.length, plots: plots.length };
+  return { html, stats, sampled: sample.length, plots: plots.length + userFigures.length };
 }
 
 /** Builds the report of `dir` and writes it to `output` (atomically: temp file, then rename). */

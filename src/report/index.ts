@@ -9,4 +9,5 @@ export {
   type SampledConversation,
   type SampledMessage,
 } from "./sample.js";
+export { simulatedUserFigures, simulatedUserSection } from "./simulated-user.js";
 export { barChart, type ChartSpec, columnChart, type Series } from "./svg.js";

@@ -9,6 +9,7 @@ import { conversationsSection } from "./conversations.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
 import type { Figure } from "./plots.js";
 import type { SampledConversation } from "./sample.js";
+import { simulatedUserSection } from "./simulated-user.js";
 import { formatNumber } from "./svg.js";
 import { tables } from "./tables.js";
 
@@ -19,6 +20,8 @@ export interface PageInput {
   generatedAt: Date;
   stats: RunStats;
   figures: readonly Figure[];
+  /** The simulated user section's figures (stop reasons among them). */
+  userFigures?: readonly Figure[];
   sample: readonly SampledConversation[];
   seed: number;
 }
@@ -83,6 +86,7 @@ export function renderPage(input: PageInput): string {
     '<section id="plots"><h2>Statistics</h2>',
     figureGrid(input.figures),
     "</section>",
+    simulatedUserSection(stats, figureGrid(input.userFigures ?? [])),
     tables(stats),
     conversationsSection(input.sample, { total: stats.interactions, seed: input.seed }),
     '<section id="raw"><h2>All statistics</h2><details><summary>The output of <code>convosim stats --json</code></summary>',

@@ -1,5 +1,6 @@
 // The report's figures, drawn from RunStats: one inline SVG each. A figure whose data is
-// empty (no noise, no failures) is left out rather than drawn as an empty frame.
+// empty (no noise, no failures) is left out rather than drawn as an empty frame. The stop
+// reasons and the simulated user's figures are drawn in simulated-user.ts, for their section.
 import type { Counts, Distribution, ModelUsage, RunStats } from "../run/stats.js";
 import { barChart, columnChart, formatNumber } from "./svg.js";
 
@@ -104,7 +105,6 @@ export function figures(stats: RunStats): Figure[] {
       }),
       caption: `Conversations by number of turns (mean ${stats.average_turns.toFixed(2)}).`,
     },
-    bars("stop-reasons", "Stop reasons", stats.stop_reasons, "Why each conversation ended."),
     lengths(stats),
     bars(
       "assistant-models",

@@ -55,6 +55,70 @@ function noiseLines(stats: RunStats): string[] {
   return lines;
 }
 
+/** Counts without the zero entries (guards that never fired). */
+const nonZero = (table: Counts): Counts => Object.fromEntries(Object.entries(table).filter(([, v]) => v > 0));
+
+const ratio = (n: number) => n.toFixed(3);
+
+function simulatedUserLines(stats: RunStats): string[] {
+  const u = stats.simulated_user;
+  const lines = ["simulated user:"];
+  const old = u.follow_ups - u.follow_ups_with_record;
+  lines.push(
+    `  follow-ups: ${u.follow_ups}, ${u.asks} asks (mean ${u.mean_asks.toFixed(2)}), ${u.reasked} re-asked (${percent(u.reask_share)})${old > 0 ? `, ${old} without an asks record (counted as 1)` : ""}`,
+  );
+  lines.push(
+    `  rejections: ${u.rejections}${u.rejections > 0 ? ` (${list(nonZero(u.rejections_by_guard))})` : ""}`,
+  );
+  const kinds = Object.keys(u.unwrapped_by_kind).length > 0 ? ` (${list(u.unwrapped_by_kind)})` : "";
+  lines.push(
+    `  unwrapped: ${u.unwrapped}${kinds}   continued after an early stop: ${u.continued_after_stop}`,
+  );
+  const r = u.conversation_records;
+  if (r.interactions > 0) {
+    const rejected = r.rejections > 0 ? ` (${list(nonZero(r.rejections_by_guard))})` : "";
+    lines.push(
+      `  per-conversation records: ${r.interactions} interactions, ${r.asks} asks, ${r.rejections} rejections${rejected}; prompt format: ${list(r.prompt_formats)}`,
+    );
+  }
+  const f = u.failures;
+  const failedRejections =
+    f.rejections > 0 ? `; their last turns: ${list(nonZero(f.rejections_by_guard))}` : "";
+  lines.push(
+    `  gave up: ${stats.stop_reasons.user_sim_failed ?? 0} saved with stop reason user_sim_failed, ${f.conversations} failed (error_kind user_simulator)${failedRejections}`,
+  );
+  const j = u.judge;
+  lines.push(
+    j.conversations > 0
+      ? `  stop judge: ${j.conversations} conversations judged (${j.verdicts} verdicts), ${j.reached} reached the expected outcome`
+      : "  stop judge: no verdicts recorded",
+  );
+  lines.push("  words per user turn by communication_style (follow-ups | openings):");
+  const words = (w: { count: number; p50: number; p90: number }) =>
+    w.count === 0 ? "none" : `n ${w.count} median ${w.p50} p90 ${w.p90}`;
+  for (const [style, w] of Object.entries(u.words_by_style))
+    lines.push(`    ${style}: ${words(w.follow_ups)} | ${words(w.openings)}`);
+  const a = u.asking;
+  lines.push(
+    `  asking something: follow-ups ${a.follow_ups.asking} of ${a.follow_ups.messages} (${percent(a.follow_ups.share)}), openings ${a.openings.asking} of ${a.openings.messages} (${percent(a.openings.share)})`,
+  );
+  for (const [name, d] of [
+    ["follow-ups", u.diversity.follow_ups],
+    ["openings", u.diversity.openings],
+  ] as const)
+    lines.push(
+      `  diversity, ${name}: distinct-1 ${ratio(d.distinct_1)} (${d.distinct_unigrams}/${d.unigrams}), distinct-2 ${ratio(d.distinct_2)} (${d.distinct_bigrams}/${d.bigrams})${d.estimated ? " (estimated)" : ""}`,
+    );
+  const n = u.near_duplicates;
+  const bound = n.pairs_is_lower_bound ? " (at least)" : "";
+  const skipped = n.conversations_not_compared > 0 ? `, ${n.conversations_not_compared} not compared` : "";
+  lines.push(
+    `  near-duplicate conversations (user turns, Jaccard ≥ ${n.threshold}): ${n.pairs}${bound} ${n.pairs === 1 ? "pair" : "pairs"}, ${n.conversations_in_pairs} conversations, of ${n.conversations_compared} compared${skipped}`,
+  );
+  for (const p of n.examples) lines.push(`    ${p.a} ~ ${p.b} (${p.similarity.toFixed(2)})`);
+  return lines;
+}
+
 export function formatStats(stats: RunStats): string {
   const lines = [
     `interactions: ${stats.interactions}   failed: ${stats.failed}   success rate: ${percent(stats.success_rate)}`,
@@ -68,6 +132,7 @@ export function formatStats(stats: RunStats): string {
     `  assistant  ${distribution(stats.message_lengths.assistant)}`,
     ...personaLines(stats),
     ...noiseLines(stats),
+    ...simulatedUserLines(stats),
   ];
   if (stats.failed > 0) {
     lines.push(`failures: ${list(stats.failures_by_kind)}`);

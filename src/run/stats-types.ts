@@ -3,6 +3,7 @@
 import type { NoiseStats } from "./stats-noise.js";
 import type { PersonaStats } from "./stats-personas.js";
 import type { Counts, Distribution } from "./stats-tally.js";
+import type { SimulatedUserStats } from "./stats-user-sim.js";
 
 export interface ModelUsage {
   calls: number;
@@ -30,6 +31,9 @@ export interface RunStats {
   message_lengths: { user: Distribution; assistant: Distribution };
   persona_features: PersonaStats;
   noise: NoiseStats;
+  /** Re-asks and guard rejections, the stop judge, user-turn lengths by style, asking share,
+   *  distinct-n and near-duplicate conversations (stats-user-sim.ts). */
+  simulated_user: SimulatedUserStats;
   failures_by_kind: Counts;
   /** First line of each failure's reason (top 20, the rest under "(other)"). */
   failures_by_reason: Counts;

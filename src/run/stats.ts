@@ -1,7 +1,9 @@
 // `convosim stats`: counts, success rate, turns, message lengths, stop reasons, model mix,
-// persona feature coverage, noise, tokens and cost by model and role, failures. One streamed
-// pass over the output folder; every figure is a counter or a bounded histogram (see
-// stats-tally.ts), so memory does not grow with the number of interactions.
+// persona feature coverage, noise, the simulated user (re-asks, guards, judge, turn lengths,
+// asking share, diversity, near-duplicates), tokens and cost by model and role, failures. One
+// streamed pass over the output folder; every figure is a counter or a bounded histogram (see
+// stats-tally.ts); the only per-conversation state is a 256-byte MinHash signature for the
+// near-duplicate check (stats-near-duplicates.ts, capped at 200,000 conversations).
 import type { FailureRecord, Interaction, UsageRecord } from "../schema/interaction.js";
 import { loadFailures } from "../sinks/completed.js";
 import { iterateInteractions } from "./output-reader.js";
@@ -9,12 +11,16 @@ import { NoiseTally } from "./stats-noise.js";
 import { PersonaTally } from "./stats-personas.js";
 import { bump, CappedCounter, LengthTally, round } from "./stats-tally.js";
 import type { ModelUsage, RunStats } from "./stats-types.js";
+import { SimulatedUserTally } from "./stats-user-sim.js";
 
 export { formatStats } from "./stats-format.js";
+export type { NearDuplicatePair, NearDuplicateStats } from "./stats-near-duplicates.js";
 export type { NoiseStats } from "./stats-noise.js";
 export type { FeatureCoverage, PersonaStats } from "./stats-personas.js";
 export type { Counts, Distribution } from "./stats-tally.js";
+export { asksSomething, words } from "./stats-text.js";
 export type { ModelUsage, RunStats } from "./stats-types.js";
+export type { AskingShare, Diversity, SimulatedUserStats, WordCounts } from "./stats-user-sim.js";
 
 export interface ComputeStatsOptions {
   /** Called with every interaction as it streams by (the report samples conversations here). */
@@ -60,6 +66,7 @@ export class StatsCollector {
     message_lengths: { user: new LengthTally().summary(), assistant: new LengthTally().summary() },
     persona_features: { personas: 0, features: {}, other_keys: 0 },
     noise: new NoiseTally().summary(),
+    simulated_user: new SimulatedUserTally().summary(),
     failures_by_kind: {},
     failures_by_reason: {},
     unreadable_failure_lines: 0,
@@ -73,6 +80,7 @@ export class StatsCollector {
   readonly #lengths = { user: new LengthTally(), assistant: new LengthTally() };
   readonly #personas = new PersonaTally();
   readonly #noise = new NoiseTally();
+  readonly #user = new SimulatedUserTally();
   readonly #reasons = new CappedCounter(200);
 
   add(interaction: Interaction): void {
@@ -89,12 +97,14 @@ export class StatsCollector {
     }
     this.#personas.add(interaction);
     this.#noise.add(interaction);
+    this.#user.add(interaction);
     this.#addUsage(interaction.metadata.usage ?? []);
   }
 
   addFailure(failure: FailureRecord): void {
     this.#stats.failed++;
     bump(this.#stats.failures_by_kind, failure.error_kind ?? "unknown");
+    this.#user.addFailure(failure);
     const reason = String(failure.reason ?? "").split("\n")[0] ?? "";
     this.#reasons.add(
       reason.length > FAILURE_REASON_LENGTH ? `${reason.slice(0, FAILURE_REASON_LENGTH - 1)}…` : reason,
@@ -131,6 +141,7 @@ export class StatsCollector {
       message_lengths: { user: this.#lengths.user.summary(), assistant: this.#lengths.assistant.summary() },
       persona_features: this.#personas.summary(),
       noise: this.#noise.summary(),
+      simulated_user: this.#user.summary(),
       failures_by_reason: this.#reasons.top(20).values,
       // Sums of many small floats: keep the JSON free of 0.30000000000000004-style tails.
       total_cost_usd: round(stats.total_cost_usd, 10),
