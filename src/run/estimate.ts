@@ -27,26 +27,23 @@ import type { PriceTable } from "../conversation/pricing.js";
 import { drawTargetTurns } from "../conversation/turn-rules.js";
 import { estimateTokens } from "../providers/estimate.js";
 import type { ConvosimConfig } from "../schema/config.js";
-import type { ScenarioRecord } from "../schema/interaction.js";
 import type { Persona, Task } from "../schema/persona.js";
 import { personaTasks } from "../sources/tasks.js";
 import { type FormatContext, formatEstimate } from "./estimate-format.js";
+import { HelperModels } from "./estimate-helpers.js";
 import {
-  JUDGE_MAX_TOKENS,
   MESSAGE_OVERHEAD,
   NO_CALLS,
   PromptSizer,
   QUERY_GENERATION_MAX_TOKENS,
   SCENARIO_MAX_TOKENS,
   STYLE_MAX_TOKENS,
-  VERIFIER_MAX_TOKENS,
 } from "./estimate-prompts.js";
 import {
   addPart,
   type CallRange,
   type EstimateRow,
   emptyRow,
-  type FixedPrompts,
   type ModelRef,
   type Range,
   rowKey,
@@ -69,14 +66,6 @@ export interface ConversationCost {
   expected: Cost;
   max: Cost;
 }
-
-/**
- * The semantic layers' rewrite/verdict templates with their instructions, in tokens
- * (≈ prompts/noise-*.md / 4, plus the persona and strategy lines).
- */
-const SEMANTIC_TEMPLATE_TOKENS = 300;
-/** The semantic calls' cap when the model sets none (rewrite.ts sizes it near 200). */
-const SEMANTIC_MAX_TOKENS = 256;
 
 /** Share of max_completion_tokens a reply is expected to use: an assumption, not a measurement. */
 export const COMPLETION_RATIOS = {
@@ -137,9 +126,6 @@ export interface RunEstimate {
 
 type Opening = Range;
 
-/** Where a conversation's scenario comes from, as far as its prompts are concerned. */
-type ScenarioSource = ScenarioRecord | "generated" | undefined;
-
 const ROLE_ORDER: readonly EstimateRow["role"][] = [
   "assistant",
   "user",
@@ -159,12 +145,7 @@ export class RunEstimator {
   private readonly members: ModelRef[];
   private readonly prompts: PromptSizer;
   private readonly userRef: ModelRef;
-  private readonly styleRef: ModelRef | undefined;
-  private readonly queryRef: ModelRef | undefined;
-  private readonly scenarioRef: ModelRef | undefined;
-  private readonly judgeRef: ModelRef | undefined;
-  private readonly verifierRef: ModelRef | undefined;
-  private readonly semantic: { ref: ModelRef; share: number; template: number; attempts: number } | undefined;
+  private readonly helpers: HelperModels;
   private readonly tally: Tally;
   private seen = 0;
   private skipped = 0;
@@ -198,42 +179,7 @@ export class RunEstimator {
       model: ig.user_model.model,
       maxTokens: ig.user_model.max_completion_tokens,
     };
-    if (ig.style_transfer.enabled) {
-      const m = ig.style_transfer.model ?? ig.user_model;
-      this.styleRef = { provider: m.provider, model: m.model, maxTokens: STYLE_MAX_TOKENS };
-    }
-    if (ig.query_generation.enabled && ig.max_supplement_rounds > 0) {
-      const m = ig.query_generation.model ?? ig.user_model;
-      this.queryRef = { provider: m.provider, model: m.model, maxTokens: QUERY_GENERATION_MAX_TOKENS };
-    }
-    const helper = (
-      h: { enabled: boolean; model?: { provider: string; model: string } | undefined },
-      maxTokens: number,
-    ) => {
-      const m = h.model ?? ig.user_model;
-      return h.enabled ? { provider: m.provider, model: m.model, maxTokens } : undefined;
-    };
-    this.scenarioRef = helper(ig.scenario_generation, SCENARIO_MAX_TOKENS);
-    this.judgeRef = helper(ig.stop_judge, JUDGE_MAX_TOKENS);
-    this.verifierRef = helper(ig.turn_verifier, VERIFIER_MAX_TOKENS);
-    const noise = config.distractor;
-    if (noise.enabled && noise.use_semantic && noise.max_semantic_events_per_turn > 0) {
-      // A user message gets a semantic rewrite when the gate opens and a semantic layer is drawn.
-      const w = noise.layer_weights;
-      const total = w.surface_noise + w.incomplete_information + w.semantic_ambiguity;
-      const layerShare = total > 0 ? (w.incomplete_information + w.semantic_ambiguity) / total : 0;
-      const m = noise.model ?? ig.user_model;
-      this.semantic = {
-        ref: {
-          provider: m.provider,
-          model: m.model,
-          maxTokens: m.max_completion_tokens ?? SEMANTIC_MAX_TOKENS,
-        },
-        share: noise.activation_probability * layerShare,
-        template: SEMANTIC_TEMPLATE_TOKENS,
-        attempts: noise.verifier_attempts,
-      };
-    }
+    this.helpers = new HelperModels(config, this.prompts, this.ratios);
     this.tally = new Tally({
       members: this.members,
       probabilities: this.pool.probabilities,
@@ -260,20 +206,24 @@ export class RunEstimator {
     });
     let taken = 0;
     for (const task of tasks) if (this.addTask(task)) taken++;
-    if (!this.queryRef || taken < tasks.length) return; // cut by the limit: no supplement round either
+    if (!this.helpers.queries || taken < tasks.length) return; // cut by the limit: no supplement round either
     // generate()'s quota: interactions wanted (queries_per_persona, else the queries given) × samples.
     const wanted = Math.max(1, ig.queries_per_persona ?? persona.queries.length) * ig.samples_per_query;
     const needed = wanted - tasks.length;
     if (needed <= 0) return;
     const existing = persona.queries.map((q) => q.original_query);
     this.tally.queryGeneration(this.prompts.queryGeneration(persona.persona_features, needed, existing));
-    const opening = this.styleRef ? this.styledOpening() : this.averageOpening();
+    const opening = this.helpers.style ? this.styledOpening() : this.averageOpening();
     // Generated queries bring no scenario: the generator writes one when it is on.
-    const scenario = this.scenarioRef ? "generated" : undefined;
+    const scenario = this.helpers.scenarioSource(undefined);
     const userFixed = this.prompts.userFixed(persona, "");
-    this.tally.supplement(needed, opening, this.fixedPrompts(persona, "", scenario, opening, userFixed));
-    if (this.styleRef) this.tally.style(this.prompts.style(persona.persona_features, ""), needed);
-    if (this.scenarioRef) {
+    this.tally.supplement(
+      needed,
+      opening,
+      this.helpers.fixedPrompts(persona, "", scenario, opening, userFixed),
+    );
+    if (this.helpers.style) this.tally.style(this.prompts.style(persona.persona_features, ""), needed);
+    if (this.helpers.scenario) {
       const prompt = this.prompts.scenarioGeneration(persona.persona_features, "");
       this.tally.scenario(prompt + this.tally.averageOpening, needed);
     }
@@ -300,30 +250,30 @@ export class RunEstimator {
   addSummary(summary: TaskSummary): void {
     const query = "x".repeat(Math.max(0, Math.round(summary.averageQueryChars)));
     const q = estimateTokens(query);
-    const opening = this.styleRef ? this.styledOpening() : { expected: q, max: q };
+    const opening = this.helpers.style ? this.styledOpening() : { expected: q, max: q };
     const noPersona = { persona_features: {} };
     const userFixed =
       summary.averageUserPromptChars === undefined
         ? this.prompts.userFixed(noPersona, query)
         : Math.ceil(summary.averageUserPromptChars / 4) + this.prompts.userFixed(noPersona, query, false);
-    const scenario = this.scenarioRef ? "generated" : undefined;
+    const scenario = this.helpers.scenarioSource(undefined);
     this.tally.spread(
       summary.count,
       opening,
-      this.fixedPrompts(noPersona, query, scenario, opening, userFixed),
+      this.helpers.fixedPrompts(noPersona, query, scenario, opening, userFixed),
     );
-    if (this.scenarioRef) this.tally.scenario(this.prompts.scenarioGeneration({}, query), summary.count);
-    if (this.semantic) {
+    if (this.helpers.scenario) this.tally.scenario(this.prompts.scenarioGeneration({}, query), summary.count);
+    if (this.helpers.semantic) {
       const { min_turns: min, max_turns: max } = this.ig;
-      const share = this.semantic.share;
+      const { share, template } = this.helpers.semantic;
       this.tally.semantic(
         (summary.count * (min + max)) / 2,
         summary.count * max,
         share,
-        this.semantic.template + opening.max,
+        template + opening.max,
       );
     }
-    if (this.styleRef) {
+    if (this.helpers.style) {
       const style =
         summary.averageStylePromptChars === undefined
           ? this.prompts.style({}, query)
@@ -364,68 +314,21 @@ export class RunEstimator {
   private addConversation(tally: Tally, task: Task): void {
     const member = this.pool.members.indexOf(this.pool.choose(task.seed));
     const turns = drawTargetTurns(task.seed, tally.limits, task.target_turns);
-    const opening = this.styleRef ? this.styledOpening() : this.queryOpening(task.initial_query);
-    // A task's own scenario goes into the prompts as it is; without one the generator writes one.
-    const scenario = task.scenario ?? (this.scenarioRef ? "generated" : undefined);
+    const opening = this.helpers.style ? this.styledOpening() : this.queryOpening(task.initial_query);
+    const scenario = this.helpers.scenarioSource(task.scenario);
     const userFixed = this.prompts.userFixed(task, task.original_query);
     tally.task(
       member,
       turns,
       opening,
-      this.fixedPrompts(task, task.original_query, scenario, opening, userFixed),
+      this.helpers.fixedPrompts(task, task.original_query, scenario, opening, userFixed),
     );
-    if (this.scenarioRef && !task.scenario)
+    if (this.helpers.scenario && !task.scenario)
       tally.scenario(this.prompts.scenarioGeneration(task.persona_features, task.original_query));
     // One user message per turn, each as long as the opening at most (follow-ups are shorter).
-    if (this.semantic)
-      tally.semantic(turns, turns, this.semantic.share, this.semantic.template + opening.max);
-    if (this.styleRef) tally.style(this.prompts.style(task.persona_features, task.original_query));
-  }
-
-  /**
-   * What the simulated user, the stop judge and the turn verifier send besides the history.
-   * `userFixed` already holds a scenario given with the query; a generated one is not written
-   * yet: it is counted at the generator's expected and maximal reply, under its headings. The
-   * judge is shown the fallback outcome (one sentence about the query), at most the whole reply.
-   */
-  private fixedPrompts(
-    who: { persona_features: Readonly<Record<string, unknown>> },
-    query: string,
-    scenario: ScenarioSource,
-    opening: Opening,
-    userFixed: number,
-  ): FixedPrompts {
-    const given = scenario === "generated" ? undefined : scenario;
-    const generated =
-      scenario === "generated"
-        ? {
-            expected: this.prompts.scenarioHeadings + this.ratios.scenario * SCENARIO_MAX_TOKENS,
-            max: this.prompts.scenarioHeadings + SCENARIO_MAX_TOKENS,
-          }
-        : { expected: 0, max: 0 };
-    const fixed: FixedPrompts = {
-      user: { expected: userFixed + generated.expected, max: userFixed + generated.max },
-      judge: { expected: 0, max: 0 },
-      verifier: { expected: 0, max: 0 },
-    };
-    if (this.judgeRef) {
-      // The transcript opens with the first user message, shortened like every message in it.
-      const { message, label } = this.prompts.transcript;
-      const base = this.prompts.judge(query, given);
-      fixed.judge = {
-        expected: base + Math.min(opening.expected, message) + label,
-        max:
-          base +
-          Math.min(opening.max, message) +
-          label +
-          (scenario === "generated" ? SCENARIO_MAX_TOKENS : 0),
-      };
-    }
-    if (this.verifierRef) {
-      const base = this.prompts.verifier(who.persona_features, given);
-      fixed.verifier = { expected: base + generated.expected, max: base + generated.max };
-    }
-    return fixed;
+    const semantic = this.helpers.semantic;
+    if (semantic) tally.semantic(turns, turns, semantic.share, semantic.template + opening.max);
+    if (this.helpers.style) tally.style(this.prompts.style(task.persona_features, task.original_query));
   }
 
   private queryOpening(query: string): Opening {
@@ -455,10 +358,7 @@ export class RunEstimator {
       }
       return found;
     };
-    const verdicts = {
-      judge: { expected: this.ratios.judge * JUDGE_MAX_TOKENS, max: JUDGE_MAX_TOKENS },
-      verifier: { expected: this.ratios.verifier * VERIFIER_MAX_TOKENS, max: VERIFIER_MAX_TOKENS },
-    };
+    const verdicts = this.helpers.verdicts();
     for (const [index, member] of this.members.entries()) {
       const parts = tally.conversationParts(index, this.ratios, this.userRef.maxTokens, verdicts);
       if (parts.conversations === 0) continue;
@@ -467,28 +367,28 @@ export class RunEstimator {
       addPart(assistant, parts.assistant, this.prices);
       addPart(row("user", this.userRef), parts.user, this.prices);
       // A conversation ended at min_turns is never judged: no row for calls that cannot happen.
-      if (this.judgeRef && parts.judge.calls.max > 0)
-        addPart(row("stop_judge", this.judgeRef), parts.judge, this.prices);
-      if (this.verifierRef && parts.verifier.calls.max > 0)
-        addPart(row("turn_verifier", this.verifierRef), parts.verifier, this.prices);
+      if (this.helpers.judge && parts.judge.calls.max > 0)
+        addPart(row("stop_judge", this.helpers.judge), parts.judge, this.prices);
+      if (this.helpers.verifier && parts.verifier.calls.max > 0)
+        addPart(row("turn_verifier", this.helpers.verifier), parts.verifier, this.prices);
     }
-    if (this.styleRef && tally.styleCalls > 0) {
+    if (this.helpers.style && tally.styleCalls > 0) {
       const part = tally.helperUsage("style", this.ratios.style * STYLE_MAX_TOKENS, STYLE_MAX_TOKENS, 1);
-      addPart(row("style_transfer", this.styleRef), part, this.prices);
+      addPart(row("style_transfer", this.helpers.style), part, this.prices);
     }
-    if (this.queryRef && tally.queryCalls > 0) {
+    if (this.helpers.queries && tally.queryCalls > 0) {
       const expected = this.ratios.queries * QUERY_GENERATION_MAX_TOKENS;
       const rounds = this.ig.max_supplement_rounds;
       const part = tally.helperUsage("queries", expected, QUERY_GENERATION_MAX_TOKENS, rounds);
-      addPart(row("query_generation", this.queryRef), part, this.prices);
+      addPart(row("query_generation", this.helpers.queries), part, this.prices);
     }
-    if (this.scenarioRef && tally.scenarioCalls > 0) {
+    if (this.helpers.scenario && tally.scenarioCalls > 0) {
       const expected = this.ratios.scenario * SCENARIO_MAX_TOKENS;
       const part = tally.helperUsage("scenario", expected, SCENARIO_MAX_TOKENS, 1);
-      addPart(row("scenario_generation", this.scenarioRef), part, this.prices);
+      addPart(row("scenario_generation", this.helpers.scenario), part, this.prices);
     }
-    if (this.semantic && tally.semanticMessages > 0) {
-      const { ref, attempts } = this.semantic;
+    if (this.helpers.semantic && tally.semanticMessages > 0) {
+      const { ref, attempts } = this.helpers.semantic;
       const part = tally.semanticUsage(this.ratios.user * ref.maxTokens, ref.maxTokens, attempts);
       addPart(row("distractor", ref), part, this.prices);
     }
