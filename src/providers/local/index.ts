@@ -152,7 +152,9 @@ export async function createLocalChatModel(
           : extra,
       };
       const key = routingKey(request.messages);
-      const generate = formatOf(loaded) === "chat" ? generateChat : generateTranscript;
+      // A caller may ask for a transcript even of a chat model (the simulated user does, types.ts).
+      const format = request.promptStyle === "transcript" ? "transcript" : formatOf(loaded);
+      const generate = format === "chat" ? generateChat : generateTranscript;
       let generation: Generation;
       try {
         generation = await loaded.pool.use(
