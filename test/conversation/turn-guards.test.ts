@@ -76,6 +76,7 @@ describe("turn guards reject what a misbehaving simulated user writes", () => {
     ['""', "empty"],
     ["how do I share my calendar with a coworker?", "repeats_user"],
     ["HOW DO I SHARE MY CALENDAR WITH A COWORKER", "repeats_user"],
+    ["how do I share my calendar with a coworker? I want her to see it too", "repeats_user"],
     [
       "Open Outlook, right-click your calendar in the folder pane, choose Sharing Permissions, add your",
       "copies_assistant", // a copy cut short by the token limit
@@ -168,6 +169,30 @@ describe("turn guards let real user messages through", () => {
     "Step 3 says click OK but there is no OK button, just Save. Is that the same?",
   ])("%j", (text) => {
     expect(check(text)).toMatchObject({ kind: "message", content: text });
+  });
+});
+
+describe("near-duplicates of earlier user turns (seen from Qwen2.5-Coder 0.5B)", () => {
+  const said = [
+    ...messages,
+    message("user", "I don't know, how do I check if this dip occurs every fifth week or not?"),
+    message("assistant", "Look at the revenue for the first five weeks and compare them."),
+  ];
+  const again = (text: string) =>
+    checkUserReply(
+      { text, finishReason: "stop", messages: said, persona_features: features, leak: prompt.leak, markers },
+      settings,
+    );
+  it("one word changed is a repeat", () => {
+    expect(again("I don't know, how do I check if the dip occurs every fifth week or not?")).toMatchObject({
+      kind: "reject",
+      guard: "repeats_user",
+    });
+  });
+  it("a new question on the same topic is not", () => {
+    expect(again("ok and if the dip is real, what would cause it every fifth week?")).toMatchObject({
+      kind: "message",
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import type { GuardName, Message } from "../../schema/interaction.js";
 export { CONFIGURABLE_GUARDS } from "../../schema/interaction.js";
 
 import { findMarker, type MarkerSet, stripMarkers } from "../stop-markers.js";
-import { containment, jaccard, normalised, shingles, words } from "../text-similarity.js";
+import { containment, jaccard, normalised, shingles, wordEditSimilarity, words } from "../text-similarity.js";
 import {
   ASKS_SOMETHING,
   LIST_ITEM,
@@ -119,15 +119,24 @@ function repeatCheck(
   settings: GuardSettings,
 ): string | undefined {
   const mine = normalised(text);
+  const myWords = words(text);
   const own = shingles(text);
   for (const message of messages) {
     if (message.role !== "user") continue;
     const earlier = cleanText(message);
     if (normalised(earlier) === mine) return "it repeats an earlier user message word for word";
     const theirs = shingles(earlier);
-    if (jaccard(own, theirs) >= settings.nearDuplicate) return "it nearly repeats an earlier user message";
-    if (words(text).length >= 6 && containment(own, theirs) >= 0.9)
+    const theirWords = words(earlier);
+    if (
+      jaccard(own, theirs) >= settings.nearDuplicate ||
+      wordEditSimilarity(myWords, theirWords) >= settings.nearDuplicate
+    )
+      return "it nearly repeats an earlier user message";
+    if (myWords.length >= 6 && containment(own, theirs) >= 0.9)
       return "it repeats part of an earlier user message";
+    // The whole earlier message sent again with a few words added.
+    if (theirWords.length >= 8 && containment(theirs, own) >= 0.9)
+      return "it sends an earlier user message again with little added";
   }
   return undefined;
 }
