@@ -229,11 +229,14 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       })),
     );
 
-    // An empty reply (after the marker is stripped) is no answer: re-asked with a new seed and a
-    // little hotter, never stored in the cache, at most assistantReasks times.
+    // An empty reply (after the marker is stripped), or one that is the user's kind of question,
+    // is no answer: re-asked with a new seed and a little hotter, never stored in the cache, at
+    // most assistantReasks times.
     const assistantReasks = deps.assistantReasks ?? 2;
-    const usableAnswer = (result: ChatResult) =>
-      checkAssistantReply(result.text, markers).content.trim() !== "";
+    const usableAnswer = (result: ChatResult) => {
+      const checked = checkAssistantReply(result.text, markers);
+      return checked.content.trim() !== "" && !checked.speaksAsUser;
+    };
     const askAssistant = (state: State, reask: number, attempt: number): Observable<ChatResult> => {
       const turn = state.turns + 1;
       const seed =
@@ -255,7 +258,10 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           if (reask >= assistantReasks)
             return throwError(
               () =>
-                new ProviderError("malformed", `assistant model returned an empty reply ${reask + 1} times`),
+                new ProviderError(
+                  "malformed",
+                  `assistant model gave no usable reply ${reask + 1} times (empty, or a question in the user's voice)`,
+                ),
             );
           return askAssistant(state, reask + 1, attempt);
         }),

@@ -189,6 +189,11 @@ describe("near-duplicates of earlier user turns (seen from Qwen2.5-Coder 0.5B)",
       guard: "repeats_user",
     });
   });
+  it("a changed number or content word is a new request", () => {
+    expect(again("I don't know, how do I check if this dip occurs every fourth week or not?")).toMatchObject({
+      kind: "message",
+    });
+  });
   it("a new question on the same topic is not", () => {
     expect(again("ok and if the dip is real, what would cause it every fifth week?")).toMatchObject({
       kind: "message",
@@ -252,6 +257,7 @@ describe("assistant replies", () => {
       content: "I'm sorry, but I can't help with that.",
       refusal: true,
       markerStripped: false,
+      speaksAsUser: false,
     });
     expect(
       checkAssistantReply("I can't see your screen, but here is how it usually looks.", markers).refusal,
@@ -262,6 +268,16 @@ describe("assistant replies", () => {
       content: "Here you go.",
       refusal: false,
       markerStripped: true,
+      speaksAsUser: false,
     });
+  });
+  it("takes a reply that is the user's kind of question for the assistant speaking as the user", () => {
+    expect(checkAssistantReply("How can I visualize my data in Python?", markers).speaksAsUser).toBe(true);
+    expect(checkAssistantReply("Could you share the error message you see?", markers).speaksAsUser).toBe(
+      false,
+    );
+    expect(checkAssistantReply("Use pandas.plot(). Do you want an example?", markers).speaksAsUser).toBe(
+      false,
+    );
   });
 });

@@ -6,14 +6,24 @@ import { findMarker, type MarkerSet, stripMarkers } from "../stop-markers.js";
 const REFUSAL =
   /^(?:i'?m sorry,? (?:but )?)?(?:i (?:can(?:not|'t)|am unable to|'m unable to|won't|will not) (?:help|assist|comply|provide|do that|fulfil|fulfill|answer|support)|i'?m not able to (?:help|assist|provide)|(?:sorry|unfortunately),? (?:but )?i (?:can(?:not|'t)|am unable to)|as an ai(?: language model)?,? i (?:can(?:not|'t)|am unable))/i;
 
+// The assistant slipping into the user's role: its whole reply is one first-person question, the
+// kind the user asks ("How can I visualize my data in Python?"). Seen from small models.
+const USER_QUESTION =
+  /^(?:(?:how|what|why|where|when|which)\s+(?:\w+\s+)?(?:can|do|should|would|could|will|is|are|does)\s+(?:i|my)\b|(?:can|could|should|do|would|will|is|am|are)\s+(?:i|my)\b)[^.!?\n]*\?$/i;
+/^(?:how|what|why|where|when|which|can|could|should|do|does|is|are)\b[^.!?\n]*\b(?:i|my|me)\b[^.!?\n]*\?$/i;
+
 export interface AssistantCheck {
   content: string;
   refusal: boolean;
   markerStripped: boolean;
+  /** The reply is the user's kind of question, not an answer: asked again like an empty reply. */
+  speaksAsUser: boolean;
 }
 
 export function checkAssistantReply(text: string, markers: MarkerSet): AssistantCheck {
   const markerStripped = findMarker(text, markers) !== undefined;
   const content = markerStripped ? stripMarkers(text, markers) : text;
-  return { content, refusal: REFUSAL.test(content.trim()), markerStripped };
+  const trimmed = content.trim();
+  const speaksAsUser = trimmed.split(/\s+/).length <= 25 && USER_QUESTION.test(trimmed);
+  return { content, refusal: REFUSAL.test(trimmed), markerStripped, speaksAsUser };
 }

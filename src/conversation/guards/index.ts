@@ -113,6 +113,26 @@ function copyCheck(text: string, messages: readonly Message[], settings: GuardSe
   return undefined;
 }
 
+// Words whose change leaves a message saying the same thing ("this dip" / "the dip").
+const FUNCTION_WORDS = new Set(
+  "a an the this that these those it its my your our their i you we he she they me us them is are was were be am do does did so ok okay and or but then now just also too please".split(
+    " ",
+  ),
+);
+
+/** The same message with only function words changed; "part 2" / "part 3" is a new request. */
+function onlyFunctionWordsChanged(
+  a: readonly string[],
+  b: readonly string[],
+  settings: GuardSettings,
+): boolean {
+  const x = new Set(a);
+  const y = new Set(b);
+  const changed = [...x].filter((w) => !y.has(w)).concat([...y].filter((w) => !x.has(w)));
+  if (!changed.every((w) => FUNCTION_WORDS.has(w))) return false;
+  return wordEditSimilarity(a, b) >= settings.nearDuplicate;
+}
+
 function repeatCheck(
   text: string,
   messages: readonly Message[],
@@ -129,7 +149,7 @@ function repeatCheck(
     const theirWords = words(earlier);
     if (
       jaccard(own, theirs) >= settings.nearDuplicate ||
-      wordEditSimilarity(myWords, theirWords) >= settings.nearDuplicate
+      onlyFunctionWordsChanged(myWords, theirWords, settings)
     )
       return "it nearly repeats an earlier user message";
     if (myWords.length >= 6 && containment(own, theirs) >= 0.9)
