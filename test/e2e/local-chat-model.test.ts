@@ -117,6 +117,22 @@ describe("local provider with the real default model (chat template)", () => {
     expect(again.usage.cached_tokens ?? 0).toBeGreaterThan(again.usage.prompt_tokens / 2);
   });
 
+  it("stops a running generation with the abort reason, and stays usable", async () => {
+    const controller = new AbortController();
+    const reason = new Error("turn timed out");
+    const started = Date.now();
+    const pending = model.complete({
+      messages: [{ role: "user", content: "Write a long story about a dragon who learns to code." }],
+      maxTokens: 400,
+      temperature: 0.7,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(reason), 300);
+    await expect(pending).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await ask({ maxTokens: 4 })).usage.completion_tokens).toBeGreaterThan(0);
+  });
+
   it("ignores transcript speaker labels: the template's roles say who speaks", async () => {
     const plain = await ask();
     const labelled = await ask({ speakerLabels: { user: "Assistant", assistant: "User" } });

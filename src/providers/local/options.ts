@@ -65,7 +65,7 @@ export interface RuntimeSettings {
 /**
  * Defaults chosen by measurement on a 2-core machine (see index.ts and runtime.ts):
  * threads undefined = cores − 1 (max 4); 2 sequences; 4096 tokens per sequence hold a 5-turn
- * conversation with long replies (≈50 MB of RAM per extra sequence for Gemma 3 270M).
+ * conversation with long replies (≈50 MB of RAM per extra sequence for either embedded model).
  */
 export const DEFAULT_RUNTIME: RuntimeSettings = {
   threads: undefined,

