@@ -5,7 +5,13 @@
 // every check.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { FailureRecord, Interaction, Message } from "../src/schema/interaction.js";
+import {
+  type FailureRecord,
+  GUARD_NAMES,
+  type Interaction,
+  type Message,
+  STOP_REASONS,
+} from "../src/schema/interaction.js";
 import {
   BAD_SIGNATURES,
   comparable,
@@ -15,29 +21,9 @@ import {
   type ServedReply,
 } from "./misbehaving-stand-in.js";
 
-export const HONEST_STOP_REASONS = [
-  "user_satisfied",
-  "goal_reached",
-  "user_gave_up",
-  "target_turns",
-  "max_turns",
-  "user_sim_failed",
-] as const;
-
-export const GUARD_NAMES = [
-  "empty",
-  "speaks_as_assistant",
-  "speaker_label",
-  "stage_direction",
-  "prompt_leak",
-  "wrapped",
-  "repeats_user",
-  "copies_assistant",
-  "too_long",
-  "truncated",
-  "stop_too_early",
-  "verifier",
-] as const;
+// The stop reasons and guard names a run may record, as the schema defines them.
+export const HONEST_STOP_REASONS = STOP_REASONS;
+export { GUARD_NAMES };
 
 export interface CheckSetup {
   mode: Misbehaviour;

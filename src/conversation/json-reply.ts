@@ -1,3 +1,16 @@
+import type { ChatRequest } from "../providers/types.js";
+
+/** A helper model's question with a short JSON verdict for answer: deterministic, capped. */
+export function verdictRequest(prompt: string, seed: number): ChatRequest {
+  return {
+    messages: [{ role: "user", content: prompt }],
+    temperature: 0,
+    maxTokens: 128,
+    seed,
+    speakerLabels: { user: "Question", assistant: "Verdict" },
+  };
+}
+
 // Reading the one JSON object a helper model was asked for, as models actually write it: in a
 // code fence, after a sentence, with single quotes left alone. No object: undefined.
 export function firstJsonObject(text: string): Record<string, unknown> | undefined {

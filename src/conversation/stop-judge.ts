@@ -3,7 +3,7 @@
 // deepeval's per-turn completion check does. Its verdict and reason are recorded either way.
 import type { ChatModel, ChatRequest } from "../providers/types.js";
 import type { Message, ScenarioRecord } from "../schema/interaction.js";
-import { booleanField, firstJsonObject } from "./json-reply.js";
+import { booleanField, firstJsonObject, verdictRequest } from "./json-reply.js";
 import { expectedOutcome } from "./scenario-text.js";
 import { loadTemplate, renderTemplate } from "./templates.js";
 import { transcriptText } from "./transcript-text.js";
@@ -34,13 +34,7 @@ export class StopJudge {
       expected_outcome: expectedOutcome(scenario, originalQuery),
       transcript: transcriptText(messages),
     });
-    return {
-      messages: [{ role: "user", content: prompt }],
-      temperature: 0,
-      maxTokens: 128,
-      seed,
-      speakerLabels: { user: "Question", assistant: "Verdict" },
-    };
+    return verdictRequest(prompt, seed);
   }
 
   /** An unreadable verdict counts as "not reached": the conversation goes on, the reason says why. */

@@ -3,7 +3,7 @@
 // like τ-bench's "verify" user strategy. A rejection is re-asked like any guard's.
 import type { ChatModel, ChatRequest } from "../providers/types.js";
 import type { ScenarioRecord } from "../schema/interaction.js";
-import { booleanField, firstJsonObject } from "./json-reply.js";
+import { booleanField, firstJsonObject, verdictRequest } from "./json-reply.js";
 import { describePersona } from "./persona-text.js";
 import { describeScenario } from "./scenario-text.js";
 import { loadTemplate, renderTemplate } from "./templates.js";
@@ -36,13 +36,7 @@ export class TurnVerifier {
       assistant_reply: assistantReply.slice(0, 3000),
       candidate,
     });
-    return {
-      messages: [{ role: "user", content: prompt }],
-      temperature: 0,
-      maxTokens: 128,
-      seed,
-      speakerLabels: { user: "Question", assistant: "Verdict" },
-    };
+    return verdictRequest(prompt, seed);
   }
 
   /** An unreadable verdict passes the message: the rule-based guards already accepted it. */

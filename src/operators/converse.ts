@@ -23,7 +23,7 @@ import {
   timer,
 } from "rxjs";
 import type { ModelIdentity, ResponseCache } from "../cache/index.js";
-import type { AssistantPool, PoolMember } from "../conversation/assistant-pool.js";
+import type { AssistantPool } from "../conversation/assistant-pool.js";
 import { checkAssistantReply } from "../conversation/guards/assistant.js";
 import { type NoiseHook, noNoise } from "../conversation/noise-hook.js";
 import type { PriceTable } from "../conversation/pricing.js";
@@ -41,8 +41,8 @@ import type { ConversationPrompt, UserSimulator } from "../conversation/user-sim
 import { callTicket } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
 import { noiseMetadata } from "../noise/distractor-metadata.js";
-import { isEmptyReply, ProviderError } from "../providers/errors.js";
-import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
+import { ProviderError } from "../providers/errors.js";
+import type { ChatModel, ChatRequest } from "../providers/types.js";
 import type {
   ConversationResult,
   FailureRecord,
@@ -56,6 +56,7 @@ import type {
   UserRejection,
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
+import { assistantReply } from "./assistant-turn.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
 import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
 
@@ -125,15 +126,6 @@ function errorKind(error: unknown): string {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The conversation as the assistant sees it: a real chat with roles, not one flattened message. */
-function assistantRequest(member: PoolMember, messages: readonly Message[], seed: number): ChatRequest {
-  const chat: ChatRequest["messages"][number][] = member.systemPrompt
-    ? [{ role: "system", content: member.systemPrompt }]
-    : [];
-  for (const message of messages) chat.push({ role: message.role, content: message.content });
-  return { messages: chat, temperature: member.temperature, maxTokens: member.maxTokens, seed };
 }
 
 export function conversation(task: Task, deps: ConverseDeps): Observable<ConversationResult> {
@@ -229,44 +221,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       })),
     );
 
-    // An empty reply (after the marker is stripped), or one that is the user's kind of question,
-    // is no answer: re-asked with a new seed and a little hotter, never stored in the cache, at
-    // most assistantReasks times.
     const assistantReasks = deps.assistantReasks ?? 2;
-    const usableAnswer = (result: ChatResult) => {
-      const checked = checkAssistantReply(result.text, markers);
-      return checked.content.trim() !== "" && !checked.speaksAsUser;
-    };
-    const askAssistant = (state: State, reask: number, attempt: number): Observable<ChatResult> => {
-      const turn = state.turns + 1;
-      const seed =
-        reask === 0 && attempt === 0
-          ? seedFrom(task.seed, "assistant", turn)
-          : seedFrom(task.seed, "assistant", turn, "reask", reask, attempt);
-      const request = assistantRequest(member, state.messages, seed);
-      const varied =
-        reask === 0
-          ? request
-          : { ...request, temperature: Math.min(1.5, (request.temperature ?? 0.7) + 0.2 * reask) };
-      return call(member.model, varied, "assistant_response", `assistant:${turn}:${reask}:${attempt}`, {
-        accept: usableAnswer,
-        retryEmptyReplies: false,
-      }).pipe(
-        catchError((error: unknown) => (isEmptyReply(error) ? of(undefined) : throwError(() => error))),
-        concatMap((result) => {
-          if (result && usableAnswer(result)) return of(result);
-          if (reask >= assistantReasks)
-            return throwError(
-              () =>
-                new ProviderError(
-                  "malformed",
-                  `assistant model gave no usable reply ${reask + 1} times (empty, or a question in the user's voice)`,
-                ),
-            );
-          return askAssistant(state, reask + 1, attempt);
-        }),
-      );
-    };
 
     const judgeStep = (state: State): Observable<State> => {
       const judge = deps.judge;
@@ -293,8 +248,16 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
     };
 
     const assistantStep = (state: State): Observable<State> => {
-      const attempt = failures;
-      return askAssistant(state, 0, attempt).pipe(
+      return assistantReply({
+        member,
+        messages: state.messages,
+        turn: state.turns + 1,
+        attempt: failures,
+        taskSeed: task.seed,
+        markers,
+        reasks: assistantReasks,
+        call,
+      }).pipe(
         map((result) => {
           const turns = state.turns + 1;
           const checked = checkAssistantReply(result.text, markers);

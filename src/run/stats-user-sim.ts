@@ -9,27 +9,13 @@
 // Memory: counters, one word-count table per communication style (at most STYLE_CAP), four
 // distinct counters (exact to 65,536 n-grams each, then 16 KB sketches) and one 256-byte
 // MinHash signature per conversation (up to MAX_SIGNATURES). No text is kept.
-import type { FailureRecord, GuardName, Interaction, Message } from "../schema/interaction.js";
+import { type FailureRecord, GUARD_NAMES, type Interaction, type Message } from "../schema/interaction.js";
 import { NearDuplicateFinder, type NearDuplicateStats } from "./stats-near-duplicates.js";
 import { featureValues } from "./stats-personas.js";
 import { bump, CappedCounter, type Counts, LengthTally, OTHER, round } from "./stats-tally.js";
 import { asksSomething, DistinctCounter, ngramHashes, words } from "./stats-text.js";
 
-/** Every turn guard, in the order of docs/simulated-user.md: listed even when zero. */
-export const GUARD_NAMES = [
-  "empty",
-  "speaks_as_assistant",
-  "speaker_label",
-  "stage_direction",
-  "prompt_leak",
-  "wrapped",
-  "repeats_user",
-  "copies_assistant",
-  "too_long",
-  "truncated",
-  "stop_too_early",
-  "verifier",
-] as const satisfies readonly GuardName[];
+export { GUARD_NAMES };
 
 /** The persona feature user-turn lengths are grouped by. */
 export const STYLE_FEATURE = "communication_style";

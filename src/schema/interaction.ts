@@ -53,6 +53,22 @@ export const CONFIGURABLE_GUARDS = [
  */
 export type GuardName = (typeof CONFIGURABLE_GUARDS)[number] | "empty" | "stop_too_early" | "verifier";
 
+/** Every turn guard, in the order of docs/simulated-user.md (stats list them even when zero). */
+export const GUARD_NAMES: readonly GuardName[] = [
+  "empty",
+  "speaks_as_assistant",
+  "speaker_label",
+  "stage_direction",
+  "prompt_leak",
+  "wrapped",
+  "repeats_user",
+  "copies_assistant",
+  "too_long",
+  "truncated",
+  "stop_too_early",
+  "verifier",
+];
+
 /** One rejected ask of the simulated user, kept in the accepted message's metadata. */
 export interface UserRejection {
   guard: GuardName;

@@ -63,6 +63,18 @@ async function writePersonas(name: string, personas: unknown[]): Promise<string>
   return path;
 }
 
+/** One run into DIR/<name> with its own cache folder (a rerun passes the same name). */
+function run(name: string, config: ConvosimConfig, personas: string) {
+  return generate({
+    config,
+    personas,
+    out: join(dir, name),
+    env,
+    cacheDir: join(dir, `cache-${name}`),
+    progressIntervalMs: 0,
+  });
+}
+
 async function outputs(out: string): Promise<{ interactions: Interaction[]; failures: FailureRecord[] }> {
   const names = await readdir(join(out, "interactions")).catch(() => [] as string[]);
   const interactions = await Promise.all(
@@ -103,14 +115,7 @@ describe("the simulated user on a misbehaving server", () => {
         user_model: { ...model("user-m"), max_reasks: 2 },
       },
     });
-    const summary = await generate({
-      config,
-      personas: await writePersonas("empty", personas(3)),
-      out,
-      env,
-      cacheDir: join(dir, "cache-empty"),
-      progressIntervalMs: 0,
-    });
+    const summary = await run("empty", config, await writePersonas("empty", personas(3)));
     expect(summary).toMatchObject({ done: 3, failed: 0 });
     const { interactions } = await outputs(out);
     // A conversation drawn to last one turn ends at its target before the user is asked.
@@ -134,7 +139,6 @@ describe("the simulated user on a misbehaving server", () => {
     const bad = "Certainly! Here's a step-by-step guide. Is there anything else I can help you with?";
     answer = (body) => (body.model === "user-m" ? completion(body.model, bad) : assistantAnswer(body));
     const out = join(dir, "rerun");
-    const cacheDir = join(dir, "cache-rerun");
     const config = ConvosimConfig.parse({
       interaction_generation: {
         min_turns: 2,
@@ -145,14 +149,7 @@ describe("the simulated user on a misbehaving server", () => {
       },
     });
     const personasPath = await writePersonas("rerun", personas(2));
-    const first = await generate({
-      config,
-      personas: personasPath,
-      out,
-      env,
-      cacheDir,
-      progressIntervalMs: 0,
-    });
+    const first = await run("rerun", config, personasPath);
     expect(first).toMatchObject({ done: 0, failed: 2 });
     const { failures } = await outputs(out);
     expect(failures.map((f) => f.error_kind)).toEqual(["user_simulator", "user_simulator"]);
@@ -163,14 +160,7 @@ describe("the simulated user on a misbehaving server", () => {
     const firstCalls = bodies("user-m").length;
     expect(firstCalls).toBe(4);
 
-    const second = await generate({
-      config,
-      personas: personasPath,
-      out,
-      env,
-      cacheDir,
-      progressIntervalMs: 0,
-    });
+    const second = await run("rerun", config, personasPath);
     expect(second.failed).toBe(2);
     expect(bodies("user-m").length - firstCalls).toBe(4); // real calls again, nothing replayed
     expect(bodies("assistant-m")).toHaveLength(2); // the good assistant replies were replayed
@@ -229,14 +219,7 @@ describe("the simulated user on a misbehaving server", () => {
         queries: [{ original_query: "My toaster arrived broken." }],
       },
     ];
-    const summary = await generate({
-      config,
-      personas: await writePersonas("judge", people),
-      out,
-      env,
-      cacheDir: join(dir, "cache-judge"),
-      progressIntervalMs: 0,
-    });
+    const summary = await run("judge", config, await writePersonas("judge", people));
     expect(summary).toMatchObject({ done: 2, failed: 0 });
     const systems = bodies("user-m").map((b) => b.messages[0]?.content ?? "");
     const withScenario = systems.filter((s) => s.includes("broken kettle"));
@@ -283,14 +266,7 @@ describe("the simulated user on a misbehaving server", () => {
         user_model: model("user-m"),
       },
     });
-    const summary = await generate({
-      config,
-      personas: await writePersonas("assistant", personas(1)),
-      out,
-      env,
-      cacheDir: join(dir, "cache-assistant"),
-      progressIntervalMs: 0,
-    });
+    const summary = await run("assistant", config, await writePersonas("assistant", personas(1)));
     expect(summary).toMatchObject({ done: 1, failed: 0 });
     const { interactions } = await outputs(out);
     const assistantMessages = interactions[0]?.messages.filter((m) => m.role === "assistant") ?? [];
@@ -345,14 +321,7 @@ describe("the simulated user on a misbehaving server", () => {
         turn_verifier: { enabled: true, model: model("verifier-m") },
       },
     });
-    const summary = await generate({
-      config,
-      personas: await writePersonas("generated", personas(1)),
-      out,
-      env,
-      cacheDir: join(dir, "cache-generated"),
-      progressIntervalMs: 0,
-    });
+    const summary = await run("generated", config, await writePersonas("generated", personas(1)));
     expect(summary).toMatchObject({ done: 1, failed: 0 });
     const { interactions } = await outputs(out);
     const interaction = interactions[0];
