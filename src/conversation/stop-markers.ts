@@ -34,6 +34,21 @@ export function markerPattern(marker: string): RegExp {
   return new RegExp(`${wrap}${body}${wrap}[.!]?`, "gi");
 }
 
+/**
+ * A broken form of a marker, as small models write it: the marker's words with only one of its
+ * symbol runs ("**Stop###", "### stop"), or nothing but its words ("STOP.", "**Give up**"). Such
+ * a reply means the marker; saved, it would be a message that is no message.
+ */
+function brokenMarkerPattern(marker: string): RegExp | undefined {
+  const words = marker.match(/[A-Za-z0-9]+/g);
+  const symbols = marker.match(/[^A-Za-z0-9\s_-]+/g);
+  if (!words || !symbols) return undefined;
+  const body = words.map(escapeRegExp).join("[\\s_-]*");
+  const run = `(?:${[...new Set(symbols.join(""))].map((c) => `${escapeRegExp(c)}+`).join("|")})`;
+  const wrap = "[\\s\"'`*_~()\\[\\]“”‘’]*";
+  return new RegExp(`${run}${wrap}${body}|${body}${wrap}${run}|^${wrap}${body}${wrap}[.!]?${wrap}$`, "i");
+}
+
 export interface MarkerSet {
   /** The user is satisfied. */
   stop: string;
@@ -45,13 +60,19 @@ export interface MarkerSet {
 export function findMarker(text: string, markers: MarkerSet): "stop" | "give_up" | undefined {
   if (markerPattern(markers.stop).test(text)) return "stop";
   if (markerPattern(markers.giveUp).test(text)) return "give_up";
+  if (brokenMarkerPattern(markers.stop)?.test(text)) return "stop";
+  if (brokenMarkerPattern(markers.giveUp)?.test(text)) return "give_up";
   return undefined;
 }
 
 /** The text with every form of the markers removed and the space around them tidied. */
 export function stripMarkers(text: string, markers: MarkerSet): string {
   let out = text;
-  for (const marker of [markers.stop, markers.giveUp]) out = out.replace(markerPattern(marker), " ");
+  for (const marker of [markers.stop, markers.giveUp]) {
+    out = out.replace(markerPattern(marker), " ");
+    const broken = brokenMarkerPattern(marker);
+    if (broken) out = out.replace(new RegExp(broken.source, "gi"), " ");
+  }
   return out
     .replace(/[ \t]{2,}/g, " ")
     .replace(/ +\n/g, "\n")

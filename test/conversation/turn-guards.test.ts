@@ -66,6 +66,7 @@ describe("turn guards reject what a misbehaving simulated user writes", () => {
       `${prompt.system}`,
       "prompt_leak", // the whole system prompt echoed back (it holds the marker: no stop)
     ],
+    ["ugh, I feel like the assistant is being very vague. Can you clarify?", "prompt_leak"],
     ["[reply with a reply that asks about the next step]", "stage_direction"],
     ["*sighs* ok but where is the folder pane", "stage_direction"],
     ["Here's my next message: where is the folder pane?", "stage_direction"],
@@ -133,6 +134,14 @@ describe("stop markers as models write them", () => {
     expect(findMarker(text, markers)).toBe("stop");
     expect(check(text)).toMatchObject({ kind: "marker", marker: "stop" });
   });
+
+  it.each(['**Stop###"', "### stop", "STOP.", "**Stop**", "GIVE UP###", "stop"])(
+    "a broken marker %j is a marker, never a message",
+    (text) => {
+      expect(findMarker(text, markers)).toBeDefined();
+      expect(stripMarkers(text, markers).replace(/[\s"'*_.#]/g, "")).toBe("");
+    },
+  );
 
   it("finds the give-up marker in its forms", () => {
     expect(findMarker("### give up ###", markers)).toBe("give_up");

@@ -32,9 +32,13 @@ export function speakerLabelLine(extraNames: readonly string[]): RegExp {
 export const STAGE_DIRECTION =
   /\[[^\]\n]*\b(?:reply|respond|response|message|turn|user|assistant|persona|note|pause|pauses|sigh|sighs|laugh|laughs|smile|smiles|nods?|thinks?|thinking|waits?|continues?|insert|placeholder|your name|typing|end)\b[^\]\n]*\]|\*(?:sighs?|laughs?|smiles?|nods?|frowns?|types?|thinks?|pauses?|waits?|shrugs?|groans?)\b[^*\n]*\*|\((?:note|nb|ooc|out of character|stage direction)\s*[:-]|^(?:here(?:'s| is) my (?:next |follow-up |first )?(?:message|reply|response|question)|my (?:next |follow-up )?(?:message|reply|response)(?: would be| is)?|(?:as|playing) the user,)\s*[:,]?/im;
 
-/** Words of the simulation showing through: the role-play, the persona, the turn notes. */
+/**
+ * Words of the simulation showing through: the role-play, the persona, the turn notes, and the
+ * assistant named in the third person (a user talking *to* it says "you"; a model narrating the
+ * transcript says "the assistant").
+ */
 export const META_LEAK =
-  /\b(?:as (?:a|the|this|my) (?:persona|simulated user|user persona|user simulator)|(?:my|the) persona(?:'s)?\b|role-?play(?:ing)?\b|simulated user|persona (?:features?|description|traits?)|stop[_ ]marker|\[?turn \d+ of (?:at most )?\d+)/i;
+  /\b(?:as (?:a|the|this|my) (?:persona|simulated user|user persona|user simulator)|(?:my|the) persona(?:'s)?\b|role-?play(?:ing)?\b|simulated user|persona (?:features?|description|traits?)|stop[_ ]marker|\[?turn \d+ of (?:at most )?\d+|the (?:ai )?assistant(?:'s)?\b)/i;
 
 /** An answer-shaped reply: three or more list items or headings. */
 export const LIST_ITEM = /(?:^|\n)\s*(?:\d+[.)]|[-*•]|#{1,4})\s+\S/g;
