@@ -1,6 +1,6 @@
 // The assistant's side of a turn: ask the conversation's locked model, and ask again when the
 // reply is no answer — empty (after a stray stop marker is stripped), or the user's kind of
-// question — with a new seed and a little hotter, never storing such a reply in the cache.
+// question or the user's question asked back — with a new seed and a little hotter, never storing such a reply in the cache.
 import { catchError, concatMap, type Observable, of, throwError } from "rxjs";
 import type { PoolMember } from "../conversation/assistant-pool.js";
 import { checkAssistantReply } from "../conversation/guards/assistant.js";
@@ -39,8 +39,9 @@ export interface AssistantTurnInput {
 }
 
 export function assistantReply(input: AssistantTurnInput): Observable<ChatResult> {
+  const lastUser = [...input.messages].reverse().find((m) => m.role === "user")?.content;
   const usable = (result: ChatResult) => {
-    const checked = checkAssistantReply(result.text, input.markers);
+    const checked = checkAssistantReply(result.text, input.markers, lastUser);
     return checked.content.trim() !== "" && !checked.speaksAsUser;
   };
   const ask = (reask: number): Observable<ChatResult> => {

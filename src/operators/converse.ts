@@ -128,6 +128,10 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function lastUserText(messages: readonly Message[]): string | undefined {
+  return [...messages].reverse().find((m) => m.role === "user")?.content;
+}
+
 export function conversation(task: Task, deps: ConverseDeps): Observable<ConversationResult> {
   return defer(() => {
     const scheduler = deps.scheduler ?? asyncScheduler;
@@ -260,7 +264,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       }).pipe(
         map((result) => {
           const turns = state.turns + 1;
-          const checked = checkAssistantReply(result.text, markers);
+          const checked = checkAssistantReply(result.text, markers, lastUserText(state.messages));
           const reply: Message = {
             role: "assistant",
             content: checked.content,
