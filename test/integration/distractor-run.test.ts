@@ -46,7 +46,10 @@ function answer(request: RecordedRequest) {
   const body = request.body as ChatBody;
   const last = body.messages.at(-1)?.content ?? "";
   const chars = body.messages.reduce((n, m) => n + m.content.length, 0);
-  if (body.model === "assistant-m") return completion(body.model, `You said: ${last}`, chars);
+  // The echo ends with an answer: a bare question echoed back would rightly be re-asked as the
+  // assistant asking the user's question back.
+  if (body.model === "assistant-m")
+    return completion(body.model, `You said: ${last}\nHere is my answer.`, chars);
   if (body.model === "user-m") {
     // A new topic each turn: a follow-up that repeated the last one (which the assistant
     // echoes) would rightly be rejected by the turn guards.
@@ -155,7 +158,9 @@ describe("generation with the distractor on", () => {
         } else expect(meta.clean_content).toBeUndefined();
         // The assistant received exactly the stored (noisy) text, and its echo says so.
         expect(assistantLasts).toContain(message.content);
-        expect(interaction.messages[2 * i + 1]?.content).toBe(`You said: ${message.content}`);
+        expect(interaction.messages[2 * i + 1]?.content).toBe(
+          `You said: ${message.content}\nHere is my answer.`,
+        );
       }
       expect(interaction.metadata.distractor_applied).toBe(changed);
       expect(interaction.metadata.distractor_type).toBe("semantic");
