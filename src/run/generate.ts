@@ -198,31 +198,21 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     ...(runtime.judge ? { judge: runtime.judge } : {}),
     ...(runtime.verifier ? { verifier: runtime.verifier } : {}),
   });
+  // What every helper step before the conversation shares: concurrency, retries, prices, cache.
+  const helperStep = {
+    concurrency: ig.max_workers,
+    callRetry: runtime.callRetry,
+    prices: runtime.prices,
+    events,
+    ...(conversationCache ? { cache: conversationCache } : {}),
+    admissionFor: runtime.admissionFor,
+  };
   const scenarios = scenarioGeneration(
-    runtime.scenarioGenerator
-      ? {
-          generator: runtime.scenarioGenerator,
-          concurrency: ig.max_workers,
-          callRetry: runtime.callRetry,
-          prices: runtime.prices,
-          events,
-          ...(conversationCache ? { cache: conversationCache } : {}),
-          admissionFor: runtime.admissionFor,
-        }
-      : undefined,
+    runtime.scenarioGenerator ? { generator: runtime.scenarioGenerator, ...helperStep } : undefined,
   );
   const styled = styleTransfer(
     runtime.styleModel
-      ? {
-          model: runtime.styleModel,
-          template: ig.style_transfer.prompt_template,
-          concurrency: ig.max_workers,
-          callRetry: runtime.callRetry,
-          prices: runtime.prices,
-          events,
-          ...(conversationCache ? { cache: conversationCache } : {}),
-          admissionFor: runtime.admissionFor,
-        }
+      ? { model: runtime.styleModel, template: ig.style_transfer.prompt_template, ...helperStep }
       : undefined,
   );
   const notDone = filter<Task>((task) => {

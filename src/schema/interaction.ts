@@ -56,15 +56,7 @@ export type GuardName = (typeof CONFIGURABLE_GUARDS)[number] | "empty" | "stop_t
 /** Every turn guard, in the order of docs/simulated-user.md (stats list them even when zero). */
 export const GUARD_NAMES: readonly GuardName[] = [
   "empty",
-  "speaks_as_assistant",
-  "speaker_label",
-  "stage_direction",
-  "prompt_leak",
-  "wrapped",
-  "repeats_user",
-  "copies_assistant",
-  "too_long",
-  "truncated",
+  ...CONFIGURABLE_GUARDS,
   "stop_too_early",
   "verifier",
 ];
