@@ -36,10 +36,6 @@ export function containment(part: ReadonlySet<string>, whole: ReadonlySet<string
   return shared / part.size;
 }
 
-/** Lowercase, single spaces, no punctuation: what makes two messages "the same". */
-export function normalised(text: string): string {
-  return words(text).join(" ");
-}
 
 /**
  * 1 − (word-level edit distance / the longer text's word count): 0.93 for a 15-word message with

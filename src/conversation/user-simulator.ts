@@ -86,11 +86,11 @@ export class UserSimulator {
     this.turnTemplate = loadTemplate("user_turn");
     this.transcriptTemplate = loadTemplate("user_transcript");
     this.continuationTemplate = loadTemplate("user_simulator_transcript");
-    this.markers = { stop: config.stop_marker, giveUp: config.give_up_marker ?? "###GIVE_UP###" };
-    const format = config.prompt_format ?? "auto";
+    this.markers = { stop: config.stop_marker, giveUp: config.give_up_marker };
+    const format = config.prompt_format;
     this.promptFormat = format === "auto" ? (model.provider === "local" ? "transcript" : "chat") : format;
     this.continuation = this.promptFormat === "transcript" && model.provider === "local";
-    const guards = config.guards ?? { disable: [], near_duplicate: 0.8, copy_share: 0.6 };
+    const guards = config.guards;
     this.guardSettings = {
       disabled: new Set(guards.disable),
       maxWords: guards.max_words,

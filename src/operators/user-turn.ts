@@ -143,8 +143,14 @@ export function userTurn(input: UserTurnInput, deps: UserTurnDeps): Observable<U
     const request = user.buildRequest(context);
     // Only usable replies go into the response cache: a rerun must ask again, not replay a
     // rejected reply. With the verifier on, its verdict comes after the cache, so nothing is cached.
-    const accept = (result: ChatResult) =>
-      withoutVerifier && user.interpret(result.text, guardContext, result.finishReason).kind !== "reask";
+    // The guards run once per reply: the cache's accept and the turn below share the verdict.
+    let judged: { result: ChatResult; reply: UserReply } | undefined;
+    const read = (result: ChatResult): UserReply => {
+      if (judged?.result !== result)
+        judged = { result, reply: user.interpret(result.text, guardContext, result.finishReason) };
+      return judged.reply;
+    };
+    const accept = (result: ChatResult) => withoutVerifier && read(result).kind !== "reask";
     return defer(() => {
       input.onAsk();
       return deps.call(user.model, request, "user_feedback", `user:${turn}:${reask}:${input.attempt}`, {
@@ -157,7 +163,7 @@ export function userTurn(input: UserTurnInput, deps: UserTurnDeps): Observable<U
         isEmptyReply(error) ? of(emptyResult(user.model)) : throwError(() => error),
       ),
       concatMap((result) => {
-        const reply = user.interpret(result.text, guardContext, result.finishReason);
+        const reply = read(result);
         const checked$ = reply.kind === "message" ? verify(reply, reask) : of(reply);
         return checked$.pipe(
           concatMap((checked): Observable<UserTurnOutcome> => {

@@ -7,7 +7,7 @@ import type { GuardName, Message } from "../../schema/interaction.js";
 export { CONFIGURABLE_GUARDS } from "../../schema/interaction.js";
 
 import { findMarker, type MarkerSet, stripMarkers } from "../stop-markers.js";
-import { containment, jaccard, normalised, shingles, wordEditSimilarity, words } from "../text-similarity.js";
+import { containment, jaccard, shingles, wordEditSimilarity, words } from "../text-similarity.js";
 import {
   ASKS_SOMETHING,
   LIST_ITEM,
@@ -87,6 +87,28 @@ function cleanText(message: Message): string {
     : message.content;
 }
 
+/** What the guards compare against, per earlier message: computed once, the history is immutable. */
+interface MessageText {
+  words: string[];
+  normalised: string;
+  shingles: Set<string>;
+}
+const messageTexts = new WeakMap<Message, MessageText>();
+
+function measure(text: string): MessageText {
+  const tokens = words(text);
+  return { words: tokens, normalised: tokens.join(" "), shingles: shingles(text) };
+}
+
+function textOf(message: Message): MessageText {
+  let known = messageTexts.get(message);
+  if (!known) {
+    known = measure(message.role === "user" ? cleanText(message) : message.content);
+    messageTexts.set(message, known);
+  }
+  return known;
+}
+
 const reject = (guard: GuardName, detail: string): GuardVerdict => ({ kind: "reject", guard, detail });
 
 function leakCheck(text: string, leak: LeakReference): string | undefined {
@@ -100,14 +122,18 @@ function leakCheck(text: string, leak: LeakReference): string | undefined {
   return undefined;
 }
 
-function copyCheck(text: string, messages: readonly Message[], settings: GuardSettings): string | undefined {
-  const own = shingles(text);
-  const mine = normalised(text);
+function copyCheck(
+  reply: MessageText,
+  messages: readonly Message[],
+  settings: GuardSettings,
+): string | undefined {
+  const { shingles: own, normalised: mine } = reply;
   for (const message of messages) {
     if (message.role !== "assistant") continue;
-    if (mine !== "" && normalised(message.content) === mine) return "it repeats the assistant's message";
-    if (words(text).length < 6) continue;
-    if (containment(own, shingles(message.content)) >= settings.copyShare)
+    const theirs = textOf(message);
+    if (mine !== "" && theirs.normalised === mine) return "it repeats the assistant's message";
+    if (reply.words.length < 6) continue;
+    if (containment(own, theirs.shingles) >= settings.copyShare)
       return "it copies the assistant's text instead of replying to it";
   }
   return undefined;
@@ -134,19 +160,15 @@ function onlyFunctionWordsChanged(
 }
 
 function repeatCheck(
-  text: string,
+  reply: MessageText,
   messages: readonly Message[],
   settings: GuardSettings,
 ): string | undefined {
-  const mine = normalised(text);
-  const myWords = words(text);
-  const own = shingles(text);
+  const { normalised: mine, words: myWords, shingles: own } = reply;
   for (const message of messages) {
     if (message.role !== "user") continue;
-    const earlier = cleanText(message);
-    if (normalised(earlier) === mine) return "it repeats an earlier user message word for word";
-    const theirs = shingles(earlier);
-    const theirWords = words(earlier);
+    const { normalised: earlierNormalised, shingles: theirs, words: theirWords } = textOf(message);
+    if (earlierNormalised === mine) return "it repeats an earlier user message word for word";
     if (
       jaccard(own, theirs) >= settings.nearDuplicate ||
       onlyFunctionWordsChanged(myWords, theirWords, settings)
@@ -161,13 +183,13 @@ function repeatCheck(
   return undefined;
 }
 
-function assistantVoiceCheck(text: string): string | undefined {
+function assistantVoiceCheck(text: string, reply: MessageText): string | undefined {
   const phrase = SERVICE_PHRASES.exec(text);
   if (phrase) return `it speaks as the assistant ("${phrase[0]}")`;
   const asks = ASKS_SOMETHING.test(text);
   const items = text.match(LIST_ITEM)?.length ?? 0;
   if (items >= 3 && !asks) return "it is an answer (a list of steps) with no request in it";
-  if (words(text).length >= 120 && !asks) return "it is a long answer with no request in it";
+  if (reply.words.length >= 120 && !asks) return "it is a long answer with no request in it";
   return undefined;
 }
 
@@ -184,6 +206,7 @@ export function checkUserReply(reply: ReplyToCheck, settings: GuardSettings): Gu
   if (peeled.unusableJson && on("wrapped"))
     return reject("wrapped", "it is a JSON object, not a message: write plain text");
   const text = peeled.text;
+  const measured = measure(text);
   if (
     stripMarkers(text, reply.markers).replace(/[\s"'`*_.!]/g, "") === "" &&
     !findMarker(text, reply.markers)
@@ -194,7 +217,7 @@ export function checkUserReply(reply: ReplyToCheck, settings: GuardSettings): Gu
     if (leak) return reject("prompt_leak", leak);
   }
   if (on("copies_assistant")) {
-    const copy = copyCheck(text, reply.messages, settings);
+    const copy = copyCheck(measured, reply.messages, settings);
     if (copy) return reject("copies_assistant", copy);
   }
   const marker = findMarker(text, reply.markers);
@@ -213,16 +236,16 @@ export function checkUserReply(reply: ReplyToCheck, settings: GuardSettings): Gu
       );
   }
   if (on("speaks_as_assistant")) {
-    const voice = assistantVoiceCheck(text);
+    const voice = assistantVoiceCheck(text, measured);
     if (voice) return reject("speaks_as_assistant", voice);
   }
   if (on("repeats_user")) {
-    const repeat = repeatCheck(text, reply.messages, settings);
+    const repeat = repeatCheck(measured, reply.messages, settings);
     if (repeat) return reject("repeats_user", repeat);
   }
   if (on("too_long")) {
     const cap = settings.maxWords ?? wordCapFor(reply.persona_features);
-    const count = words(text).length;
+    const count = measured.words.length;
     if (count > cap)
       return reject("too_long", `it has ${count} words; this user writes at most about ${cap}`);
   }

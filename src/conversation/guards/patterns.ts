@@ -7,7 +7,20 @@ export const SERVICE_PHRASES =
   /\b(?:is there anything else (?:i|you'?d like|you would like)|anything else i can (?:help|do|assist)|how (?:can|may) i (?:help|assist)(?: you)?(?: today)?\b|i(?:'d| would) be (?:happy|glad|delighted) to (?:help|assist|explain)|happy to help\b|i hope (?:this|that) helps|hope this helps|let me know if you (?:have|need) any (?:other|more|further)|feel free to (?:ask|reach out|let me know)|i apologi[sz]e for (?:the|any) (?:confusion|inconvenience|misunderstanding)|as an ai\b|i'?m an ai\b|as a (?:large )?language model|here(?:'s| is) (?:a|the|your) (?:step[- ]by[- ]step|detailed|complete|quick) (?:guide|breakdown|explanation|answer)|great question|(?:certainly|absolutely|of course|sure)[!,.]? here(?:'s| is| are)\b|you(?:'re| are) welcome[!.]? (?:if|let)|glad i could help)/i;
 
 /** A line that starts with a speaker label of either side ("Assistant:", "**AI:**", "Agent -"). */
+const labelLines = new Map<string, RegExp>();
+
 export function speakerLabelLine(extraNames: readonly string[]): RegExp {
+  const key = extraNames.join("\u0000");
+  let cached = labelLines.get(key);
+  if (!cached) {
+    cached = buildSpeakerLabelLine(extraNames);
+    // Persona names are few per run; a cap keeps a run of millions of named personas bounded.
+    if (labelLines.size < 1000) labelLines.set(key, cached);
+  }
+  return cached;
+}
+
+function buildSpeakerLabelLine(extraNames: readonly string[]): RegExp {
   const names = [
     "user",
     "customer",
