@@ -36,7 +36,6 @@ export function containment(part: ReadonlySet<string>, whole: ReadonlySet<string
   return shared / part.size;
 }
 
-
 /**
  * 1 − (word-level edit distance / the longer text's word count): 0.93 for a 15-word message with
  * one word changed, which 3-gram Jaccard (0.63) misses. Long texts are compared on their first
