@@ -14,6 +14,20 @@ function escapeRegExp(text: string): string {
  * are part of the match (so removing the match leaves no `**""**` behind).
  */
 export function markerPattern(marker: string): RegExp {
+  let cached = patterns.get(marker);
+  if (!cached) {
+    cached = buildMarkerPattern(marker);
+    patterns.set(marker, cached);
+  }
+  // A global pattern keeps state (lastIndex) between uses: each caller gets a fresh one.
+  return new RegExp(cached);
+}
+
+// Markers are one or two per run: their patterns are built once.
+const patterns = new Map<string, RegExp>();
+const brokenPatterns = new Map<string, RegExp | undefined>();
+
+function buildMarkerPattern(marker: string): RegExp {
   const parts = marker.match(/[A-Za-z0-9]+|[^A-Za-z0-9\s]+/g) ?? [marker];
   const body = parts
     .map((part, index) => {
@@ -40,6 +54,11 @@ export function markerPattern(marker: string): RegExp {
  * a reply means the marker; saved, it would be a message that is no message.
  */
 function brokenMarkerPattern(marker: string): RegExp | undefined {
+  if (!brokenPatterns.has(marker)) brokenPatterns.set(marker, buildBrokenMarkerPattern(marker));
+  return brokenPatterns.get(marker);
+}
+
+function buildBrokenMarkerPattern(marker: string): RegExp | undefined {
   const words = marker.match(/[A-Za-z0-9]+/g);
   const symbols = marker.match(/[^A-Za-z0-9\s_-]+/g);
   if (!words || !symbols) return undefined;

@@ -9,14 +9,22 @@ export function words(text: string): string[] {
 
 /** The set of word n-grams of a text (the text itself when it has fewer than n words). */
 export function shingles(text: string, n = 3): Set<string> {
-  const tokens = words(text);
+  return shinglesOfWords(words(text), n);
+}
+
+/** shingles() of text already split into words (the guards split each reply once). */
+export function shinglesOfWords(tokens: readonly string[], n = 3): Set<string> {
   const set = new Set<string>();
   if (tokens.length === 0) return set;
   if (tokens.length < n) {
     set.add(tokens.join(" "));
     return set;
   }
-  for (let i = 0; i + n <= tokens.length; i++) set.add(tokens.slice(i, i + n).join(" "));
+  for (let i = 0; i + n <= tokens.length; i++) {
+    let gram = tokens[i] as string;
+    for (let j = 1; j < n; j++) gram += ` ${tokens[i + j]}`;
+    set.add(gram);
+  }
   return set;
 }
 

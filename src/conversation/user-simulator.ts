@@ -4,7 +4,13 @@
 import type { ChatMessage, ChatModel, ChatRequest } from "../providers/types.js";
 import type { UserModelConfig } from "../schema/config.js";
 import type { GuardName, Message, ScenarioRecord, StopReason } from "../schema/interaction.js";
-import { checkUserReply, type GuardSettings, type LeakReference, leakReference } from "./guards/index.js";
+import {
+  checkUserReply,
+  type GuardSettings,
+  instructionShinglesOf,
+  type LeakReference,
+  leakReference,
+} from "./guards/index.js";
 import type { Unwrapped } from "./guards/unwrap.js";
 import { describePersona, personaGuidance } from "./persona-text.js";
 import { describeScenario, scenarioFacts } from "./scenario-text.js";
@@ -77,6 +83,8 @@ export class UserSimulator {
   /** A transcript for a local model is a plain-text continuation, not a chat (see buildRequest). */
   private readonly continuation: boolean;
   readonly guardSettings: GuardSettings;
+  /** What an echo of this simulator's instructions looks like (built once, see instructionShinglesOf). */
+  private readonly instructionShingles: ReadonlySet<string>;
 
   constructor(
     readonly model: ChatModel,
@@ -86,6 +94,13 @@ export class UserSimulator {
     this.turnTemplate = loadTemplate("user_turn");
     this.transcriptTemplate = loadTemplate("user_transcript");
     this.continuationTemplate = loadTemplate("user_simulator_transcript");
+    this.instructionShingles = instructionShinglesOf([
+      this.systemTemplate,
+      this.turnTemplate,
+      this.transcriptTemplate,
+      this.continuationTemplate,
+      ...Object.values(INTENT_TEXT),
+    ]);
     this.markers = { stop: config.stop_marker, giveUp: config.give_up_marker };
     const format = config.prompt_format;
     this.promptFormat = format === "auto" ? (model.provider === "local" ? "transcript" : "chat") : format;
@@ -137,20 +152,13 @@ export class UserSimulator {
     context: Pick<UserTurnContext, "persona_features" | "system_prompt" | "original_query" | "scenario">,
   ): ConversationPrompt {
     const system = this.systemPrompt(context);
-    const instructions = [
-      system,
-      this.turnTemplate,
-      this.transcriptTemplate,
-      this.continuationTemplate,
-      ...Object.values(INTENT_TEXT),
-    ];
     const own = [
       context.original_query,
       context.system_prompt ?? "",
       ...Object.values(context.persona_features).map((v) => (typeof v === "string" ? v : JSON.stringify(v))),
       ...scenarioFacts(context.scenario),
     ];
-    return { system, leak: leakReference(instructions, own, context.persona_features) };
+    return { system, leak: leakReference(this.instructionShingles, own, context.persona_features) };
   }
 
   private turnNote(context: UserTurnContext): string {

@@ -6,6 +6,7 @@ import { checkAssistantReply } from "../../src/conversation/guards/assistant.js"
 import {
   checkUserReply,
   type GuardSettings,
+  instructionShinglesOf,
   leakReference,
   wordCapFor,
 } from "../../src/conversation/guards/index.js";
@@ -229,7 +230,9 @@ describe("settings", () => {
 
   it("scenario facts the user may say are not a leak; instruction text is", () => {
     const leak = leakReference(
-      ["Share what you know a little at a time, when it matters or when you are asked."],
+      instructionShinglesOf([
+        "Share what you know a little at a time, when it matters or when you are asked.",
+      ]),
       ["my office is on the third floor of the east building"],
       { office_floor: "3" },
     );

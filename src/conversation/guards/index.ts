@@ -7,7 +7,14 @@ import type { GuardName, Message } from "../../schema/interaction.js";
 export { CONFIGURABLE_GUARDS } from "../../schema/interaction.js";
 
 import { findMarker, type MarkerSet, stripMarkers } from "../stop-markers.js";
-import { containment, jaccard, shingles, wordEditSimilarity, words } from "../text-similarity.js";
+import {
+  containment,
+  jaccard,
+  shingles,
+  shinglesOfWords,
+  wordEditSimilarity,
+  words,
+} from "../text-similarity.js";
 import {
   ASKS_SOMETHING,
   LIST_ITEM,
@@ -32,6 +39,8 @@ export interface GuardSettings {
 export interface LeakReference {
   /** 6-word shingles of the instructions the model was given. */
   instructionShingles: ReadonlySet<string>;
+  /** What the persona, query and scenario say: the user may repeat it without leaking. */
+  ownFacts: readonly string[];
   /** Persona feature keys as written (tech_proficiency …): users never type them. */
   featureKeys: readonly string[];
 }
@@ -53,21 +62,28 @@ export type GuardVerdict =
 
 const LEAK_SHINGLE = 6;
 
-/** Builds the leak reference: instruction shingles minus anything the persona or scenario says. */
+/**
+ * 6-word shingles of instruction texts. Built once per simulator from its templates' literal
+ * parts (placeholders split them), so no conversation pays for it: an echoed prompt is made of
+ * those parts whatever the persona.
+ */
+export function instructionShinglesOf(texts: readonly string[]): Set<string> {
+  const set = new Set<string>();
+  for (const text of texts)
+    for (const part of text.split(/\{\{\s*[a-z_]+\s*\}\}/i))
+      for (const s of shingles(part, LEAK_SHINGLE)) if (s.split(" ").length === LEAK_SHINGLE) set.add(s);
+  return set;
+}
+
+/** The leak reference of one conversation: cheap, the persona's own facts are shingled only on a suspected leak. */
 export function leakReference(
-  instructions: readonly string[],
+  instructionShingles: ReadonlySet<string>,
   ownFacts: readonly string[],
   features: Readonly<Record<string, unknown>>,
 ): LeakReference {
-  const own = new Set<string>();
-  for (const fact of ownFacts) for (const s of shingles(fact, LEAK_SHINGLE)) own.add(s);
-  const instructionShingles = new Set<string>();
-  for (const text of instructions)
-    for (const s of shingles(text, LEAK_SHINGLE))
-      if (!own.has(s) && s.split(" ").length === LEAK_SHINGLE) instructionShingles.add(s);
   // Only keys that look like keys: a user may well say "role" or "age", never "tech_proficiency".
   const featureKeys = Object.keys(features).filter((key) => /[_.]/.test(key) || /[a-z][A-Z]/.test(key));
-  return { instructionShingles, featureKeys };
+  return { instructionShingles, ownFacts, featureKeys };
 }
 
 /** The too_long cap a persona's style implies: short writers are cut off sooner. */
@@ -97,7 +113,7 @@ const messageTexts = new WeakMap<Message, MessageText>();
 
 function measure(text: string): MessageText {
   const tokens = words(text);
-  return { words: tokens, normalised: tokens.join(" "), shingles: shingles(text) };
+  return { words: tokens, normalised: tokens.join(" "), shingles: shinglesOfWords(tokens) };
 }
 
 function textOf(message: Message): MessageText {
@@ -111,14 +127,16 @@ function textOf(message: Message): MessageText {
 
 const reject = (guard: GuardName, detail: string): GuardVerdict => ({ kind: "reject", guard, detail });
 
-function leakCheck(text: string, leak: LeakReference): string | undefined {
+function leakCheck(text: string, tokens: readonly string[], leak: LeakReference): string | undefined {
   const meta = META_LEAK.exec(text);
   if (meta) return `it talks about the simulation ("${meta[0]}")`;
   const key = leak.featureKeys.find((k) => text.includes(k));
   if (key) return `it names the persona's feature key "${key}"`;
-  let shared = 0;
-  for (const s of shingles(text, LEAK_SHINGLE)) if (leak.instructionShingles.has(s) && ++shared >= 2) break;
-  if (shared >= 2) return "it repeats the instructions it was given";
+  const hits = [...shinglesOfWords(tokens, LEAK_SHINGLE)].filter((s) => leak.instructionShingles.has(s));
+  if (hits.length < 2) return undefined;
+  // Rare: only now is it worth shingling the persona's own facts, which may share words.
+  const own = new Set(leak.ownFacts.flatMap((fact) => [...shingles(fact, LEAK_SHINGLE)]));
+  if (hits.filter((s) => !own.has(s)).length >= 2) return "it repeats the instructions it was given";
   return undefined;
 }
 
@@ -213,7 +231,7 @@ export function checkUserReply(reply: ReplyToCheck, settings: GuardSettings): Gu
   )
     return reject("empty", "it was empty");
   if (on("prompt_leak")) {
-    const leak = leakCheck(text, reply.leak);
+    const leak = leakCheck(text, measured.words, reply.leak);
     if (leak) return reject("prompt_leak", leak);
   }
   if (on("copies_assistant")) {
