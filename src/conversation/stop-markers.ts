@@ -76,18 +76,38 @@ export interface MarkerSet {
 }
 
 /** Which marker a text contains, if any (stop wins when both appear). */
+/**
+ * Every form of a marker contains its words ("stop"; "give", "up"): a text without them is
+ * skipped before any pattern runs. Most replies are, and the patterns are slow on long texts.
+ */
+function mentions(lowerText: string, marker: string): boolean {
+  let words = markerWords.get(marker);
+  if (!words) {
+    words = (marker.match(/[A-Za-z0-9]+/g) ?? [marker]).map((w) => w.toLowerCase());
+    markerWords.set(marker, words);
+  }
+  return words.every((word) => lowerText.includes(word));
+}
+const markerWords = new Map<string, string[]>();
+
 export function findMarker(text: string, markers: MarkerSet): "stop" | "give_up" | undefined {
-  if (markerPattern(markers.stop).test(text)) return "stop";
-  if (markerPattern(markers.giveUp).test(text)) return "give_up";
-  if (brokenMarkerPattern(markers.stop)?.test(text)) return "stop";
-  if (brokenMarkerPattern(markers.giveUp)?.test(text)) return "give_up";
+  const lower = text.toLowerCase();
+  const stop = mentions(lower, markers.stop);
+  const giveUp = mentions(lower, markers.giveUp);
+  if (!stop && !giveUp) return undefined;
+  if (stop && markerPattern(markers.stop).test(text)) return "stop";
+  if (giveUp && markerPattern(markers.giveUp).test(text)) return "give_up";
+  if (stop && brokenMarkerPattern(markers.stop)?.test(text)) return "stop";
+  if (giveUp && brokenMarkerPattern(markers.giveUp)?.test(text)) return "give_up";
   return undefined;
 }
 
 /** The text with every form of the markers removed and the space around them tidied. */
 export function stripMarkers(text: string, markers: MarkerSet): string {
   let out = text;
+  const lower = text.toLowerCase();
   for (const marker of [markers.stop, markers.giveUp]) {
+    if (!mentions(lower, marker)) continue;
     out = out.replace(markerPattern(marker), " ");
     const broken = brokenMarkerPattern(marker);
     if (broken) out = out.replace(new RegExp(broken.source, "gi"), " ");

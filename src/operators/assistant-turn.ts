@@ -3,7 +3,7 @@
 // question or the user's question asked back — with a new seed and a little hotter, never storing such a reply in the cache.
 import { catchError, concatMap, type Observable, of, throwError } from "rxjs";
 import type { PoolMember } from "../conversation/assistant-pool.js";
-import { checkAssistantReply } from "../conversation/guards/assistant.js";
+import { type AssistantCheck, checkAssistantReply } from "../conversation/guards/assistant.js";
 import { seedFrom } from "../conversation/random.js";
 import type { MarkerSet } from "../conversation/stop-markers.js";
 import { isEmptyReply, ProviderError } from "../providers/errors.js";
@@ -24,6 +24,24 @@ export function assistantRequest(
   return { messages: chat, temperature: member.temperature, maxTokens: member.maxTokens, seed };
 }
 
+// The checks of one reply, computed once: the cache's accept, the re-ask decision and the saved
+// message all read them (results are not reused across conversations, so a WeakMap suffices).
+const checks = new WeakMap<ChatResult, AssistantCheck>();
+
+/** checkAssistantReply for a result, once per result object. */
+export function checkedReply(
+  result: ChatResult,
+  markers: MarkerSet,
+  lastUser: string | undefined,
+): AssistantCheck {
+  let check = checks.get(result);
+  if (!check) {
+    check = checkAssistantReply(result.text, markers, lastUser);
+    checks.set(result, check);
+  }
+  return check;
+}
+
 export interface AssistantTurnInput {
   member: PoolMember;
   messages: readonly Message[];
@@ -41,7 +59,7 @@ export interface AssistantTurnInput {
 export function assistantReply(input: AssistantTurnInput): Observable<ChatResult> {
   const lastUser = [...input.messages].reverse().find((m) => m.role === "user")?.content;
   const usable = (result: ChatResult) => {
-    const checked = checkAssistantReply(result.text, input.markers, lastUser);
+    const checked = checkedReply(result, input.markers, lastUser);
     return checked.content.trim() !== "" && !checked.speaksAsUser;
   };
   const ask = (reask: number): Observable<ChatResult> => {

@@ -24,7 +24,6 @@ import {
 } from "rxjs";
 import type { ModelIdentity, ResponseCache } from "../cache/index.js";
 import type { AssistantPool } from "../conversation/assistant-pool.js";
-import { checkAssistantReply } from "../conversation/guards/assistant.js";
 import { type NoiseHook, noNoise } from "../conversation/noise-hook.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { seedFrom } from "../conversation/random.js";
@@ -56,7 +55,7 @@ import type {
   UserRejection,
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
-import { assistantReply } from "./assistant-turn.js";
+import { assistantReply, checkedReply } from "./assistant-turn.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
 import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
 
@@ -264,7 +263,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       }).pipe(
         map((result) => {
           const turns = state.turns + 1;
-          const checked = checkAssistantReply(result.text, markers, lastUserText(state.messages));
+          const checked = checkedReply(result, markers, lastUserText(state.messages));
           const reply: Message = {
             role: "assistant",
             content: checked.content,
@@ -280,7 +279,8 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           const stop = stopAfterReply(turns, targetTurns, deps.limits);
           return { ...state, messages: [...state.messages, reply], turns, ...(stop ? { stop } : {}) };
         }),
-        concatMap(judgeStep),
+        // No judge: nothing to wait for, so no inner observable per reply.
+        deps.judge ? concatMap(judgeStep) : (state$: Observable<State>) => state$,
       );
     };
 

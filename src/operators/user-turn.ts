@@ -163,32 +163,30 @@ export function userTurn(input: UserTurnInput, deps: UserTurnDeps): Observable<U
         isEmptyReply(error) ? of(emptyResult(user.model)) : throwError(() => error),
       ),
       concatMap((result) => {
-        const reply = read(result);
-        const checked$ = reply.kind === "message" ? verify(reply, reask) : of(reply);
-        return checked$.pipe(
-          concatMap((checked): Observable<UserTurnOutcome> => {
-            const asks = input.rejections.length + 1;
-            if (checked.kind === "stop") return of({ kind: "stop", reason: checked.reason, asks });
-            if (checked.kind === "message")
-              return of({
-                kind: "message",
-                content: checked.content,
-                asks,
-                finishReason: result.finishReason,
-                ...(checked.unwrapped ? { unwrapped: checked.unwrapped } : {}),
-              });
-            input.rejections.push({
-              guard: checked.guard,
-              detail: checked.detail,
-              excerpt: excerpt(result.text),
+        const outcome = (checked: UserReply): Observable<UserTurnOutcome> => {
+          const asks = input.rejections.length + 1;
+          if (checked.kind === "stop") return of({ kind: "stop", reason: checked.reason, asks });
+          if (checked.kind === "message")
+            return of({
+              kind: "message",
+              content: checked.content,
+              asks,
+              finishReason: result.finishReason,
+              ...(checked.unwrapped ? { unwrapped: checked.unwrapped } : {}),
             });
-            if (reask >= user.config.max_reasks)
-              return throwError(
-                () => new UserSimulatorError(checked.guard, reask + 1, [...input.rejections]),
-              );
-            return ask(reask + 1, checked);
-          }),
-        );
+          input.rejections.push({
+            guard: checked.guard,
+            detail: checked.detail,
+            excerpt: excerpt(result.text),
+          });
+          if (reask >= user.config.max_reasks)
+            return throwError(() => new UserSimulatorError(checked.guard, reask + 1, [...input.rejections]));
+          return ask(reask + 1, checked);
+        };
+        const reply = read(result);
+        // Without a verifier the verdict is the guards': no inner observable on the hot path.
+        if (reply.kind !== "message" || withoutVerifier) return outcome(reply);
+        return verify(reply, reask).pipe(concatMap(outcome));
       }),
     );
   };
