@@ -11,6 +11,8 @@ export type ProviderErrorKind =
   | "auth"
   | "bad_request"
   | "config"
+  /** The endpoint was given up on for this run (connection failures in a row): no request made. */
+  | "endpoint_down"
   | "unknown";
 
 const TRANSIENT: ReadonlySet<ProviderErrorKind> = new Set([
@@ -19,6 +21,23 @@ const TRANSIENT: ReadonlySet<ProviderErrorKind> = new Set([
   "timeout",
   "connection",
   "malformed",
+]);
+
+/**
+ * Network codes of a host that does not exist: no retry within a run will find it. EAI_AGAIN (the
+ * resolver did not answer in time) is not among them: it is transient.
+ */
+const PERMANENT_CODES: ReadonlySet<string> = new Set(["ENOTFOUND"]);
+
+/** Codes of failures while connecting: the request never reached the server. */
+const CONNECT_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
 export class ProviderError extends Error {
@@ -34,6 +53,8 @@ export class ProviderError extends Error {
    * callers that can vary the request (a new seed, a hotter sample) re-ask instead.
    */
   readonly emptyReply: boolean;
+  /** The network error code of a connection failure (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, …). */
+  readonly code: string | undefined;
 
   constructor(
     kind: ProviderErrorKind,
@@ -45,6 +66,7 @@ export class ProviderError extends Error {
       rateLimit?: RateLimitInfo;
       cause?: unknown;
       emptyReply?: boolean;
+      code?: string;
     } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,10 +77,24 @@ export class ProviderError extends Error {
     this.requestId = options.requestId;
     this.rateLimit = options.rateLimit;
     this.emptyReply = options.emptyReply === true;
+    this.code = options.code;
   }
 
   get transient(): boolean {
+    if (this.code !== undefined && PERMANENT_CODES.has(this.code)) return false;
     return TRANSIENT.has(this.kind);
+  }
+
+  /**
+   * True when the request got to the server (an HTTP answer, a body cut short, a timeout): such a
+   * call counts as made — in the run's calls and the conversation's usage — even though it failed.
+   * False for failures while connecting and for calls refused before any request.
+   */
+  get reachedServer(): boolean {
+    if (this.status !== undefined) return true;
+    if (this.kind === "malformed" || this.kind === "timeout") return true;
+    if (this.kind !== "connection") return false;
+    return this.code === undefined || !CONNECT_CODES.has(this.code);
   }
 }
 

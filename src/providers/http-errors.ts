@@ -71,6 +71,56 @@ export function describeCause(error: unknown, secret: string | undefined): strin
   return redact(parts.join(": ").slice(0, MAX_MESSAGE), secret);
 }
 
+/** The first network error code (ECONNREFUSED, UND_ERR_SOCKET, …) down an error's cause chain. */
+export function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === "string" && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+// What a connection dropped after the request was sent looks like: undici's fetch rejects the
+// body read with TypeError("terminated") caused by a SocketError("other side closed",
+// UND_ERR_SOCKET); node streams say ECONNRESET, "aborted" or "Premature close".
+const DROPPED_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_SOCKET",
+  "UND_ERR_ABORTED",
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNABORTED",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
+const DROPPED_MESSAGE = /^terminated$|other side closed|premature close|socket hang up|^aborted$/i;
+
+/**
+ * True for a connection dropped mid-exchange — typically mid-body, after the SDK already had the
+ * headers, where the SDKs raise a plain TypeError rather than their connection error. Transient:
+ * the same request usually succeeds on the next connection.
+ */
+export function isDroppedConnection(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === "string" && DROPPED_CODES.has(code)) return true;
+    if (DROPPED_MESSAGE.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** A connection failure (refused, reset, dropped mid-body) with its cause summarised and its code. */
+function connectionError(label: string, error: unknown, secret: string | undefined): ProviderError {
+  const why = describeCause(error, secret);
+  const code = networkCode(error);
+  // The cause chain is summarised in the message rather than kept (see errorFromStatus).
+  return new ProviderError("connection", `${label}: connection failed${why ? `: ${why}` : ""}`, {
+    ...(code ? { code } : {}),
+  });
+}
+
 /** Any other failure, with the key scrubbed from its message. The cause is kept only when safe. */
 export function unknownError(label: string, error: unknown, secret: string | undefined): ProviderError {
   const message = error instanceof Error ? error.message : String(error);
@@ -104,12 +154,10 @@ export function mapSdkError(
     return new ProviderError("timeout", `${label}: no answer within ${context.timeoutMs / 1000} s`);
   }
   if (sdk.isUserAbort(error)) return new ProviderError("connection", `${label}: request aborted`);
-  if (sdk.isConnection(error)) {
-    const why = describeCause(error.cause, secret);
-    // The cause chain is summarised in the message rather than kept (see errorFromStatus).
-    return new ProviderError("connection", `${label}: connection failed${why ? `: ${why}` : ""}`);
-  }
+  if (sdk.isConnection(error)) return connectionError(label, error.cause, secret);
   const http = sdk.httpError(error);
   if (http) return errorFromStatus(label, http.status, http.message, http.headers, http.requestId, secret);
+  // A body cut short after the headers: not the SDK's connection error, but one all the same.
+  if (isDroppedConnection(error)) return connectionError(label, error, secret);
   return unknownError(label, error, secret);
 }
