@@ -1,6 +1,7 @@
 // How the CLI ends on errors: bad input is one short line and exit 2, never a stack trace.
 import { isInputError } from "../config/errors.js";
 import { ProviderError } from "../providers/errors.js";
+import { describeFileSystemError } from "../shared/fs-errors.js";
 
 export const EXIT = {
   ok: 0,
@@ -10,6 +11,8 @@ export const EXIT = {
   someFailed: 3,
   /** The budget stopped admitting conversations; rerun with a larger budget to do the rest. */
   budgetReached: 4,
+  /** The disk filled up (ENOSPC): what was saved stays saved; free space and rerun to continue. */
+  diskFull: 5,
   /** Stopped by Ctrl-C; re-running the same command resumes. */
   interrupted: 130,
 } as const;
@@ -26,6 +29,12 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream = proc
   }
   // The reader of our stdout went away (`| head`): stop quietly, what was saved stays saved.
   if (error instanceof Error && "code" in error && error.code === "EPIPE") return EXIT.ok;
+  // A full disk, a read-only or immutable folder, a file where a folder should be: one line.
+  const fileProblem = describeFileSystemError(error);
+  if (fileProblem) {
+    stderr.write(`error: ${fileProblem.message}\n`);
+    return fileProblem.diskFull ? EXIT.diskFull : EXIT.badInput;
+  }
   if (error instanceof Error && "code" in error && error.code === "ENOENT") {
     stderr.write(`error: ${error.message}\n`);
     return EXIT.badInput;
