@@ -2,7 +2,7 @@
 // transient failures (429, 5xx, timeouts, dropped connections, malformed bodies) are
 // retried with capped exponential backoff and jitter, never sooner than Retry-After.
 import { Observable, type SchedulerLike, throwError, timer } from "rxjs";
-import { retry } from "rxjs/operators";
+import { retry, tap } from "rxjs/operators";
 import { cachedCall, type ModelIdentity, type ResponseCache } from "../cache/index.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { randomStream } from "../conversation/random.js";
@@ -47,6 +47,11 @@ export interface CallOptions {
   jitterSeed: number;
   /** Told about every retry, e.g. for progress counts. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /**
+   * Told about every attempt that failed after reaching the server (an HTTP error, a body cut
+   * short, a timeout): a call made, so it counts in the run's calls and the usage record.
+   */
+  onFailedCall?: (error: ProviderError) => void;
   /**
    * The response cache, outermost: a hit makes no call, waits for no admission and retries
    * nothing; only a final success is stored (and only if `accept` agrees).
@@ -98,7 +103,17 @@ export function callModel(
     jitter ??= randomStream(options.jitterSeed, "call_retry_jitter");
     return jitter();
   };
-  const once = attemptOnce(model, request, options.signal);
+  const { onFailedCall } = options;
+  const attempt$ = attemptOnce(model, request, options.signal);
+  const once = onFailedCall
+    ? attempt$.pipe(
+        tap({
+          error: (error: unknown) => {
+            if (error instanceof ProviderError && error.reachedServer) onFailedCall(error);
+          },
+        }),
+      )
+    : attempt$;
   // Inside the retry: every attempt, retries included, waits for the endpoint's admission.
   const attempt = options.admission
     ? once.pipe(admitted(options.admission, options.ticket ?? callTicket(request, 0)))
@@ -153,6 +168,26 @@ export function usageRecord(
   };
   if (result.cached) record.replayed = true;
   return record;
+}
+
+/**
+ * The usage record of a call that reached the server and failed: a call made, with no tokens
+ * (none were reported) and no cost (providers do not bill failed requests), marked `failed`.
+ */
+export function failedCallRecord(
+  operation: string,
+  model: Pick<ChatModel, "provider" | "model">,
+  error: ProviderError,
+): UsageRecord {
+  return {
+    operation,
+    provider: model.provider,
+    model: model.model,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cost_usd: 0,
+    failed: error.kind,
+  };
 }
 
 /** Admission at priority 0 (calls outside a conversation: style transfer, query generation). */

@@ -56,7 +56,7 @@ import type {
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
 import { assistantReply, checkedReply } from "./assistant-turn.js";
-import { type CallRetryPolicy, cacheOption, callModel, usageRecord } from "./call-model.js";
+import { type CallRetryPolicy, cacheOption, callModel, failedCallRecord, usageRecord } from "./call-model.js";
 import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
 
 export { UserSimulatorError } from "./user-turn.js";
@@ -64,8 +64,8 @@ export { UserSimulatorError } from "./user-turn.js";
 export interface ConversationEvents {
   /** Every model call that returned, with its usage and cost. */
   onCall?(record: UsageRecord): void;
-  /** Every retry of a model call after a transient failure. */
-  onCallRetry?(error: unknown): void;
+  /** Every retry of a model call after a transient failure, and how long it waits first. */
+  onCallRetry?(error: unknown, delayMs?: number): void;
 }
 
 /** The response cache as conversations use it: a store, and which identity a model has. */
@@ -166,7 +166,13 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         retry: deps.callRetry,
         scheduler,
         jitterSeed: seedFrom(task.seed, salt),
-        onRetry: (error) => deps.events?.onCallRetry?.(error),
+        onRetry: (error, _attempt, delayMs) => deps.events?.onCallRetry?.(error, delayMs),
+        // A failed attempt that reached the server was a call made: counted like the others.
+        onFailedCall: (error) => {
+          const record = failedCallRecord(operation, model, error);
+          usage.push(record);
+          deps.events?.onCall?.(record);
+        },
         ...cacheOption(deps.cache, model, options.accept),
         ...(options.retryEmptyReplies === false ? { retryEmptyReplies: false } : {}),
         ...admissionFor(model, request),

@@ -138,6 +138,11 @@ export interface UsageRecord extends Usage {
   cost_usd: number;
   /** True when the reply came from the response cache: no model call was made. */
   replayed?: boolean;
+  /**
+   * The error kind of a call that reached the server and failed (a 5xx, a body cut short, a
+   * timeout): it was made, so it is counted, with no tokens and no cost.
+   */
+  failed?: string;
 }
 
 export interface Interaction {

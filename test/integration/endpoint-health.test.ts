@@ -1,0 +1,133 @@
+// Endpoint health through the whole pipeline, against real loopback HTTP servers speaking the
+// OpenAI API: a body cut short is retried and counted; an endpoint that is down or refuses the
+// key stops being called at once; a Retry-After over the ceiling fails fast instead of stalling.
+
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { from } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StandInServer, startStandInServer } from "../../bench/stand-in-server.js";
+import { generate } from "../../src/run/generate.js";
+import { ConvosimConfig } from "../../src/schema/config.js";
+import type { Persona } from "../../src/schema/persona.js";
+
+const servers: Array<{ close(): unknown }> = [];
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "convosim-endpoint-health-"));
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+function personas(count: number): Persona[] {
+  return Array.from({ length: count }, (_, i) => ({
+    persona_id: `p${i}`,
+    persona_features: { role: "engineer" },
+    queries: [{ original_query: `How do I organise project number ${i} with a small team?` }],
+  })) as Persona[];
+}
+
+function configFor(
+  baseUrl: string,
+  extra: { transport?: "sdk" | "undici"; ig?: Record<string, unknown> } = {},
+) {
+  const model = {
+    provider: "openai",
+    model: "stand-in",
+    base_url: baseUrl,
+    ...(extra.transport ? { transport: extra.transport } : {}),
+  };
+  return ConvosimConfig.parse({
+    interaction_generation: {
+      min_turns: 1,
+      max_turns: 1,
+      max_workers: 4,
+      max_retries: 0, // only callModel's own retries: the call must recover by itself
+      retry_delay: 0.01,
+      call_retries: { count: 3, base_delay: 0.01, max_delay: 0.05 },
+      assistant_model: { ...model, max_completion_tokens: 64 },
+      user_model: { ...model, max_completion_tokens: 32 },
+      ...extra.ig,
+    },
+  });
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, body: string, index: number) => void;
+
+/** A loopback server whose every request goes through `route`; `requests` counts them. */
+async function serve(route: Route): Promise<{ url: string; requests: () => number }> {
+  let count = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => route(req, res, Buffer.concat(chunks).toString("utf8"), count++));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  servers.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, requests: () => count };
+}
+
+/** Forwards a request to the stand-in server and relays its answer. */
+async function forward(standIn: StandInServer, req: IncomingMessage, res: ServerResponse, body: string) {
+  const answer = await fetch(`${standIn.url}${req.url?.replace(/^\/v1/, "") ?? ""}`, {
+    method: req.method ?? "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  const text = await answer.text();
+  res.writeHead(answer.status, { "content-type": "application/json" });
+  res.end(text);
+}
+
+let standIn: StandInServer;
+beforeAll(async () => {
+  standIn = await startStandInServer();
+  servers.push(standIn);
+});
+
+describe("a connection reset mid-body (case 8)", () => {
+  it.each(["sdk", "undici"] as const)(
+    "is retried and counted on the %s transport: the conversation succeeds, every call made counts",
+    async (transport) => {
+      const proxy = await serve((req, res, body, index) => {
+        if (index === 0) {
+          // Headers and half a body, then the socket destroyed: the first attempt only.
+          const half = JSON.stringify({ choices: [{ message: { content: "x".repeat(4000) } }] });
+          res.writeHead(200, { "content-type": "application/json", "content-length": String(half.length) });
+          res.write(half.slice(0, half.length / 2), () => setImmediate(() => res.socket?.destroy()));
+          return;
+        }
+        void forward(standIn, req, res, body);
+      });
+      const summary = await generate({
+        config: configFor(proxy.url, { transport }),
+        personas: from(personas(1)),
+        ndjson: join(dir, `reset-${transport}.ndjson`),
+        cache: false,
+      });
+      expect(summary.failures).toEqual([]);
+      expect(summary.done).toBe(1);
+      // One turn: assistant reply, then the simulated user's stop or follow-up is not asked
+      // (max_turns 1) — so 1 conversation call succeeded after 1 that was cut short.
+      expect(proxy.requests()).toBe(summary.calls);
+      expect(summary.calls).toBeGreaterThanOrEqual(2);
+      const [line] = (await readFile(join(dir, `reset-${transport}.ndjson`), "utf8")).trim().split("\n");
+      const usage = (JSON.parse(line ?? "{}") as { metadata: { usage: Array<Record<string, unknown>> } })
+        .metadata.usage;
+      expect(usage).toHaveLength(summary.calls);
+      expect(usage[0]).toMatchObject({ operation: "assistant_response", failed: "connection", cost_usd: 0 });
+    },
+  );
+});
