@@ -10,6 +10,7 @@ import { type StandInServer, startStandInServer } from "../../bench/stand-in-ser
 import { generate } from "../../src/run/generate.js";
 import { ConvosimConfig } from "../../src/schema/config.js";
 import { requireBuild, startCli } from "../support/cli.js";
+import { waitUntil } from "../support/wait.js";
 
 const SECRET = "sk-test-SECRET-do-not-leak-4242";
 
@@ -167,14 +168,16 @@ describe("pipeline against the OpenAI-compatible stand-in server", () => {
         "-q",
       ];
       const first = run(args);
-      // Kill as soon as some, but not all, conversations are saved.
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 50));
+      // Kill as soon as some, but not all, conversations are saved (bounded: a child that dies or
+      // stalls fails the test with what it waited for, instead of polling until the test timeout).
+      await waitUntil(async () => {
+        if (first.child.exitCode !== null)
+          throw new Error(`the run exited (${first.child.exitCode}) before the kill`);
         const saved = existsSync(join(out, "interactions"))
           ? (await readdir(join(out, "interactions"))).length
           : 0;
-        if (saved >= 30) break;
-      }
+        return saved >= 30;
+      }, "30 saved conversations");
       first.child.kill("SIGKILL");
       expect((await first.done).signal).toBe("SIGKILL");
       const callsBefore = server.stats.completions;

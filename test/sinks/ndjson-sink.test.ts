@@ -5,6 +5,7 @@ import { concatMap, from, lastValueFrom, Observable, Subject, tap, toArray } fro
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ConversationResult } from "../../src/schema/interaction.js";
 import { ndjsonSink, readNdjson } from "../../src/sinks/ndjson-sink.js";
+import { waitUntil } from "../support/wait.js";
 import { failure, interaction, tempDir } from "./fixtures.js";
 
 const ok = (id: string): ConversationResult => ({ kind: "interaction", interaction: interaction(id) });
@@ -67,14 +68,13 @@ describe("ndjsonSink to a file", () => {
     expect(read[2]).toMatchObject({ ok: true, value: { interaction_id: "b" } });
   });
 
-  it("keeps arrival order and handles thousands of results quickly", async () => {
+  // How fast is a bench figure (bench/run-pipeline.ts --ndjson), not a test's: a wall-clock bound
+  // loose enough for a loaded machine would pass per-record syscalls too, so it checked nothing.
+  it("keeps arrival order over thousands of results", async () => {
     const path = join(dir, "results.ndjson");
     const n = 5000;
     const ids = Array.from({ length: n }, (_, i) => `id_${i}`);
-    const started = Date.now();
     const emitted = await lastValueFrom(from(ids.map(ok)).pipe(ndjsonSink(path), toArray()));
-    // Generous bound on a shared 2-core machine; per-record syscalls would take far longer.
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(emitted.map((r) => (r.kind === "interaction" ? r.interaction.interaction_id : ""))).toEqual(ids);
     const written = (await lines(path)).map((l) => (l as { interaction_id: string }).interaction_id);
     expect(written).toEqual(ids);
@@ -157,7 +157,7 @@ describe("ndjsonSink to a stream", () => {
     });
     const subscription = source.pipe(ndjsonSink(stream)).subscribe();
     subscription.unsubscribe();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(Buffer.concat(chunks).toString("utf8")).toContain('"interaction_id":"a"');
+    const written = () => Buffer.concat(chunks).toString("utf8").includes('"interaction_id":"a"');
+    await waitUntil(written, "the handed-over line to reach the stream");
   });
 });
