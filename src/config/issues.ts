@@ -2,6 +2,7 @@
 // expected and what was found, the closest known key for a misspelling, the valid providers
 // for an unknown one. Values that look like secrets are never echoed.
 import { z } from "zod";
+import { maskUrlCredentials } from "../shared/url-credentials.js";
 import { InputError } from "./errors.js";
 import { formatPath, knownKeysAt, pathsDefiningKey, schemaAt } from "./schema-keys.js";
 import { closestMatch } from "./suggest.js";
@@ -55,7 +56,8 @@ export function describeValue(value: unknown, key?: PathKey, vocabulary: "yaml" 
   if (value === null) return vocabulary === "yaml" ? "an empty value" : "null";
   if (typeof value === "string") {
     if (looksSecret(value, key)) return "a value that looks like a secret (not shown)";
-    const quoted = JSON.stringify(value);
+    // A malformed base_url can still hold user:password@ or ?api_key=…: mask them.
+    const quoted = JSON.stringify(maskUrlCredentials(value));
     return quoted.length > 42 ? `${quoted.slice(0, 40)}…"` : quoted;
   }
   if (Array.isArray(value)) return vocabulary === "yaml" ? "a list" : "an array";

@@ -1,22 +1,28 @@
 // loadConfig: YAML file → validated ConvosimConfig, with every problem reported as an
 // InputError that names the file, the line and the full dotted key. Order matters:
-//   1. parse YAML (syntax errors with line/column); an empty file means "all defaults";
-//   2. validate with the zod schema (unknown keys, wrong types, ranges);
+//   1. read at most MAX_CONFIG_BYTES (a device or FIFO never fills memory), parse YAML (syntax
+//      errors with line/column, alias bombs, deep nesting); an empty file means "all defaults";
+//   2. validate with the zod schema (unknown keys, wrong types, ranges), then the model blocks
+//      as written (a hosted model named without `provider`);
 //   3. resolve relative paths against the config file's folder;
 //   4. apply command-line overrides and validate again (their errors say "command line");
 //   5. check that referenced template files exist; normalise model_pool weights.
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { ConvosimConfig, type DistractorConfig, type InteractionGenerationConfig } from "../schema/config.js";
+import { invalidUtf8Offset, lineAndColumnAt } from "../shared/utf8.js";
 import { InputError } from "./errors.js";
-import { type ErrorLocation, zodErrorToInputError } from "./issues.js";
+import { type ErrorLocation, problemsToInputError, zodErrorToInputError } from "./issues.js";
+import { checkModelBlocks } from "./model-blocks.js";
 import { checkReferencedFiles, pathRefs, resolveAgainst, resolveConfigPaths } from "./paths.js";
 import { normalisePoolWeights } from "./pool.js";
+import { readCapped } from "./read-capped.js";
 import { formatPath } from "./schema-keys.js";
 import { parseYaml } from "./yaml.js";
 
 export const COMMAND_LINE = "command line";
+/** The largest config file read (docs/configuration.md); real ones are a few KiB. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /**
  * Values given on the command line (or by code), in the same shape as the
@@ -47,9 +53,9 @@ function deepMerge(target: PlainObject, source: PlainObject): PlainObject {
 }
 
 async function readConfigText(path: string): Promise<string> {
-  let bytes: Buffer;
+  let read: Awaited<ReturnType<typeof readCapped>>;
   try {
-    bytes = await readFile(path);
+    read = await readCapped(path, MAX_CONFIG_BYTES);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
@@ -62,8 +68,25 @@ async function readConfigText(path: string): Promise<string> {
             : `cannot read the config file (${code ?? String(error)})`;
     throw new InputError({ file: path, message });
   }
+  if (read.tooLarge) {
+    throw new InputError({
+      file: path,
+      message: "is larger than 1 MiB, the limit for a config file",
+      hint: "a config holds settings only; put personas in a --personas file",
+    });
+  }
+  const { bytes } = read;
   if (bytes.subarray(0, 1024).includes(0)) {
     throw new InputError({ file: path, message: "does not look like a text file" });
+  }
+  const invalid = invalidUtf8Offset(bytes);
+  if (invalid !== -1) {
+    throw new InputError({
+      file: path,
+      ...lineAndColumnAt(bytes, invalid),
+      message: "invalid UTF-8 text",
+      hint: "save the file as UTF-8",
+    });
   }
   return bytes.toString("utf8");
 }
@@ -134,7 +157,10 @@ export async function loadConfig(path?: string, overrides?: ConfigOverrides): Pr
       });
     }
   }
-  let config = validate(raw, { ...(path !== undefined && { file: path }), line: (keys) => lineOf(keys) });
+  const where: ErrorLocation = { ...(path !== undefined && { file: path }), line: (keys) => lineOf(keys) };
+  let config = validate(raw, where);
+  const modelProblems = checkModelBlocks(raw, config);
+  if (modelProblems.length > 0) throw problemsToInputError(modelProblems, where);
   resolveConfigPaths(config, path !== undefined ? dirname(resolve(path)) : process.cwd());
 
   const overridden = new Set<string>();

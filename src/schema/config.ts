@@ -2,6 +2,7 @@
 // plus what convosim adds (base_url, api_key_env, pricing, …). Every object is strict so
 // that a misspelt key is an error naming the key, never silently ignored.
 import { z } from "zod";
+import { urlCredential } from "../shared/url-credentials.js";
 import { CONFIGURABLE_GUARDS } from "./interaction.js";
 import { LayerWeights, SteeringRow, StrategySetting } from "./noise.js";
 
@@ -9,17 +10,39 @@ export const PROVIDERS = ["openai", "openrouter", "anthropic", "local", "fake"] 
 export const ProviderName = z.enum(PROVIDERS);
 export type ProviderName = z.infer<typeof ProviderName>;
 
+/**
+ * The models the `local` provider runs without a model_path (src/providers/local/model-cache.ts
+ * holds their files; a test keeps the two lists equal). A model block naming one of these may
+ * leave out `provider`; any other name needs it, so a config never silently runs the embedded
+ * model in place of the one it names.
+ */
+export const EMBEDDED_MODEL_NAMES = ["qwen2.5-coder-0.5b-instruct", "gemma-3-270m"] as const;
+export const DEFAULT_MODEL_NAME = EMBEDDED_MODEL_NAMES[0];
+
+/**
+ * http(s) only: a bare `localhost:8000/v1` is otherwise a "valid URL" whose scheme is
+ * `localhost:`. No credentials: a URL ends up in logs, errors and saved metadata.
+ */
+const BaseUrl = z.url({ protocol: /^https?$/ }).superRefine((url, ctx) => {
+  const credential = urlCredential(url);
+  if (credential === undefined) return;
+  ctx.addIssue({
+    code: "custom",
+    message:
+      credential === "userinfo"
+        ? "must not contain a user name or password (not shown) — put the key in an environment variable and name it with api_key_env"
+        : "must not carry a key in its query string (not shown) — put the key in an environment variable and name it with api_key_env",
+  });
+});
+
 /** How to reach one model. Shared by the assistant, the simulated user and helper models. */
 export const ModelConfig = z.strictObject({
   provider: ProviderName.default("local"),
-  model: z.string().min(1).default("qwen2.5-coder-0.5b-instruct"),
+  model: z.string().min(1).default(DEFAULT_MODEL_NAME),
   temperature: z.number().min(0).max(2).optional(),
   max_completion_tokens: z.number().int().positive().optional(),
-  /**
-   * OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, Together, …). http(s) only:
-   * a bare `localhost:8000/v1` is otherwise a "valid URL" whose scheme is `localhost:`.
-   */
-  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  /** OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, Together, …). */
+  base_url: BaseUrl.optional(),
   /** Name of the environment variable that holds the API key (never the key itself). */
   api_key_env: z
     .string()
@@ -29,6 +52,13 @@ export const ModelConfig = z.strictObject({
   model_path: z.string().min(1).optional(),
   /** Seconds before one model call is abandoned (and retried as a timeout). */
   request_timeout: z.number().positive().optional(),
+  /**
+   * The model's context window in tokens. A conversation whose next prompt (estimated, plus
+   * this model's max_completion_tokens) would not fit ends as `context_full` instead of
+   * growing until the endpoint refuses it. Absent: the embedded model's context size, a
+   * known model's window, else 128k (docs/configuration.md).
+   */
+  context_window: z.number().int().min(256).max(100_000_000).optional(),
   /** Provider-specific request fields passed through unchanged (e.g. top_p, seed). */
   extra_body: z.record(z.string(), z.unknown()).optional(),
   /**
@@ -66,6 +96,10 @@ export const AssistantModelConfig = ModelConfig.extend({
   model_pool: z
     .array(PoolEntry)
     .optional()
+    // An empty pool used to fall back to assistant_model's own model without a word.
+    .refine((pool) => !pool || pool.length > 0, {
+      message: "must list at least one model (or remove model_pool to use assistant_model itself)",
+    })
     .refine((pool) => !pool || pool.length === 0 || pool.some((entry) => entry.weight > 0), {
       message: "at least one model_pool weight must be greater than 0",
     }),
@@ -131,15 +165,26 @@ export const CallRetryConfig = z.strictObject({
   count: z.number().int().min(0).default(4),
   /** First backoff in seconds; doubles per attempt, with equal jitter (half to all of the step). */
   base_delay: z.number().min(0).default(0.5),
-  /** Cap of one backoff in seconds (a longer Retry-After is still honoured). */
+  /** Cap of one backoff in seconds (a longer Retry-After is still honoured, up to max_retry_after). */
   max_delay: z.number().min(0).default(30),
+  /**
+   * Longest Retry-After waited for, in seconds. A longer one fails the call and takes its endpoint
+   * out of the run (rerun later), instead of stalling every conversation behind it.
+   */
+  max_retry_after: z.number().min(0).default(60),
 });
 export type CallRetryConfig = z.infer<typeof CallRetryConfig>;
+
+/** Highest max_turns a config may ask for (docs/configuration.md says why). */
+export const MAX_TURNS_CEILING = 200;
+const MAX_TURNS_MESSAGE = `max_turns is at most ${MAX_TURNS_CEILING}: each turn resends the whole conversation, so cost grows with the square of the turns`;
 
 export const InteractionGenerationConfig = z
   .strictObject({
     min_turns: z.number().int().min(1).default(2),
-    max_turns: z.number().int().min(1).default(5),
+    // Every turn resends the whole history, so a conversation's prompt tokens grow with the
+    // square of its turns: 200 turns of ~300 tokens is ~6M prompt tokens for one conversation.
+    max_turns: z.number().int().min(1).max(MAX_TURNS_CEILING, MAX_TURNS_MESSAGE).default(5),
     max_workers: z.number().int().min(1, "max_workers must be at least 1").default(20),
     max_retries: z.number().int().min(0).default(3),
     retry_delay: z.number().min(0).default(2),
