@@ -1,6 +1,7 @@
 // Every provider maps its failures onto ProviderError so that one retry policy can decide
 // what is transient (429, 5xx, timeouts, dropped connections, malformed bodies) and what is not.
 import type { RateLimitInfo } from "../schema/usage.js";
+import { scrubSecrets } from "../shared/redact-secrets.js";
 
 export type ProviderErrorKind =
   | "rate_limit"
@@ -69,7 +70,9 @@ export class ProviderError extends Error {
       code?: string;
     } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Every provider failure's text passes here: URL credentials, key-like query parameters and
+    // the API keys in use are masked once, before the message can reach a file or a terminal.
+    super(scrubSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ProviderError";
     this.kind = kind;
     this.status = options.status;

@@ -2,6 +2,7 @@
 // model config needs. Kept apart from the registry so the CLI can validate a config without
 // constructing a client, and so the rule lives in exactly one place.
 import type { ModelConfig, ProviderName } from "../schema/config.js";
+import { rememberSecret } from "../shared/redact-secrets.js";
 import { ProviderError } from "./errors.js";
 
 /** Seconds one HTTP model call may take when the config sets no request_timeout. */
@@ -105,5 +106,7 @@ export function resolveEndpoint(
       `environment variable ${apiKeyEnv} is not set (${origin}); export it or set api_key_env to the variable that holds your key`,
     );
   }
+  // Remembered so that any error text quoting the key is masked wherever it is printed or saved.
+  rememberSecret(value);
   return { preset, baseUrl, apiKeyEnv, apiKey: value.trim() };
 }
