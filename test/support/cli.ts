@@ -1,14 +1,17 @@
 // Runs the built CLI (bin/convosim → dist/) as a child process and collects its output.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT, staleness } from "./dist-freshness.js";
 
-const ROOT = join(import.meta.dirname, "../..");
 export const BIN = join(ROOT, "bin/convosim");
 
+/** Fails the calling test file when dist/ is missing or older than src/ (the global setup rebuilds it). */
 export function requireBuild(): void {
-  if (!existsSync(join(ROOT, "dist/src/cli/main.js")))
-    throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
+  const stale = staleness();
+  if (stale)
+    throw new Error(
+      `${stale}: run \`npm run build\` (the test run's global setup does, unless CONVOSIM_TEST_NO_BUILD=1)`,
+    );
 }
 
 export interface CliRun {
