@@ -11,17 +11,29 @@
 //   with a burst of a fraction of a second. The limits come from the config (`rate_limit`, which
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
 //   first 429 out of what the endpoint actually delivered;
-// - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429).
+// - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429);
+// - until the endpoint has answered once, one call at a time: a wrong key or a dead endpoint then
+//   costs one request, not one per conversation;
+// - the endpoint's health (endpoint-health.ts): once it is given up on (down, key refused, a
+//   Retry-After over the ceiling) every call is refused at once, without a request.
 //
 // How 429s move the pace lives in pace.ts. 429s answering calls admitted before the last cut
 // belong to the same wave and do not cut again, so one burst cannot collapse the pace.
 //
 // Nothing sleeps: waiting callers sit in a priority queue and a single scheduler timer (only while
 // someone waits) wakes the queue when the next one may go.
-import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from "rxjs";
+import {
+  asyncScheduler,
+  Observable,
+  type SchedulerLike,
+  type Subscriber,
+  type Subscription,
+  throwError,
+} from "rxjs";
 import { ProviderError } from "../providers/errors.js";
 import type { RateLimitInfo } from "../schema/usage.js";
 import { ConcurrencyWindow, type ConcurrencyWindowOptions, RateMeter } from "./adaptive.js";
+import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
 import { type LimitSource, Pace, type PaceOptions, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
@@ -38,11 +50,30 @@ export interface BudgetOptions extends PaceOptions {
   /** The adaptive window used while no rate is known. */
   window?: ConcurrencyWindowOptions;
   /**
-   * Longest pause a Retry-After imposes on the endpoint. Default 300 000 ms, callModel's own
-   * MAX_RETRY_AFTER_MS: a call told to wait longer fails, and the endpoint must not hang the
-   * other conversations for an hour behind a quota that will not come back.
+   * The Retry-After ceiling (call_retries.max_retry_after), default DEFAULT_MAX_RETRY_AFTER_MS.
+   * A longer Retry-After takes the endpoint out of the run instead of pausing it: the other
+   * conversations must not hang for an hour behind a quota that will not come back.
    */
   maxPauseMs?: number;
+  /** Connection failures in a row that take the endpoint out of the run; default DOWN_AFTER. */
+  downAfter?: number;
+  /**
+   * Until the endpoint first answers, one call at a time (a run's budgets turn it on; default
+   * off): a wrong key or a dead endpoint then costs one request instead of one per slot.
+   */
+  firstContactAlone?: boolean;
+}
+
+/** Default of call_retries.max_retry_after: the longest Retry-After a run waits for. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+
+/** Why calls to an endpoint wait, when they wait for time (not for a free slot). */
+export interface BudgetPause {
+  /** "rate limited by api.openai.com (Retry-After)", "pacing at 60 rpm for 127.0.0.1:8000 (configured)". */
+  reason: string;
+  remainingMs: number;
+  /** Calls waiting behind it. */
+  waiting: number;
 }
 
 export interface BudgetSnapshot {
@@ -57,6 +88,10 @@ export interface BudgetSnapshot {
   /** The adaptive window, while it governs. */
   concurrency?: number;
   pausedForMs: number;
+  /** Why and for how long the next call waits, while calls wait for time. */
+  pause?: BudgetPause;
+  /** Set once the endpoint is given up on for this run. */
+  down?: EndpointDown;
 }
 
 /**
@@ -95,6 +130,9 @@ export class EndpointBudget implements Admission {
   readonly #window: ConcurrencyWindow;
   /** Admissions and 429s over the last second: what the endpoint accepted, for estimates. */
   readonly #admissions = new RateMeter();
+  readonly #health: EndpointHealth;
+  /** False until the endpoint first answers: until then one call at a time (firstContactAlone). */
+  #contacted: boolean;
   readonly #refusals = new RateMeter();
   #requests: TokenBucket | undefined;
   #tokens: TokenBucket | undefined;
@@ -118,7 +156,12 @@ export class EndpointBudget implements Admission {
     this.#pace = new Pace(options.limit, options);
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#burstSeconds = options.burstSeconds ?? 0.25;
-    this.#maxPauseMs = options.maxPauseMs ?? 300_000;
+    this.#maxPauseMs = options.maxPauseMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    this.#contacted = options.firstContactAlone !== true;
+    this.#health = new EndpointHealth(key, {
+      maxRetryAfterMs: this.#maxPauseMs,
+      ...(options.downAfter !== undefined ? { downAfter: options.downAfter } : {}),
+    });
     this.#window = new ConcurrencyWindow(options.window);
   }
 
@@ -127,7 +170,14 @@ export class EndpointBudget implements Admission {
     if (limit) this.#pace.configure(limit);
   }
 
+  /** Why the endpoint was given up on, once it was. */
+  get down(): EndpointDown | undefined {
+    return this.#health.down;
+  }
+
   admit(ticket: CallTicket): Observable<Release> {
+    const refusal = this.#health.refusal();
+    if (refusal) return throwError(() => refusal);
     return new Observable<Release>((subscriber) => {
       const lease: Lease = {
         priority: ticket.priority,
@@ -167,6 +217,10 @@ export class EndpointBudget implements Admission {
     const tpmSource = this.#pace.tpmSource();
     if (this.#tokens && tpmSource) snap.tpm = { value: this.#tokens.perMinute, source: tpmSource };
     if (this.#windowGoverns()) snap.concurrency = this.#window.allowed;
+    const pause = this.#pause(now);
+    if (pause) snap.pause = pause;
+    const down = this.#health.down;
+    if (down) snap.down = down;
     return snap;
   }
 
@@ -207,6 +261,7 @@ export class EndpointBudget implements Admission {
 
   /** 0 when `lease` may start now; Infinity when it waits for a release rather than for time. */
   #waitMs(lease: Lease, now: number): number {
+    if (!this.#contacted && this.#inFlight >= 1) return Number.POSITIVE_INFINITY;
     let wait = this.#pausedUntil - now;
     if (this.#windowGoverns() && this.#inFlight >= this.#window.allowed) return Number.POSITIVE_INFINITY;
     if (this.#requests) {
@@ -273,6 +328,14 @@ export class EndpointBudget implements Admission {
     const binding = this.#inFlight >= this.#window.allowed || this.#queue.size > 0;
     this.#inFlight--;
     const error = outcome.error;
+    if (outcome.usage || (error instanceof ProviderError && error.reachedServer)) {
+      this.#contacted = true;
+      if (outcome.usage) this.#health.onAnswer();
+    }
+    if (error !== undefined && this.#health.onFailure(error)) {
+      this.#refuseWaiting();
+      return;
+    }
     const rateLimit = outcome.rateLimit ?? (error instanceof ProviderError ? error.rateLimit : undefined);
     if (rateLimit) this.#learn(rateLimit, lease, now);
     if (outcome.usage) {
@@ -285,6 +348,40 @@ export class EndpointBudget implements Admission {
     }
     // Other failures keep their reservation: providers count failed requests against the limit.
     this.#pump();
+  }
+
+  /** The endpoint was given up on: every waiting call fails at once, without a request. */
+  #refuseWaiting(): void {
+    this.#cancelTimer();
+    for (let lease = this.#queue.shift(); lease !== undefined; lease = this.#queue.shift()) {
+      const subscriber = lease.subscriber;
+      lease.subscriber = undefined;
+      lease.state = RELEASED;
+      const refusal = this.#health.refusal();
+      if (refusal) subscriber?.error(refusal);
+    }
+  }
+
+  /** Why the head of the queue waits for time, and how long: for the progress line. */
+  #pause(now: number): BudgetPause | undefined {
+    const waiting = this.#queue.size;
+    if (waiting === 0) return undefined;
+    const host = endpointHost(this.key);
+    if (this.#pausedUntil > now) {
+      return {
+        reason: `rate limited by ${host} (Retry-After)`,
+        remainingMs: this.#pausedUntil - now,
+        waiting,
+      };
+    }
+    if (this.#timer === undefined || this.#timerDue <= now) return undefined;
+    const rpm = this.#requests ? ` at ${Math.round(this.#requests.perMinute)} rpm` : "";
+    const source = this.#pace.rpmSource() ?? this.#pace.tpmSource();
+    return {
+      reason: `pacing${rpm} for ${host}${source ? ` (${source} limit)` : ""}`,
+      remainingMs: this.#timerDue - now,
+      waiting,
+    };
   }
 
   #onRateLimited(lease: Lease, error: ProviderError, now: number): void {

@@ -6,22 +6,40 @@ import { retry, tap } from "rxjs/operators";
 import { cachedCall, type ModelIdentity, type ResponseCache } from "../cache/index.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { randomStream } from "../conversation/random.js";
+import { DEFAULT_MAX_RETRY_AFTER_MS } from "../limits/endpoint-budget.js";
 import { callTicket } from "../limits/endpoint-budgets.js";
 import type { Admission, CallTicket } from "../limits/types.js";
 import { isEmptyReply, isTransient, ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type { UsageRecord } from "../schema/interaction.js";
 import { admitted } from "./rate-limit.js";
+import { StopRequested, stoppableAdmission, stoppableWait } from "./stop.js";
 
 export interface CallRetryPolicy {
   /** Retries after the first attempt. */
   count: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Longest Retry-After waited for (call_retries.max_retry_after); beyond it the call fails at
+   * once rather than stalling a slot for an hour. Default DEFAULT_MAX_RETRY_AFTER_MS (60 s).
+   */
+  maxRetryAfterMs?: number;
 }
 
-/** Longest Retry-After we wait for; beyond it the call fails rather than stalling a slot for hours. */
-export const MAX_RETRY_AFTER_MS = 300_000;
+/** A 429 whose Retry-After is over the ceiling, as the failure it becomes: not retried. */
+function overCeiling(error: ProviderError, ceilingMs: number): ProviderError {
+  const asked = Math.round((error.retryAfterMs ?? 0) / 1000);
+  return new ProviderError(
+    "endpoint_down",
+    `${error.message} (Retry-After ${asked} s is over call_retries.max_retry_after, ${Math.round(ceilingMs / 1000)} s)`,
+    {
+      ...(error.status !== undefined ? { status: error.status } : {}),
+      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+    },
+  );
+}
 
 /**
  * Delay before retry number `attempt` (1-based): "equal jitter" — half the capped
@@ -64,6 +82,11 @@ export interface CallOptions {
   /** Aborts the request in flight (the run's hard stop). */
   signal?: AbortSignal;
   /**
+   * The run's stop (a first Ctrl-C): no attempt starts after it, and the admission wait and
+   * retry backoff end at once with StopRequested; a request already sent finishes (stop.ts).
+   */
+  stopSignal?: AbortSignal;
+  /**
    * False: an empty reply fails the call at once instead of being retried with the same request
    * (the conversation re-asks with a varied one). Default true.
    */
@@ -104,6 +127,7 @@ export function callModel(
     return jitter();
   };
   const { onFailedCall } = options;
+  const ceilingMs = options.retry.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const attempt$ = attemptOnce(model, request, options.signal);
   const once = onFailedCall
     ? attempt$.pipe(
@@ -115,19 +139,31 @@ export function callModel(
       )
     : attempt$;
   // Inside the retry: every attempt, retries included, waits for the endpoint's admission.
-  const attempt = options.admission
-    ? once.pipe(admitted(options.admission, options.ticket ?? callTicket(request, 0)))
+  const { stopSignal } = options;
+  const admission =
+    options.admission && stopSignal ? stoppableAdmission(options.admission, stopSignal) : options.admission;
+  const admittedOnce = admission
+    ? once.pipe(admitted(admission, options.ticket ?? callTicket(request, 0)))
     : once;
+  // After the stop, an attempt (first or retry) never starts: no request is sent.
+  const attempt = stopSignal
+    ? new Observable<ChatResult>((subscriber) =>
+        stopSignal.aborted ? subscriber.error(new StopRequested()) : admittedOnce.subscribe(subscriber),
+      )
+    : admittedOnce;
   const live$ = attempt.pipe(
     retry({
       count: options.retry.count,
       delay: (error: unknown, attempt: number) => {
-        const tooLong = error instanceof ProviderError && (error.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS;
+        if (error instanceof ProviderError && (error.retryAfterMs ?? 0) > ceilingMs) {
+          return throwError(() => overCeiling(error, ceilingMs));
+        }
         const emptyNotRetried = options.retryEmptyReplies === false && isEmptyReply(error);
-        if (!isTransient(error) || tooLong || emptyNotRetried) return throwError(() => error);
+        if (!isTransient(error) || emptyNotRetried) return throwError(() => error);
+        if (stopSignal?.aborted) return throwError(() => new StopRequested());
         const delayMs = backoffDelayMs(error, attempt, options.retry, random);
         options.onRetry?.(error, attempt, delayMs);
-        return timer(delayMs, options.scheduler);
+        return stoppableWait(timer(delayMs, options.scheduler), stopSignal);
       },
     }),
   );

@@ -19,6 +19,7 @@ import { buildSettings } from "../noise/distractor-settings.js";
 import { DistractorConfigError } from "../noise/distractor-strategies.js";
 import type { SemanticCall } from "../noise/semantic/rewrite.js";
 import { type CallRetryPolicy, cacheOption, callModel, withAdmission } from "../operators/call-model.js";
+import { contextWindowOf } from "../providers/context-window.js";
 import { ProviderError } from "../providers/errors.js";
 import { checkModelConfig, createChatModel } from "../providers/registry.js";
 import type { ChatModel } from "../providers/types.js";
@@ -230,7 +231,11 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
     });
   const created: ChatModel[] = [];
   const identities = new WeakMap<ChatModel, ModelIdentity>();
-  const budgets = new EndpointBudgets(options.scheduler ? { scheduler: options.scheduler } : {});
+  const budgets = new EndpointBudgets({
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+    maxPauseMs: ig.call_retries.max_retry_after * 1000,
+    firstContactAlone: true, // a wrong key costs one request, not one per conversation
+  });
   const admissions = new WeakMap<ChatModel, Admission>();
   const track = async (model: ModelConfig) => {
     const chat = await create(model);
@@ -249,6 +254,7 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
       temperature: entry.temperature ?? ig.assistant_model.temperature,
       maxTokens: entry.max_completion_tokens ?? ig.assistant_model.max_completion_tokens,
       systemPrompt: ig.assistant_model.system_prompt,
+      contextWindow: contextWindowOf(entry),
     });
   }
   const userModel = await track(modelOnly(ig.user_model));
@@ -263,6 +269,7 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
       count: ig.call_retries.count,
       baseDelayMs: ig.call_retries.base_delay * 1000,
       maxDelayMs: ig.call_retries.max_delay * 1000,
+      maxRetryAfterMs: ig.call_retries.max_retry_after * 1000,
     },
     close: async () => {
       await Promise.allSettled([...new Set(created)].map((m) => m.close?.()));

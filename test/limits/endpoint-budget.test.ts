@@ -198,13 +198,30 @@ describe("EndpointBudget after a 429", () => {
     expect(plain.budget.snapshot().rpm?.value).toBeLessThan(600);
   });
 
-  it("pauses at most maxPauseMs, however long the Retry-After", () => {
+  it("pauses for a Retry-After up to maxPauseMs", () => {
     const h = harness({ limit: { rpm: 60_000 }, maxPauseMs: 2000 });
     h.ask("a", t());
-    h.later(10, () => h.releases.get("a")!({ error: outOfQuota(3_600_000) }));
+    h.later(10, () => h.releases.get("a")!({ error: outOfQuota(2000) }));
     h.ask("b", t(), 20);
     h.scheduler.flush();
     expect(h.admittedAt.get("b")).toBe(2010);
+  });
+
+  it("a Retry-After over maxPauseMs takes the endpoint out instead of pausing it for an hour", () => {
+    const h = harness({ limit: { rpm: 60_000 }, maxPauseMs: 2000 });
+    h.ask("a", t());
+    h.ask("b", t(), 5); // waits behind nothing: admitted at once
+    h.later(10, () => h.releases.get("a")!({ error: outOfQuota(3_600_000) }));
+    const refused: unknown[] = [];
+    h.later(20, () => h.budget.admit(t()).subscribe({ error: (e: unknown) => refused.push(e) }));
+    h.scheduler.flush();
+    expect(h.admittedAt.get("b")).toBe(5);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ kind: "endpoint_down" });
+    expect(String((refused[0] as Error).message)).toMatch(
+      /Retry-After 3600 s, over call_retries.max_retry_after \(2 s\)/,
+    );
+    expect(h.budget.snapshot().down?.kind).toBe("endpoint_down");
   });
 
   it("cuts a known limit once per wave of 429s, not once per 429", () => {
