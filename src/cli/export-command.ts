@@ -3,6 +3,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { exportConversations, formatExportSummary } from "../exports/export.js";
 import { FORMATS } from "../exports/formats.js";
+import { unreadableFileLine } from "../run/output-reader.js";
 import { EXIT } from "./fail.js";
 
 interface ExportFlags {
@@ -40,6 +41,7 @@ export async function runExport(dir: string, flags: ExportFlags): Promise<number
     stopReasons: flags.stopReason?.split(",").map((reason) => reason.trim()),
     system: flags.system,
     license: flags.license,
+    onUnreadable: (error) => process.stderr.write(`${unreadableFileLine(error)}\n`),
   });
   process.stderr.write(`${formatExportSummary(summary)}\n`);
   return EXIT.ok;

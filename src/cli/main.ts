@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { InputError } from "../config/errors.js";
 import { packageRoot } from "../conversation/templates.js";
-import { iterateInteractions } from "../run/output-reader.js";
+import { iterateInteractions, unreadableFileLine } from "../run/output-reader.js";
 import { formatInteraction } from "../run/show.js";
-import { outputPaths, readInteractionFile } from "../sinks/layout.js";
+import { type CorruptFileError, outputPaths, readInteractionFile } from "../sinks/layout.js";
 import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
@@ -49,7 +49,8 @@ async function runShow(dir: string, id: string | undefined): Promise<number> {
     return EXIT.ok;
   }
   let shown = false;
-  for await (const interaction of iterateInteractions(dir)) {
+  const onUnreadable = (error: CorruptFileError) => process.stderr.write(`${unreadableFileLine(error)}\n`);
+  for await (const interaction of iterateInteractions(dir, { onUnreadable })) {
     if (!shown) {
       process.stdout.write(`${formatInteraction(interaction)}\n\nall interactions:\n`);
       shown = true;

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { DEFAULT_SAMPLE_SIZE, writeReport } from "../report/build.js";
+import { unreadableFileLine } from "../run/output-reader.js";
 
 export interface ReportCommandOptions {
   output?: string;
@@ -30,6 +31,7 @@ export async function runReport(
     ...(options.sample !== undefined ? { sample: options.sample } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.title !== undefined ? { title: options.title } : {}),
+    onUnreadable: (error) => stderr.write(`${unreadableFileLine(error)}\n`),
   });
   stderr.write(
     `wrote ${output}: ${report.plots} plots, ${report.sampled} of ${report.stats.interactions} conversations in the sample\n`,

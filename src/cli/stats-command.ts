@@ -1,6 +1,7 @@
 // `convosim stats DIR [--json]`: the run's statistics as readable text, or one JSON document
 // (stdout only, so `convosim stats DIR --json | jq` always gets valid JSON).
 import type { Command } from "commander";
+import { unreadableFileLine } from "../run/output-reader.js";
 import { computeStats, formatStats } from "../run/stats.js";
 
 export function registerStatsCommand(program: Command): void {
@@ -11,7 +12,9 @@ export function registerStatsCommand(program: Command): void {
     )
     .option("--json", "print one JSON document")
     .action(async (dir: string, options: { json?: boolean }) => {
-      const stats = await computeStats(dir);
+      const stats = await computeStats(dir, {
+        onUnreadable: (error) => process.stderr.write(`${unreadableFileLine(error)}\n`),
+      });
       process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
     });
 }

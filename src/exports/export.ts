@@ -8,6 +8,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../config/errors.js";
 import type { Interaction } from "../schema/interaction.js";
+import type { CorruptFileError } from "../sinks/layout.js";
 import { renderDatasetCard } from "./card.js";
 import { toJsonlRecord, toOpenAI, toShareGPT } from "./formats.js";
 import { type ExportOptions, type ResolvedExport, resolveExportOptions } from "./options.js";
@@ -154,7 +155,11 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
   const seen = new Set<string>();
   const summary = { read: 0, duplicates: 0, skipped: 0, corrupt: 0, minTurns: 0, stopReason: 0 };
   try {
-    for await (const interaction of readStore(o.dir, () => summary.corrupt++)) {
+    const onUnreadable = (error: CorruptFileError): void => {
+      summary.corrupt++;
+      options.onUnreadable?.(error);
+    };
+    for await (const interaction of readStore(o.dir, onUnreadable)) {
       summary.read += 1;
       if (o.minTurns !== undefined && interaction.num_turns < o.minTurns) {
         summary.minTurns += 1;

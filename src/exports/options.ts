@@ -2,6 +2,7 @@
 // InputError naming the flag and the fix (the CLI prints one line and exits 2).
 import { InputError } from "../config/errors.js";
 import { STOP_REASONS as ALL_STOP_REASONS, type StopReason } from "../schema/interaction.js";
+import type { CorruptFileError } from "../sinks/layout.js";
 import { DEFAULT_LICENSE } from "./card.js";
 import { type ExportFormat, FORMATS } from "./formats.js";
 import { parseSplitSpec, type SplitBy, type SplitSpec, validateSplitSpec } from "./split.js";
@@ -36,6 +37,8 @@ export interface ExportOptions {
   rowGroupSize?: number | undefined;
   /** Where JSON lines go without an output file (default process.stdout). */
   stdout?: NodeJS.WritableStream | undefined;
+  /** Hears of each interaction file that cannot be read (skipped and counted in `corrupt`). */
+  onUnreadable?: ((error: CorruptFileError) => void) | undefined;
 }
 
 export interface ResolvedExport {

@@ -4,6 +4,7 @@
 import { basename, resolve } from "node:path";
 import { computeStats, type RunStats } from "../run/stats.js";
 import { atomicWriteFile } from "../sinks/atomic-file.js";
+import type { CorruptFileError } from "../sinks/layout.js";
 import { renderPage } from "./page.js";
 import { figures } from "./plots.js";
 import { ConversationSampler } from "./sample.js";
@@ -20,6 +21,8 @@ export interface ReportOptions {
   title?: string;
   /** The time printed on the page (default now); fix it for byte-identical rebuilds. */
   generatedAt?: Date;
+  /** Hears of each interaction file that cannot be read (skipped; see RunStats.unreadable_files). */
+  onUnreadable?: (error: CorruptFileError) => void;
 }
 
 export interface Report {
@@ -37,7 +40,10 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
     throw new RangeError(`sample must be an integer ≥ 0 (got ${size})`);
   const seed = options.seed ?? 0;
   const sampler = new ConversationSampler(size, seed);
-  const stats = await computeStats(dir, { onInteraction: (interaction) => sampler.offer(interaction) });
+  const stats = await computeStats(dir, {
+    onInteraction: (interaction) => sampler.offer(interaction),
+    ...(options.onUnreadable ? { onUnreadable: options.onUnreadable } : {}),
+  });
   const sample = sampler.result();
   const plots = figures(stats);
   const userFigures = simulatedUserFigures(stats);

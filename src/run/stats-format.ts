@@ -138,6 +138,8 @@ export function formatStats(stats: RunStats): string {
     lines.push(`failures: ${list(stats.failures_by_kind)}`);
     lines.push(`  reasons: ${list(stats.failures_by_reason, 5)}`);
   }
+  if (stats.unreadable_files > 0)
+    lines.push(`unreadable interaction files (not counted): ${stats.unreadable_files}`);
   if (stats.unreadable_failure_lines > 0)
     lines.push(`unreadable lines in failures.ndjson: ${stats.unreadable_failure_lines}`);
   lines.push("tokens and cost by role and model:");

@@ -39,6 +39,8 @@ export interface RunStats {
   failures_by_reason: Counts;
   /** failures.ndjson lines that could not be read. */
   unreadable_failure_lines: number;
+  /** Interaction files that could not be read (not JSON, not an interaction, a directory): not counted. */
+  unreadable_files: number;
   /** Keyed "role provider/model", e.g. "assistant_response openai/gpt-4o-mini". */
   usage: Record<string, ModelUsage>;
   /** Keyed "provider/model", all roles together. */

@@ -5,7 +5,9 @@
 // stats-tally.ts); the only per-conversation state is a 256-byte MinHash signature for the
 // near-duplicate check (stats-near-duplicates.ts, capped at 200,000 conversations).
 import type { FailureRecord, Interaction, UsageRecord } from "../schema/interaction.js";
-import { loadFailures } from "../sinks/completed.js";
+import { CompletedSet, loadFailures } from "../sinks/completed.js";
+import type { CorruptFileError } from "../sinks/layout.js";
+import { interactionFileName } from "../sinks/safe-file-name.js";
 import { iterateInteractions } from "./output-reader.js";
 import { NoiseTally } from "./stats-noise.js";
 import { PersonaTally } from "./stats-personas.js";
@@ -25,6 +27,8 @@ export type { AskingShare, Diversity, SimulatedUserStats, WordCounts } from "./s
 export interface ComputeStatsOptions {
   /** Called with every interaction as it streams by (the report samples conversations here). */
   onInteraction?: (interaction: Interaction) => void;
+  /** Hears of each interaction file that cannot be read: skipped, counted in `unreadable_files`. */
+  onUnreadable?: (error: CorruptFileError) => void;
 }
 
 const emptyUsage = (): ModelUsage => ({
@@ -70,6 +74,7 @@ export class StatsCollector {
     failures_by_kind: {},
     failures_by_reason: {},
     unreadable_failure_lines: 0,
+    unreadable_files: 0,
     usage: {},
     usage_by_model: {},
     usage_by_role: {},
@@ -112,6 +117,10 @@ export class StatsCollector {
     this.#addUsage(failure.usage ?? []);
   }
 
+  addUnreadableFile(): void {
+    this.#stats.unreadable_files += 1;
+  }
+
   addUnreadableFailureLines(count: number): void {
     this.#stats.unreadable_failure_lines += count;
   }
@@ -152,11 +161,18 @@ export class StatsCollector {
 /** Streams an output folder once and returns its statistics. */
 export async function computeStats(dir: string, options: ComputeStatsOptions = {}): Promise<RunStats> {
   const collector = new StatsCollector();
-  for await (const interaction of iterateInteractions(dir)) {
+  // The files read are what supersedes failures: no second scan of the folder.
+  const read = new Set<string>();
+  const onUnreadable = (error: CorruptFileError): void => {
+    collector.addUnreadableFile();
+    options.onUnreadable?.(error);
+  };
+  for await (const interaction of iterateInteractions(dir, { onUnreadable })) {
     collector.add(interaction);
+    read.add(interactionFileName(interaction.interaction_id));
     options.onInteraction?.(interaction);
   }
-  const { failures, malformed } = await loadFailures(dir);
+  const { failures, malformed } = await loadFailures(dir, new CompletedSet(read, [], []));
   for (const failure of failures) collector.addFailure(failure);
   collector.addUnreadableFailureLines(malformed.length);
   return collector.result();

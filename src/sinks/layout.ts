@@ -36,7 +36,8 @@ export function isErrno(error: unknown, code: string): boolean {
 export class CorruptFileError extends Error {
   constructor(
     readonly path: string,
-    reason: string,
+    /** What is wrong, without the path: "not valid JSON (…)", "is a directory". */
+    readonly reason: string,
   ) {
     super(`${path}: ${reason}`);
     this.name = "CorruptFileError";
@@ -45,12 +46,31 @@ export class CorruptFileError extends Error {
 
 /** Reads and checks one interaction file (enough shape to index it; not a full validation). */
 export async function readInteractionFile(path: string): Promise<Interaction> {
-  return parseInteraction(path, await readFile(path, "utf8"));
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw unreadableEntry(path, error);
+  }
+  return parseInteraction(path, text);
 }
 
 /** The same, synchronously: for start-up scans only (see forEachSliced), never per save. */
 export function readInteractionFileSync(path: string): Interaction {
-  return parseInteraction(path, readFileSync(path, "utf8"));
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw unreadableEntry(path, error);
+  }
+  return parseInteraction(path, text);
+}
+
+/** A directory under an interaction's name is a damaged entry like any other, not a crash. */
+function unreadableEntry(path: string, error: unknown): unknown {
+  return isErrno(error, "EISDIR")
+    ? new CorruptFileError(path, "is a directory, not an interaction file")
+    : error;
 }
 
 function parseInteraction(path: string, text: string): Interaction {
@@ -67,9 +87,22 @@ function parseInteraction(path: string, text: string): Interaction {
     typeof record.interaction_id !== "string" ||
     typeof record.persona_id !== "string" ||
     !Array.isArray(record.messages) ||
-    typeof record.num_turns !== "number"
+    typeof record.num_turns !== "number" ||
+    typeof record.metadata !== "object" ||
+    record.metadata === null
   ) {
-    throw new CorruptFileError(path, "not an interaction (interaction_id, persona_id, messages, num_turns)");
+    throw new CorruptFileError(
+      path,
+      "not an interaction (interaction_id, persona_id, messages, num_turns, metadata)",
+    );
+  }
+  // Every reader walks the messages: one that is not {role, content} would crash it mid-folder.
+  const message = record.messages.findIndex(
+    (m: Partial<Interaction["messages"][number]> | null) =>
+      typeof m !== "object" || m === null || typeof m.role !== "string" || typeof m.content !== "string",
+  );
+  if (message !== -1) {
+    throw new CorruptFileError(path, `not an interaction (messages[${message}] has no role and content)`);
   }
   return record as Interaction;
 }

@@ -70,11 +70,13 @@ describe("resume", () => {
       ["b", "c", "d"].map((n) => join(folder, `${n}.json`)),
     );
 
-    // "full" also catches a complete file sitting under another id's name.
+    // "full" and the default "shape" also catch a complete file sitting under another id's
+    // name; "tail" does not.
     await writeFile(join(folder, "e.json"), JSON.stringify(interaction("not-e")));
     const strict = await loadCompleted(out, { verify: "full" });
     expect(strict.has("e")).toBe(false);
-    expect((await loadCompleted(out)).has("e")).toBe(true);
+    expect((await loadCompleted(out)).has("e")).toBe(false);
+    expect((await loadCompleted(out, { verify: "tail" })).has("e")).toBe(true);
   });
 
   it("rebuildIndex restores index.json from the files alone", async () => {

@@ -18,6 +18,8 @@ for (let n = 0; ; n++) {
   const payload = randomBytes(size / 2).toString("hex");
   const sha = createHash("sha256").update(payload).digest("hex");
   const id = `c_${n % 25}`;
-  await write(join(dir, `${id}.json`), JSON.stringify({ interaction_id: id, n, sha, payload }));
+  // Shaped as an interaction, so that resume's default check accepts every complete file.
+  const record = { interaction_id: id, persona_id: "p", messages: [], num_turns: 0, n, sha, payload };
+  await write(join(dir, `${id}.json`), JSON.stringify(record));
   if (n === 0) process.stdout.write("ready\n");
 }
