@@ -1,8 +1,10 @@
 // converse: one conversation, turn by turn, in virtual time. These marble tests document the
 // turn order, the stop rules, the model lock and how failures resume from the last good turn.
-import { lastValueFrom, toArray } from "rxjs";
+import { from, lastValueFrom, map, tap } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
+import { randomStream, seedFrom } from "../../src/conversation/random.js";
+import { backoffDelayMs } from "../../src/operators/call-model.js";
 import { conversation, converse } from "../../src/operators/converse.js";
 import { ProviderError } from "../../src/providers/errors.js";
 import { FakeChatModel } from "../../src/providers/fake.js";
@@ -15,6 +17,12 @@ function interactionOf(result: ConversationResult | undefined): Interaction {
   if (result?.kind !== "interaction")
     throw new Error(`expected an interaction, got ${JSON.stringify(result)}`);
   return result.interaction;
+}
+
+/** "<turns> turns, <stop reason>": what a stop rule decided. */
+function turnsAndStop(result: ConversationResult): string {
+  const interaction = interactionOf(result);
+  return `${interaction.num_turns} turns, ${interaction.metadata.stop_reason}`;
 }
 
 describe("converse (virtual time)", () => {
@@ -90,57 +98,106 @@ describe("converse (virtual time)", () => {
     expect(assistant.calls[0]?.messages[0]).toEqual({ role: "system", content: "Be helpful." });
   });
 
-  it("lets the user stop once min_turns are done (user_satisfied), never before", async () => {
-    const assistant = new FakeChatModel({ respond: () => "answer" });
-    // Says STOP every time: before min_turns it is re-asked, and a bare marker there is unusable.
-    const user = new FakeChatModel({
-      respond: (_r, i) => (i === 0 ? "###STOP###" : i === 1 ? "ok, next question" : "###STOP###"),
+  it("lets the user stop once min_turns are done (user_satisfied), never before", () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable, flush }) => {
+      const assistant = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "answer" });
+      // Says STOP every time: before min_turns it is re-asked, and a bare marker there is unusable.
+      const user = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 5,
+        respond: (_r, i) => (i === 0 ? "###STOP###" : i === 1 ? "ok, next question" : "###STOP###"),
+      });
+      const deps = makeDeps({ assistant, user, minTurns: 2, maxTurns: 5, scheduler: ts });
+      // A (10) · U "###STOP###" before min_turns (5), re-asked · U (5) · A (10) · U "###STOP###" (5):
+      // the conversation ends on the user's stop at 35 ms, with no further assistant call.
+      expectObservable(conversation(makeTask({ target_turns: 5 }), deps).pipe(map(turnsAndStop))).toBe(
+        "35ms (r|)",
+        { r: "2 turns, user_satisfied" },
+      );
+      flush();
+      expect(user.callCount).toBe(3); // one re-ask at turn 1, then the stop at turn 2
+      expect(assistant.callCount).toBe(2);
     });
-    const deps = makeDeps({ assistant, user, minTurns: 2, maxTurns: 5 });
-    const interaction = interactionOf(await lastValueFrom(conversation(makeTask({ target_turns: 5 }), deps)));
-    expect(interaction.num_turns).toBe(2);
-    expect(interaction.metadata.stop_reason).toBe("user_satisfied");
-    expect(user.callCount).toBe(3); // one re-ask at turn 1, then the stop at turn 2
   });
 
-  it("ends at the drawn target below max_turns with stop_reason target_turns", async () => {
-    const assistant = new FakeChatModel({ respond: () => "answer" });
-    const user = new FakeChatModel({ respond: () => "and then?" });
-    const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 4 });
-    const interaction = interactionOf(await lastValueFrom(conversation(makeTask({ target_turns: 2 }), deps)));
-    expect(interaction.num_turns).toBe(2);
-    expect(interaction.metadata.stop_reason).toBe("target_turns");
-  });
-
-  it("re-asks a user reply that speaks as the assistant, within max_reasks", async () => {
-    const assistant = new FakeChatModel({ respond: () => "answer" });
-    const user = new FakeChatModel({
-      respond: ["Assistant: How can I help you today?", "", "what about tests?"],
+  it("ends at the drawn target below max_turns with stop_reason target_turns", () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable }) => {
+      const assistant = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "answer" });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 5, respond: () => "and then?" });
+      const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 4, scheduler: ts });
+      // Target 2 of at most 4: A (10) · U (5) · A (10) = 25 ms, and no user call after the last reply.
+      expectObservable(conversation(makeTask({ target_turns: 2 }), deps).pipe(map(turnsAndStop))).toBe(
+        "25ms (r|)",
+        { r: "2 turns, target_turns" },
+      );
     });
-    const deps = makeDeps({ assistant, user, minTurns: 2, maxTurns: 2 });
-    const interaction = interactionOf(await lastValueFrom(conversation(makeTask(), deps)));
-    expect(interaction.messages[2]?.content).toBe("what about tests?");
-    expect(interaction.metadata.usage.filter((u) => u.operation === "user_feedback")).toHaveLength(3);
   });
 
-  it("locks one pool model for the whole conversation, chosen by the task's seed", async () => {
-    const a = new FakeChatModel({ model: "model-a", respond: () => "from a" });
-    const b = new FakeChatModel({ model: "model-b", respond: () => "from b" });
-    const user = new FakeChatModel({ respond: (_r, i) => `go on ${i}` });
-    const deps = makeDeps({ assistant: [a, b], user, minTurns: 3, maxTurns: 3 });
-    const tasks = Array.from({ length: 20 }, (_, i) => makeTask({ interaction_id: `i${i}`, seed: i }));
-    const results = await lastValueFrom(converse(deps)(fromTasks(tasks)).pipe(toArray()));
-    const models = results.map((r) =>
-      interactionOf(r)
-        .messages.filter((m) => m.role === "assistant")
-        .map((m) => m.metadata.model),
-    );
-    for (const perConversation of models) expect(new Set(perConversation).size).toBe(1);
-    expect(new Set(models.map((m) => m[0])).size).toBe(2); // both models are used across conversations
-    const again = await lastValueFrom(converse(deps)(fromTasks(tasks)).pipe(toArray()));
-    expect(again.map((r) => interactionOf(r).metadata.assistant_model.model)).toEqual(
-      models.map((m) => m[0]),
-    );
+  it("re-asks a user reply that speaks as the assistant, within max_reasks", () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable, flush }) => {
+      const assistant = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "answer" });
+      const user = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 5,
+        respond: ["Assistant: How can I help you today?", "", "what about tests?"],
+      });
+      const deps = makeDeps({ assistant, user, minTurns: 2, maxTurns: 2, scheduler: ts });
+      // A (10) · three user asks one after another (3 × 5: two rejected, re-asked) · A (10) = 35 ms.
+      const result = conversation(makeTask(), deps).pipe(map((r) => interactionOf(r).messages[2]?.content));
+      expectObservable(result).toBe("35ms (r|)", { r: "what about tests?" });
+      flush();
+      expect(user.callCount).toBe(3);
+    });
+  });
+
+  it("locks one pool model for the whole conversation, chosen by the task's seed", () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable, flush }) => {
+      const a = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 10,
+        model: "model-a",
+        respond: () => "from a",
+      });
+      const b = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 10,
+        model: "model-b",
+        respond: () => "from b",
+      });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 5, respond: (_r, i) => `go on ${i}` });
+      const deps = makeDeps({ assistant: [a, b], user, minTurns: 3, maxTurns: 3, scheduler: ts });
+      const tasks = Array.from({ length: 20 }, (_, i) => makeTask({ interaction_id: `i${i}`, seed: i }));
+      // Each result names the models its three assistant turns used: one name per conversation.
+      const modelsOf = (r: ConversationResult) =>
+        [
+          ...new Set(
+            interactionOf(r).messages.flatMap((m) => (m.role === "assistant" ? [m.metadata.model] : [])),
+          ),
+        ].join();
+      const models: string[] = [];
+      // converse runs them one after another (concatMap): one every 40 ms (3 × A 10 + 2 × U 5).
+      const results = from(tasks).pipe(
+        converse(deps),
+        map(modelsOf),
+        tap((m) => models.push(m)),
+      );
+      const frames = tasks.map((_, i) => `${i === 0 ? 40 : 39}ms r`).join(" ");
+      expectObservable(results.pipe(map(() => "r"))).toBe(`${frames.slice(0, -1)}(r|)`);
+      flush();
+      for (const m of models) expect(m).toMatch(/^model-(a|b)$/);
+      expect(new Set(models).size).toBe(2); // both models are used across conversations
+      // The same seeds choose the same models on a second run.
+      const again: string[] = [];
+      from(tasks)
+        .pipe(converse(deps), map(modelsOf))
+        .subscribe((m) => again.push(m));
+      flush();
+      expect(again).toEqual(models);
+    });
   });
 
   it("resumes from the last good turn after a failed step: finished turns are not repaid", () => {
@@ -167,56 +224,90 @@ describe("converse (virtual time)", () => {
         maxRetries: 1,
         retryDelayMs: 2000,
       });
-      // 10 (A1) + 5 (U1) + 10 (A2 fails) + backoff 50..100 + 10 (A2 fails again) + 2000 (retry_delay)
-      // + 10 (A2) + 5 (U2) + 10 (A3): the exact backoff is seeded, so assert on counts and order.
-      const results: ConversationResult[] = [];
-      conversation(makeTask(), deps).subscribe((r) => results.push(r));
+      // The call retry's backoff is seeded: equal jitter over the first step (100 ms) with the
+      // conversation's jitter seed for assistant turn 2 (first ask, first attempt) — 94.9 ms.
+      const backoff = backoffDelayMs(
+        down,
+        1,
+        deps.callRetry,
+        randomStream(seedFrom(42, "assistant:2:0:0"), "call_retry_jitter"),
+      );
+      expect(backoff).toBeGreaterThanOrEqual(50);
+      expect(backoff).toBeLessThanOrEqual(100);
+      // 10 (A1) + 5 (U1) + 10 (A2 fails) + backoff + 10 (A2 fails again, call retries spent)
+      // + 2000 (retry_delay) + 10 (A2) + 5 (U2) + 10 (A3) = 2060 ms + backoff.
+      const answers = conversation(makeTask(), deps).pipe(
+        map((r) =>
+          interactionOf(r)
+            .messages.filter((m) => m.role === "assistant")
+            .map((m) => m.content)
+            .join(", "),
+        ),
+      );
+      expectObservable(answers).toBe(`${2060 + backoff}ms (r|)`, { r: "answer 1, answer 2, answer 3" });
       flush();
-      const interaction = interactionOf(results[0]);
-      expect(interaction.messages.filter((m) => m.role === "assistant").map((m) => m.content)).toEqual([
-        "answer 1",
-        "answer 2",
-        "answer 3",
-      ]);
       expect(assistant.callCount).toBe(5);
       expect(user.callCount).toBe(2); // the user turn before the failure was not asked again
-      expect(ts.now()).toBeGreaterThanOrEqual(2000 + 60);
-      void expectObservable;
     });
   });
 
-  it("emits a failure record with its reason when retries run out — never a success", async () => {
-    const down = new ProviderError("server", "503 down");
-    const assistant = new FakeChatModel({ respond: (_r, i) => (i === 0 ? "answer 1" : down) });
-    const user = new FakeChatModel({ respond: () => "go on" });
-    const deps = makeDeps({ assistant, user, callRetryCount: 0, maxRetries: 2, retryDelayMs: 1 });
-    const result = await lastValueFrom(conversation(makeTask(), deps));
-    expect(result.kind).toBe("failure");
-    if (result.kind !== "failure") return;
-    expect(result.failure).toMatchObject({
-      status: "failed",
-      interaction_id: "interaction_p1_abc",
-      error_kind: "server",
-      reason: "503 down",
-      attempts: 3,
-      completed_turns: 1,
+  it("emits a failure record with its reason when retries run out — never a success", () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable, flush }) => {
+      const down = new ProviderError("server", "503 down");
+      const assistant = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 10,
+        respond: (_r, i) => (i === 0 ? "answer 1" : down),
+      });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 5, respond: () => "go on" });
+      const deps = makeDeps({
+        assistant,
+        user,
+        scheduler: ts,
+        callRetryCount: 0,
+        maxRetries: 2,
+        retryDelayMs: 1000,
+      });
+      // A1 (10) · U (5) · A2 fails (10) · retry_delay (1000) · fails (10) · 1000 · fails (10) = 2045 ms:
+      // a failure record, emitted where a success would have been, and the stream completes.
+      const results: ConversationResult[] = [];
+      const kinds = conversation(makeTask(), deps).pipe(
+        tap((r) => results.push(r)),
+        map((r) => r.kind),
+      );
+      expectObservable(kinds).toBe("2045ms (f|)", { f: "failure" });
+      flush();
+      const result = results[0];
+      if (result?.kind !== "failure") throw new Error("expected a failure record");
+      expect(result.failure).toMatchObject({
+        status: "failed",
+        interaction_id: "interaction_p1_abc",
+        error_kind: "server",
+        reason: "503 down",
+        attempts: 3,
+        completed_turns: 1,
+      });
+      expect(result.failure.usage.length).toBe(2); // the calls that were paid for are kept
     });
-    expect(result.failure.usage.length).toBe(2); // the calls that were paid for are kept
   });
 
-  it("does not retry an auth error", async () => {
-    const assistant = new FakeChatModel({ respond: [new ProviderError("auth", "401 invalid key")] });
-    const user = new FakeChatModel({ respond: () => "go on" });
-    const result = await lastValueFrom(
-      conversation(makeTask(), makeDeps({ assistant, user, maxRetries: 5 })),
-    );
-    expect(result.kind === "failure" && result.failure.error_kind).toBe("auth");
-    expect(assistant.callCount).toBe(1);
+  it("does not retry an auth error: the failure comes with the first call", () => {
+    const ts = newScheduler();
+    ts.run(({ expectObservable, flush }) => {
+      const assistant = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 10,
+        respond: [new ProviderError("auth", "401 invalid key")],
+      });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 5, respond: () => "go on" });
+      const deps = makeDeps({ assistant, user, maxRetries: 5, scheduler: ts });
+      const kinds = conversation(makeTask(), deps).pipe(
+        map((r) => (r.kind === "failure" ? r.failure.error_kind : r.kind)),
+      );
+      expectObservable(kinds).toBe("10ms (a|)", { a: "auth" });
+      flush();
+      expect(assistant.callCount).toBe(1);
+    });
   });
 });
-
-import { from } from "rxjs";
-
-function fromTasks<T>(items: T[]) {
-  return from(items);
-}
