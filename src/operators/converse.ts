@@ -55,6 +55,7 @@ import type {
   UserRejection,
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
+import { scrubSecrets } from "../shared/redact-secrets.js";
 import { assistantReply, checkedReply } from "./assistant-turn.js";
 import { type CallRetryPolicy, cacheOption, callModel, failedCallRecord, usageRecord } from "./call-model.js";
 import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
@@ -123,8 +124,9 @@ function errorKind(error: unknown): string {
   return "unknown";
 }
 
+/** An error's text for a failure record: saved and printed, so never with a secret in it. */
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return scrubSecrets(error instanceof Error ? error.message : String(error));
 }
 
 function lastUserText(messages: readonly Message[]): string | undefined {

@@ -18,6 +18,7 @@ import { loadTemplate, renderTemplate } from "../conversation/templates.js";
 import type { Admission } from "../limits/types.js";
 import type { ChatModel } from "../providers/types.js";
 import type { Task } from "../schema/persona.js";
+import { scrubSecrets } from "../shared/redact-secrets.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
 
@@ -85,7 +86,10 @@ export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<
         of({
           ...task,
           preflight_error: {
-            reason: `style transfer failed: ${error instanceof Error ? error.message : String(error)}`,
+            // Saved as the conversation's failure reason: scrubbed like every reason.
+            reason: scrubSecrets(
+              `style transfer failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
             error_kind: (error as { kind?: string }).kind ?? "unknown",
           },
         }),
