@@ -1,5 +1,6 @@
 // Supplement rounds: personas short of their quota get new queries, up to max rounds.
-import { lastValueFrom, map, mergeMap, type Observable, toArray } from "rxjs";
+import { defer, lastValueFrom, map, mergeMap, type Observable, timer, toArray } from "rxjs";
+import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import { PriceTable } from "../../src/conversation/pricing.js";
 import { QueryGenerator } from "../../src/conversation/query-generator.js";
@@ -63,5 +64,83 @@ describe("supplementRounds", () => {
     expect(results).toHaveLength(4);
     const firstPrompt = model.calls[1]?.messages[0]?.content ?? "";
     expect(firstPrompt).toContain("Write a roadmap for round 0"); // earlier queries are not repeated
+  });
+});
+
+describe("supplementRounds (virtual time)", () => {
+  it("runs rounds one after another: a round's queries are asked for only once the last round is done", () => {
+    const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    ts.run(({ expectObservable, flush }) => {
+      const tracker = new QuotaTracker();
+      tracker.register(persona, 1, 2);
+      tracker.record("p1", false); // 2 needed
+      // The query generator answers in 20 ms with two new queries.
+      const model = new FakeChatModel({
+        scheduler: ts,
+        latencyMs: 20,
+        respond: (_r, i) => `1. Write a roadmap, take ${i}\n2. Draft release notes, take ${i}`,
+      });
+      const roundStarts: number[] = [];
+      // Each new query is a conversation of 10 ms, side by side, and fails: still short next round.
+      const run = (personas: Observable<Persona>, round: number): Observable<ConversationResult> =>
+        defer(() => {
+          roundStarts.push(ts.now());
+          return personas.pipe(
+            mergeMap((p) => p.queries.map(() => p)),
+            mergeMap((p) =>
+              timer(10, ts).pipe(
+                map(() => {
+                  tracker.record(p.persona_id, false);
+                  return {
+                    kind: "failure",
+                    failure: { reason: `round ${round}` },
+                  } as unknown as ConversationResult;
+                }),
+              ),
+            ),
+          );
+        });
+      const reasons = supplementRounds({
+        tracker,
+        generator: new QueryGenerator({ model }),
+        maxRounds: 2,
+        concurrency: 2,
+        callRetry: { count: 0, baseDelayMs: 1, maxDelayMs: 1 },
+        prices: new PriceTable(),
+        seed: 1,
+        run,
+        scheduler: ts,
+      }).pipe(map((r) => (r.kind === "failure" ? r.failure.reason : "")));
+      // Round 1: generator 0–20 ms, two conversations 20–30 ms. Round 2 starts when round 1
+      // completes: generator 30–50 ms, conversations 50–60 ms; max_rounds reached, done at 60 ms.
+      expectObservable(reasons).toBe("30ms (aa) 26ms (bb|)", { a: "round 1", b: "round 2" });
+      flush();
+      expect(roundStarts).toEqual([0, 30]);
+      expect(model.callCount).toBe(2);
+    });
+  });
+
+  it("asks nothing and completes at once when nobody is short", () => {
+    const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    ts.run(({ expectObservable }) => {
+      const tracker = new QuotaTracker();
+      tracker.register(persona, 1, 1);
+      tracker.record("p1", true);
+      const model = new FakeChatModel({ scheduler: ts, latencyMs: 20, respond: () => "1. never asked" });
+      const rounds = supplementRounds({
+        tracker,
+        generator: new QueryGenerator({ model }),
+        maxRounds: 3,
+        concurrency: 1,
+        callRetry: { count: 0, baseDelayMs: 1, maxDelayMs: 1 },
+        prices: new PriceTable(),
+        seed: 1,
+        run: () => {
+          throw new Error("no round should run");
+        },
+        scheduler: ts,
+      });
+      expectObservable(rounds).toBe("|");
+    });
   });
 });
