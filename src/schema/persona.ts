@@ -28,8 +28,11 @@ export const ScenarioInput = z.strictObject({
 });
 export type ScenarioInput = z.output<typeof ScenarioInput>;
 
+/** persona_id and query_id alike: text, or a number (kept as its decimal text, e.g. 42 → "42"). */
+const Id = z.union([z.string().min(1), z.number()]).transform(String);
+
 export const QueryInput = z.strictObject({
-  query_id: z.string().min(1).optional(),
+  query_id: Id.optional(),
   original_query: z.string().min(1, "original_query must not be empty"),
   /** A query already adapted to the persona; used as the opening message when style transfer is off. */
   adapted_query: z.string().min(1).optional(),
@@ -42,7 +45,7 @@ const PersonaFeatures = z.record(z.string(), z.unknown());
 /** As read from a file: `features` is accepted as a synonym of `persona_features`. */
 export const PersonaInput = z
   .strictObject({
-    persona_id: z.union([z.string().min(1), z.number()]).transform(String),
+    persona_id: Id,
     persona_features: PersonaFeatures.optional(),
     features: PersonaFeatures.optional(),
     system_prompt: z.string().optional(),

@@ -5,6 +5,7 @@
 // Here a chunk is pulled only when the consumer asks for the next line, so an idle consumer
 // stops the reading (the stream's own buffer — 64 KiB for files — is the only read-ahead).
 import { InputError } from "../config/errors.js";
+import { invalidUtf8Offset, truncatedTail } from "../shared/utf8.js";
 
 /** How much of the start of an input is checked for "is this text at all?". */
 const SNIFF_BYTES = 1024;
@@ -49,6 +50,27 @@ function readFailure(name: string, error: unknown): unknown {
   return error;
 }
 
+/**
+ * The 1-based line of the first invalid byte in `chunk`, given the lines already counted and
+ * `carry`, the start of a character the previous chunk cut off. Newline bytes never occur inside
+ * a multi-byte character, so counting them up to the bad byte is exact.
+ */
+function invalidLine(chunk: Uint8Array, carry: Uint8Array, linesBefore: number): number {
+  const joined = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+  const offset = invalidUtf8Offset(joined, true);
+  const end = offset === -1 ? 0 : Math.max(0, offset - carry.length);
+  let newlines = 0;
+  for (let i = 0; i < end; i++) if (chunk[i] === 0x0a) newlines += 1;
+  return linesBefore + 1 + newlines;
+}
+
+/** The bytes at the end of `chunk` (after `carry`) that begin a character not yet complete. */
+function nextCarry(chunk: Uint8Array, carry: Uint8Array): Uint8Array {
+  // A chunk shorter than a character can continue one begun two chunks back.
+  const joined = chunk.length < 4 && carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+  return joined.subarray(joined.length - truncatedTail(joined));
+}
+
 export async function* readLines(source: ChunkSource): AsyncGenerator<TextLine, void, undefined> {
   const { name } = source;
   // fatal: invalid UTF-8 is an error, not silently replaced; the BOM is dropped.
@@ -56,6 +78,7 @@ export async function* readLines(source: ChunkSource): AsyncGenerator<TextLine, 
   let pending = "";
   let lineNumber = 0;
   let seen = 0; // bytes (or chars) consumed so far, for the first-KiB check
+  let carry: Uint8Array = new Uint8Array(0); // a character cut off by the end of the last chunk
   try {
     for (;;) {
       let next: IteratorResult<unknown>;
@@ -80,8 +103,14 @@ export async function* readLines(source: ChunkSource): AsyncGenerator<TextLine, 
           if (seen < SNIFF_BYTES && !validUtf8Prefix(chunk.subarray(0, SNIFF_BYTES - seen))) {
             throw notText(name, chunk);
           }
-          throw new InputError({ file: name, line: lineNumber + 1, message: "invalid UTF-8 text" });
+          throw new InputError({
+            file: name,
+            line: invalidLine(chunk, carry, lineNumber),
+            message: "invalid UTF-8 text",
+            hint: "save the file as UTF-8",
+          });
         }
+        carry = nextCarry(chunk, carry);
         seen += chunk.length;
       } else {
         throw new TypeError(`${name}: expected text or bytes from the input, got ${typeof chunk}`);

@@ -20,6 +20,11 @@ export interface ReadPersonasOptions {
   name?: string;
   /** When given, the reader waits for room before reading each next persona. */
   backpressure?: Backpressure;
+  /**
+   * An input without a single persona (empty, `[]`, only comments) is an InputError ("no
+   * personas in FILE") instead of an empty stream: a run given nothing to do says so.
+   */
+  requireAny?: boolean;
 }
 
 function describeRecord(record: RawRecord): string {
@@ -87,6 +92,12 @@ async function* personas(
     }
     firstSeen.set(persona.persona_id, where);
     yield persona;
+  }
+  if (options.requireAny && firstSeen.size === 0) {
+    throw new InputError({
+      message: `no personas in ${source.name}`,
+      hint: "give one persona per line (JSONL), or a JSON or YAML list of personas (docs/personas.md)",
+    });
   }
 }
 

@@ -3,7 +3,8 @@
 // and then handed out one by one. With no format given, the first significant line decides.
 import { parseDocument } from "yaml";
 import { InputError } from "../config/errors.js";
-import { parseYaml } from "../config/yaml.js";
+import { MAX_NESTING_DEPTH, parseYaml } from "../config/yaml.js";
+import { jsonNestingOffset } from "../shared/nesting.js";
 import type { TextLine } from "./lines.js";
 import type { PersonaFormat } from "./open.js";
 
@@ -18,6 +19,28 @@ export interface RawRecord {
 }
 
 type Lines = AsyncGenerator<TextLine, void, undefined>;
+
+/**
+ * A JSON or YAML personas file is parsed whole, so its size is capped (docs/personas.md); JSONL
+ * is streamed and has no total limit. YAML's document tree takes far more memory per byte.
+ */
+export const MAX_DOCUMENT_CHARS: Readonly<Record<"json" | "yaml", number>> = {
+  json: 64 * 1024 * 1024,
+  yaml: 16 * 1024 * 1024,
+};
+
+/** Refuses JSON nested deeper than MAX_NESTING_DEPTH before JSON.parse or a walk can overflow. */
+function checkJsonNesting(text: string, name: string, firstLine: number): void {
+  const offset = jsonNestingOffset(text, MAX_NESTING_DEPTH);
+  if (offset === -1) return;
+  const before = text.slice(0, offset);
+  throw new InputError({
+    file: name,
+    line: firstLine + before.split("\n").length - 1,
+    message: `nested more than ${MAX_NESTING_DEPTH} levels deep`,
+    hint: "flatten the data; no persona needs this much nesting",
+  });
+}
 
 /** Keeps a parser message short: V8 quotes the offending text, which can be long. */
 function clip(message: string, max = 120): string {
@@ -55,6 +78,7 @@ async function* jsonlRecords(lines: Lines, name: string): AsyncGenerator<RawReco
   for await (const line of lines) {
     const text = line.text.trim();
     if (text === "" || text.startsWith("#")) continue;
+    checkJsonNesting(text, name, line.number);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -111,12 +135,25 @@ async function* wholeFileRecords(
   format: "json" | "yaml",
 ): AsyncGenerator<RawRecord> {
   const parts: string[] = [];
-  for await (const line of lines) parts.push(line.text);
+  let size = 0;
+  const limit = MAX_DOCUMENT_CHARS[format];
+  for await (const line of lines) {
+    size += line.text.length + 1;
+    if (size > limit) {
+      throw new InputError({
+        file: name,
+        message: `is larger than ${limit / (1024 * 1024)} MiB, the limit for a ${format === "json" ? "JSON" : "YAML"} personas file`,
+        hint: "write the personas as JSONL (one per line), which is read as it streams",
+      });
+    }
+    parts.push(line.text);
+  }
   const text = parts.join("\n");
   let value: unknown;
   let lineOf: (path: readonly PropertyKey[]) => number | undefined;
   if (format === "json") {
     if (text.trim() === "") return;
+    checkJsonNesting(text, name, 1);
     try {
       value = JSON.parse(text);
     } catch (error) {
