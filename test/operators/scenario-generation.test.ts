@@ -17,7 +17,7 @@ const callRetry = { count: 0, baseDelayMs: 1, maxDelayMs: 1 };
 const SCENARIO = '{"goal": "ship the fix today", "known": ["the bug is in the parser"]}';
 const withOwnScenario = makeTask({
   interaction_id: "own",
-  scenario: { goal: "brought with the query", source: "given" },
+  scenario: { goal: "brought with the query", source: "input" },
 });
 const without = (id: string) => makeTask({ interaction_id: id });
 /** "<id>:<scenario goal or none>:<calls recorded>" */
