@@ -11,6 +11,7 @@ import {
   EndpointBudget,
   type RateLimitConfig,
 } from "./endpoint-budget.js";
+import type { EndpointDown } from "./endpoint-health.js";
 import type { CallTicket } from "./types.js";
 
 export type EndpointBudgetsOptions = Omit<BudgetOptions, "limit"> & { scheduler?: SchedulerLike };
@@ -58,6 +59,13 @@ export class EndpointBudgets {
   /** The budget under `key`, if one was created. */
   get(key: string): EndpointBudget | undefined {
     return this.#budgets.get(key);
+  }
+
+  /** The endpoints given up on in this run (down, key refused), in the order they were created. */
+  down(): EndpointDown[] {
+    const down: EndpointDown[] = [];
+    for (const budget of this.#budgets.values()) if (budget.down) down.push(budget.down);
+    return down;
   }
 
   /** Every endpoint's state, for progress lines and benchmarks. */

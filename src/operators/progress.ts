@@ -1,7 +1,10 @@
 // The progress side stream: counters fed by the pipeline's events, read as snapshots on an
 // interval. Nothing here feeds back into the pipeline.
 import { asyncScheduler, interval, map, type Observable, type SchedulerLike, scan } from "rxjs";
-import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
+import type { BudgetSnapshot } from "../limits/endpoint-budget.js";
+import type { EndpointDown } from "../limits/endpoint-health.js";
+import { ProviderError } from "../providers/errors.js";
+import type { ConversationResult, FailureRecord, UsageRecord } from "../schema/interaction.js";
 import type { RunEvents } from "./converse-all.js";
 
 export interface ProgressSnapshot {
@@ -20,6 +23,49 @@ export interface ProgressSnapshot {
   cachedTokens: number;
   costUsd: number;
   elapsedMs: number;
+  /** Conversations refused before any call because their endpoint was given up on: not saved. */
+  notStarted: number;
+  /** The longest wait for time right now (Retry-After, pacing, backoff), when over PAUSE_SHOWN_MS. */
+  pause?: RunPause;
+  /** Endpoints given up on in this run (down, key refused). */
+  endpointsDown?: EndpointDown[];
+}
+
+/** Why calls wait, how much longer, and how many wait. */
+export interface RunPause {
+  reason: string;
+  remainingMs: number;
+  waiting: number;
+}
+
+/** Shorter waits are the normal rhythm of a run; longer ones are shown with their reason. */
+export const PAUSE_SHOWN_MS = 3000;
+
+const ERROR_WORDS: Record<string, string> = {
+  rate_limit: "rate limited",
+  server: "server error",
+  timeout: "no answer in time",
+  connection: "connection failed",
+  malformed: "malformed reply",
+};
+
+/** "rate limited, HTTP 429 (Retry-After)", "server error, HTTP 503 (backoff)". */
+export function retryReason(error: unknown, delayMs: number): string {
+  if (!(error instanceof ProviderError)) return "retrying (backoff)";
+  const what = ERROR_WORDS[error.kind] ?? error.kind;
+  const detail = error.status !== undefined ? `, HTTP ${error.status}` : error.code ? ` (${error.code})` : "";
+  const told = error.retryAfterMs !== undefined && error.retryAfterMs >= delayMs;
+  return `${what}${detail} (${told ? "Retry-After" : "backoff"})`;
+}
+
+/**
+ * A conversation that never got to make a call because its endpoint was given up on: not a
+ * failure to save (a rerun does it), but one of the run's "not started".
+ */
+export function neverStarted(failure: FailureRecord): boolean {
+  return (
+    (failure.error_kind === "endpoint_down" || failure.error_kind === "auth") && failure.usage.length === 0
+  );
 }
 
 export class ProgressTracker implements RunEvents {
@@ -34,6 +80,10 @@ export class ProgressTracker implements RunEvents {
   private completionTokens = 0;
   private cachedTokens = 0;
   private costUsd = 0;
+  private notStarted = 0;
+  /** Calls waiting out a retry delay: when each wait ends, and why. */
+  private backoffs: Array<{ until: number; reason: string }> = [];
+  private endpoints: (() => BudgetSnapshot[]) | undefined;
   private readonly startedAt: number;
 
   constructor(private readonly scheduler: SchedulerLike = asyncScheduler) {
@@ -47,6 +97,7 @@ export class ProgressTracker implements RunEvents {
   onFinish(result: ConversationResult): void {
     this.inFlight--;
     if (result.kind === "interaction") this.done++;
+    else if (neverStarted(result.failure)) this.notStarted++;
     else this.failed++;
   }
 
@@ -62,8 +113,44 @@ export class ProgressTracker implements RunEvents {
     this.costUsd += record.cost_usd;
   }
 
-  onCallRetry(): void {
+  onCallRetry(error?: unknown, delayMs?: number): void {
     this.callRetries++;
+    if (delayMs === undefined || delayMs < PAUSE_SHOWN_MS) return;
+    const now = this.scheduler.now();
+    this.backoffs = this.backoffs.filter((b) => b.until > now);
+    this.backoffs.push({ until: now + delayMs, reason: retryReason(error, delayMs) });
+  }
+
+  /** Tasks refused before they started because an endpoint was given up on. */
+  refusedBeforeStart(count = 1): void {
+    this.notStarted += count;
+  }
+
+  /** Where endpoint pauses and health come from (the run's budgets). */
+  watchEndpoints(source: () => BudgetSnapshot[]): void {
+    this.endpoints = source;
+  }
+
+  /** The longest current wait over PAUSE_SHOWN_MS: endpoint pauses and calls' own retry delays. */
+  private currentPause(now: number): RunPause | undefined {
+    let longest: RunPause | undefined;
+    const consider = (pause: RunPause) => {
+      if (pause.remainingMs >= PAUSE_SHOWN_MS && (!longest || pause.remainingMs > longest.remainingMs))
+        longest = pause;
+    };
+    this.backoffs = this.backoffs.filter((b) => b.until > now);
+    const byReason = new Map<string, RunPause>();
+    for (const backoff of this.backoffs) {
+      const seen = byReason.get(backoff.reason);
+      const remainingMs = backoff.until - now;
+      if (!seen) byReason.set(backoff.reason, { reason: backoff.reason, remainingMs, waiting: 1 });
+      else {
+        seen.waiting++;
+        seen.remainingMs = Math.max(seen.remainingMs, remainingMs);
+      }
+    }
+    for (const pause of byReason.values()) consider(pause);
+    return longest;
   }
 
   /** Tasks skipped because a previous run already finished them. */
@@ -72,8 +159,19 @@ export class ProgressTracker implements RunEvents {
   }
 
   snapshot(): ProgressSnapshot {
-    const elapsedMs = this.scheduler.now() - this.startedAt;
+    const now = this.scheduler.now();
+    const elapsedMs = now - this.startedAt;
+    const budgets = this.endpoints?.() ?? [];
+    let pause = this.currentPause(now);
+    for (const budget of budgets) {
+      if (budget.pause && budget.pause.remainingMs >= PAUSE_SHOWN_MS)
+        if (!pause || budget.pause.remainingMs > pause.remainingMs) pause = budget.pause;
+    }
+    const endpointsDown = budgets.flatMap((budget) => (budget.down ? [budget.down] : []));
     return {
+      notStarted: this.notStarted,
+      ...(pause ? { pause: { ...pause, remainingMs: Math.ceil(pause.remainingMs) } } : {}),
+      ...(endpointsDown.length > 0 ? { endpointsDown } : {}),
       done: this.done,
       failed: this.failed,
       skipped: this.skippedCount,
@@ -119,6 +217,20 @@ export function formatProgress(s: ProgressSnapshot, total?: number): string {
     `$${s.costUsd.toFixed(4)}`,
     ...(s.callRetries > 0 ? [`${s.callRetries} retries`] : []),
     ...(s.replayed > 0 ? [`${s.replayed} replayed`] : []),
+    ...(s.notStarted > 0 ? [`${s.notStarted} not started`] : []),
+    ...(s.pause ? [describePause(s.pause)] : []),
+    ...(s.endpointsDown ?? []).map(describeDown),
   ];
   return parts.join(" · ");
+}
+
+/** "paused 42s: rate limited by api.example.com (Retry-After)" (and how many calls wait, if several). */
+export function describePause(pause: RunPause): string {
+  const calls = pause.waiting > 1 ? ` (${pause.waiting} calls)` : "";
+  return `paused ${Math.ceil(pause.remainingMs / 1000)}s: ${pause.reason}${calls}`;
+}
+
+/** "endpoint http://127.0.0.1:9/v1 down: connection refused (ECONNREFUSED) after 5 attempts". */
+export function describeDown(down: EndpointDown): string {
+  return `endpoint ${down.endpoint} ${down.kind === "auth" ? "refused the key" : "down"}: ${down.reason}`;
 }

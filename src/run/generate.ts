@@ -16,10 +16,11 @@ import {
 import { openResponseCache, type ResponseCache } from "../cache/index.js";
 import { InputError } from "../config/errors.js";
 import type { NoiseHook } from "../conversation/noise-hook.js";
+import type { EndpointDown } from "../limits/endpoint-health.js";
 import type { DistractorStats } from "../noise/distractor-stats.js";
 import { admit } from "../operators/admit.js";
 import { converseAll, type RunEvents } from "../operators/converse-all.js";
-import { type ProgressSnapshot, ProgressTracker } from "../operators/progress.js";
+import { neverStarted, type ProgressSnapshot, ProgressTracker } from "../operators/progress.js";
 import { scenarioGeneration } from "../operators/scenario-generation.js";
 import { styleTransfer } from "../operators/style-transfer.js";
 import { QuotaTracker, supplementRounds } from "../operators/supplement.js";
@@ -97,6 +98,10 @@ export interface RunSummary {
   budgetSummary?: string;
   /** What the distractor of config.distractor did (messages noised, verifier verdicts, fallbacks). */
   distractor?: DistractorStats;
+  /** Endpoints given up on in this run (down, key refused): the run stopped starting conversations. */
+  endpointsDown: EndpointDown[];
+  /** Conversations not started because an endpoint was given up on (not saved: a rerun does them). */
+  notStarted: number;
 }
 
 /** The persona rule that needs the config: with query generation off, a persona must bring queries. */
@@ -117,6 +122,14 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   const ig = options.config.interaction_generation;
   const runtime = await buildRuntime(options.config, options);
   const progress = new ProgressTracker();
+  progress.watchEndpoints(() => runtime.budgets.snapshot()); // pauses, endpoints given up on
+  // Once an endpoint is given up on (down, key refused) no new conversation starts; a rerun does
+  // them. They are counted as not started, never saved as failures.
+  const endpointsUp = filter<Task>(() => {
+    if (runtime.budgets.down().length === 0) return true;
+    progress.refusedBeforeStart();
+    return false;
+  });
   const quota = ig.query_generation.enabled ? new QuotaTracker() : undefined;
   const completed = options.out ? await loadCompleted(options.out) : undefined;
   const cache =
@@ -157,7 +170,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       progress.onCall(record);
       budget.record(record);
     },
-    onCallRetry: () => progress.onCallRetry(),
+    onCallRetry: (error, delayMs) => progress.onCallRetry(error, delayMs),
   };
   // Query-generation calls belong to no conversation, so no interaction's usage holds them: they
   // get ledger lines of their own in DIR/usage.ndjson (a budget rerun counts them as spent).
@@ -247,6 +260,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     options.limit !== undefined ? take(options.limit) : (tasks) => tasks,
     notDone,
     budgetGate,
+    endpointsUp,
     admit(backpressure),
     styled,
     scenarios,
@@ -269,6 +283,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
             personas.pipe(
               toTasks({ ...taskOptions, supplementRound: round }),
               notDone,
+              endpointsUp,
               admit(backpressure),
               styled,
               scenarios,
@@ -293,9 +308,13 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     await lastValueFrom(
       concat(
         main$,
-        defer(() => (interrupted || budget.exhausted ? EMPTY : supplements$)),
+        defer(() =>
+          interrupted || budget.exhausted || runtime.budgets.down().length > 0 ? EMPTY : supplements$,
+        ),
       ).pipe(
         takeUntil(abort$),
+        // Refused before any call by an endpoint given up on: not a failure to save (see above).
+        filter((result) => result.kind !== "failure" || !neverStarted(result.failure)),
         sink,
         extraSinks,
         tap((result) => {
@@ -327,6 +346,8 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     failures,
     interrupted: interrupted || options.abortSignal?.aborted === true,
     replayed: s.replayed,
+    endpointsDown: runtime.budgets.down(),
+    notStarted: s.notStarted,
     budgetExhausted: budget.exhausted,
     ...(budget.limited ? { budgetSummary: budget.describe() } : {}),
     ...(distractor ? { distractor: distractor.stats() } : {}),

@@ -131,3 +131,62 @@ describe("a connection reset mid-body (case 8)", () => {
     },
   );
 });
+
+/** A loopback port with nothing listening: every connection is refused (ECONNREFUSED). */
+async function closedPort(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}/v1`;
+}
+
+describe("an endpoint that is down or refuses the key (case 7)", () => {
+  it("a refused connection stops the run within seconds, saves nothing for conversations never run, names the reason", async () => {
+    const url = await closedPort();
+    const out = join(dir, "down");
+    const started = Date.now();
+    const summary = await generate({
+      config: configFor(url, {
+        ig: { max_workers: 8, call_retries: { count: 4, base_delay: 0.5, max_delay: 4 } },
+      }),
+      personas: from(personas(32)),
+      out,
+      cache: false,
+    });
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds).toBeLessThan(15);
+    expect(summary.endpointsDown).toEqual([
+      { endpoint: url, kind: "endpoint_down", reason: "connection refused (ECONNREFUSED) after 5 attempts" },
+    ]);
+    expect(summary.done).toBe(0);
+    // No conversation got to make a call: none is saved as a failure, all can be rerun.
+    expect(summary.failed).toBe(0);
+    expect(summary.notStarted).toBe(32);
+    expect(summary.calls).toBe(0);
+    const failures = await readFile(join(out, "failures.ndjson"), "utf8").catch(() => "");
+    expect(failures).toBe("");
+  });
+
+  it("a 401 costs one request, not one per conversation", async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Incorrect API key provided" } }));
+    });
+    const summary = await generate({
+      config: configFor(`${server.url}/v1`, { ig: { max_workers: 20 } }),
+      personas: from(personas(100)),
+      ndjson: join(dir, "auth.ndjson"),
+      cache: false,
+    });
+    expect(server.requests()).toBe(1);
+    expect(summary.endpointsDown).toEqual([
+      { endpoint: `${server.url}/v1`, kind: "auth", reason: "authentication failed (HTTP 401)" },
+    ]);
+    // The conversation whose call was refused is saved (it made a call); the other 99 never ran.
+    expect(summary.failed).toBe(1);
+    expect(summary.failures[0]?.error_kind).toBe("auth");
+    expect(summary.notStarted).toBe(99);
+    expect(summary.calls).toBe(1);
+  });
+});
