@@ -9,6 +9,13 @@ export const EXIT = {
   badInput: 2,
   /** The run finished but some conversations failed (the rest are saved). */
   someFailed: 3,
+  /**
+   * An endpoint was given up on (down, or a Retry-After over the ceiling): the conversations not
+   * started are not saved as failures, and rerunning the same command does them.
+   */
+  endpointDown: 3,
+  /** An endpoint refused the key (401/403): one request, no conversation started after it; fix the key. */
+  authRefused: 2,
   /** The budget stopped admitting conversations; rerun with a larger budget to do the rest. */
   budgetReached: 4,
   /** The disk filled up (ENOSPC): what was saved stays saved; free space and rerun to continue. */

@@ -3,7 +3,7 @@
 import { from, lastValueFrom, tap } from "rxjs";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
-import { formatProgress, type ProgressSnapshot } from "../operators/progress.js";
+import { describeDown, formatProgress, type ProgressSnapshot } from "../operators/progress.js";
 import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
@@ -88,6 +88,16 @@ function progressPrinter(stderr: NodeJS.WriteStream, total: number | undefined) 
   };
 }
 
+/** "endpoint … down: …; 30 conversations not started — rerun to retry", and its exit code. */
+function endpointDownExit(summary: RunSummary): number {
+  const notStarted =
+    summary.notStarted > 0
+      ? `; ${summary.notStarted} conversation${summary.notStarted === 1 ? "" : "s"} not started — rerun to retry`
+      : "; rerun to retry";
+  for (const down of summary.endpointsDown) process.stderr.write(`${describeDown(down)}${notStarted}\n`);
+  return summary.endpointsDown.some((down) => down.kind === "auth") ? EXIT.authRefused : EXIT.endpointDown;
+}
+
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
   const overrides = {
     ...(options.maxWorkers !== undefined ? { max_workers: options.maxWorkers } : {}),
@@ -162,6 +172,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     if (options.out && !options.quiet)
       process.stderr.write(`saved to ${options.out}/ (index: ${options.out}/index.json)\n`);
     if (summary.interrupted) return EXIT.interrupted;
+    if (summary.endpointsDown.length > 0) return endpointDownExit(summary);
     if (summary.budgetExhausted) {
       process.stderr.write(
         `${summary.budgetSummary ?? "budget reached"}; rerun with a larger budget to continue\n`,

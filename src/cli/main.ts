@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { InputError } from "../config/errors.js";
 import { packageRoot } from "../conversation/templates.js";
 import { iterateInteractions, unreadableFileLine } from "../run/output-reader.js";
-import { formatInteraction } from "../run/show.js";
+import { formatInteraction, formatListLine } from "../run/show.js";
 import { type CorruptFileError, outputPaths, readInteractionFile } from "../sinks/layout.js";
 import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
@@ -55,9 +55,7 @@ async function runShow(dir: string, id: string | undefined): Promise<number> {
       process.stdout.write(`${formatInteraction(interaction)}\n\nall interactions:\n`);
       shown = true;
     }
-    process.stdout.write(
-      `  ${interaction.interaction_id}  ${interaction.num_turns} turns  ${interaction.metadata.stop_reason}\n`,
-    );
+    process.stdout.write(`${formatListLine(interaction)}\n`);
   }
   if (!shown) process.stdout.write("no interactions yet\n");
   return EXIT.ok;

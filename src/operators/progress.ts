@@ -5,6 +5,8 @@ import type { BudgetSnapshot } from "../limits/endpoint-budget.js";
 import type { EndpointDown } from "../limits/endpoint-health.js";
 import { ProviderError } from "../providers/errors.js";
 import type { ConversationResult, FailureRecord, UsageRecord } from "../schema/interaction.js";
+import { scrubSecrets } from "../shared/redact-secrets.js";
+import { terminalLine } from "../shared/terminal-text.js";
 import type { RunEvents } from "./converse-all.js";
 
 export interface ProgressSnapshot {
@@ -221,7 +223,8 @@ export function formatProgress(s: ProgressSnapshot, total?: number): string {
     ...(s.pause ? [describePause(s.pause)] : []),
     ...(s.endpointsDown ?? []).map(describeDown),
   ];
-  return parts.join(" · ");
+  // Reasons and endpoints come from servers and the config: one line, no escape, no secret.
+  return terminalLine(scrubSecrets(parts.join(" · ")));
 }
 
 /** "paused 42s: rate limited by api.example.com (Retry-After)" (and how many calls wait, if several). */

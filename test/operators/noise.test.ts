@@ -19,6 +19,15 @@ import { makeDeps, makeTask } from "../support/pipeline-fixtures.js";
 const PERSONA = { persona_id: "p9", communication_style: "casual", device: "mobile" };
 const always = DistractorConfig.parse({ enabled: true, activation_probability: 1 });
 
+/** A promise and its resolve (Promise.withResolvers is Node 22+). */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 function interactionOf(result: ConversationResult): Interaction {
   if (result.kind !== "interaction") throw new Error(`expected an interaction: ${JSON.stringify(result)}`);
   return result.interaction;
@@ -54,7 +63,10 @@ describe("noise operator (virtual time)", () => {
     });
     expect(never.stats()).toMatchObject({ messages: 2, activated: 0 });
   });
+});
 
+// Tasks through a conversation, and a semantic distractor's calls, are promises: outside virtual time.
+describe("noise operator (promises: tasks, semantic calls)", () => {
   it("gives a task exactly the noise its conversation's opening message gets", async () => {
     const task = makeTask({
       persona_features: PERSONA,
@@ -84,12 +96,27 @@ describe("noise operator (virtual time)", () => {
       strategies: { missing_slots: { mandatory: true } },
       max_semantic_events_per_turn: 1,
     });
-    // The first message's calls are slowest, so it finishes last.
+    // Semantic calls are promises, outside any scheduler, so no virtual time here: each message's
+    // calls wait on a gate the test opens by hand, last message first — finishing out of order
+    // for certain, on any machine, with no timers.
+    const gates = [0, 1, 2].map(() => deferred());
+    const verified = [0, 1, 2].map(() => deferred());
+    const started = new Set<number>();
+    const allStarted = deferred();
+    const finished: number[] = [];
     const call = async (request: ChatRequest) => {
       const prompt = request.messages[0]?.content ?? "";
-      const n = /message (\d)/.exec(prompt.slice(prompt.lastIndexOf("The message")))?.[1] ?? "0";
-      await new Promise((resolve) => setTimeout(resolve, 30 - Number(n) * 10));
-      const text = prompt.startsWith("You rewrite")
+      // Both the rewrite and the check quote the message: "message <n> with …".
+      const n = Number(/message (\d) with/.exec(prompt)?.[1]);
+      started.add(n);
+      if (started.size === 3) allStarted.resolve();
+      await gates[n]?.promise;
+      const rewriting = prompt.startsWith("You rewrite");
+      if (!rewriting) {
+        finished.push(n);
+        verified[n]?.resolve();
+      }
+      const text = rewriting
         ? JSON.stringify({ rewrite: `message ${n} with details, short`, gap: "dropped the rest" })
         : '{"has_gap": true, "invented_facts": []}';
       return {
@@ -106,7 +133,7 @@ describe("noise operator (virtual time)", () => {
       persona_features: {},
       seed: n,
     }));
-    const results = await lastValueFrom(
+    const done = lastValueFrom(
       of(...items).pipe(
         noise({
           distractor: buildDistractor(config, { call }),
@@ -116,6 +143,13 @@ describe("noise operator (virtual time)", () => {
         toArray(),
       ),
     );
+    await allStarted.promise; // concurrency 3: all three are in flight before any finishes
+    for (const n of [2, 1, 0]) {
+      gates[n]?.resolve();
+      await verified[n]?.promise;
+    }
+    const results = await done;
+    expect(finished).toEqual([2, 1, 0]);
     expect(results.map((r) => r.noisy_text)).toEqual([
       "message 0 with details, short",
       "message 1 with details, short",
