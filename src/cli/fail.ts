@@ -2,6 +2,8 @@
 import { isInputError } from "../config/errors.js";
 import { ProviderError } from "../providers/errors.js";
 import { describeFileSystemError } from "../shared/fs-errors.js";
+import { scrubSecrets } from "../shared/redact-secrets.js";
+import { terminalText } from "../shared/terminal-text.js";
 
 export const EXIT = {
   ok: 0,
@@ -24,8 +26,17 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
+/**
+ * Error text for stderr: it may quote persona ids, file names, model output or URLs, so secrets
+ * are masked and terminal escapes shown as visible escapes (`\x1b`), never acted on.
+ */
+function forTerminal(text: string): string {
+  return terminalText(scrubSecrets(text));
+}
+
 /** Prints an error for a person and returns the exit code it deserves. */
-export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+export function reportError(error: unknown, errorStream: NodeJS.WritableStream = process.stderr): number {
+  const stderr = { write: (text: string) => errorStream.write(forTerminal(text)) };
   if (isInputError(error)) {
     stderr.write(`error: ${error.format()}\n`);
     return EXIT.badInput;
