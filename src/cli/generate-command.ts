@@ -1,5 +1,6 @@
 // `convosim generate`: parse, validate everything that can be validated before spending,
 // run the public generate(), render progress on stderr, and pick the exit code.
+import { existsSync } from "node:fs";
 import { from, lastValueFrom, tap } from "rxjs";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
@@ -10,7 +11,10 @@ import { generate, type RunSummary, requireQueries } from "../run/generate.js";
 import { applyHeapPolicy } from "../run/heap.js";
 import { checkRuntimeConfig, inConfigFile } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
+import { scrubSecrets } from "../shared/redact-secrets.js";
+import { terminalLine } from "../shared/terminal-text.js";
 import { loadCompleted } from "../sinks/completed.js";
+import { outputPaths } from "../sinks/layout.js";
 import { readPersonas } from "../sources/read-personas.js";
 import { samplePersonas } from "../sources/samples.js";
 import { personaTasks } from "../sources/tasks.js";
@@ -82,7 +86,10 @@ function progressPrinter(stderr: NodeJS.WriteStream, total: number | undefined) 
         );
       }
       for (const failure of summary.failures.slice(0, 5)) {
-        stderr.write(`  failed ${failure.interaction_id}: ${failure.error_kind}: ${failure.reason}\n`);
+        // Ids come from personas and reasons quote servers and models: one line each, escapes
+        // shown, secrets masked.
+        const line = `  failed ${failure.interaction_id}: ${failure.error_kind}: ${failure.reason}`;
+        stderr.write(`${terminalLine(scrubSecrets(line))}\n`);
       }
     },
   };
@@ -94,7 +101,8 @@ function endpointDownExit(summary: RunSummary): number {
     summary.notStarted > 0
       ? `; ${summary.notStarted} conversation${summary.notStarted === 1 ? "" : "s"} not started — rerun to retry`
       : "; rerun to retry";
-  for (const down of summary.endpointsDown) process.stderr.write(`${describeDown(down)}${notStarted}\n`);
+  for (const down of summary.endpointsDown)
+    process.stderr.write(`${terminalLine(scrubSecrets(describeDown(down)))}${notStarted}\n`);
   return summary.endpointsDown.some((down) => down.kind === "auth") ? EXIT.authRefused : EXIT.endpointDown;
 }
 
@@ -143,13 +151,19 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
 
   const stop = new AbortController();
   const abort = new AbortController();
+  // First signal: stop (generate() calls onStop, which says what happens); second: abort the
+  // calls in flight; third: exit at once, for a run that still does not end (docs/outputs.md).
+  let signals = 0;
   const onSigint = () => {
-    if (!stop.signal.aborted) {
-      process.stderr.write(
-        "\nstopping: no new conversations; those in flight finish and are saved (Ctrl-C again to abort them)\n",
-      );
-      stop.abort();
-    } else abort.abort();
+    signals++;
+    if (signals === 1) stop.abort();
+    else if (signals === 2) {
+      process.stderr.write("\naborting the calls in flight; writing what was spent (signal again to exit at once)\n");
+      abort.abort();
+    } else {
+      process.stderr.write("\nexiting at once: calls in flight may be missing from usage.ndjson\n");
+      process.exit(EXIT.interrupted);
+    }
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
@@ -166,11 +180,14 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       ...(Object.keys(budget).length > 0 ? { budget } : {}),
       stopSignal: stop.signal,
       abortSignal: abort.signal,
+      onStop: (s) =>
+        process.stderr.write(
+          `\nstopping (${s.done} done, ${s.inFlight} in flight): no new conversation starts; those in flight end at their next model call, unsaved — rerunning the same command redoes them, replaying their calls from the cache (signal again to abort calls in flight)\n`,
+        ),
       ...(printer ? { onProgress: (s: ProgressSnapshot) => printer.update(s) } : {}),
     });
     printer?.end(summary);
-    if (options.out && !options.quiet)
-      process.stderr.write(`saved to ${options.out}/ (index: ${options.out}/index.json)\n`);
+    if (options.out && !options.quiet) process.stderr.write(`${savedLine(options.out, summary)}\n`);
     if (summary.interrupted) return EXIT.interrupted;
     if (summary.endpointsDown.length > 0) return endpointDownExit(summary);
     if (summary.budgetExhausted) {
@@ -184,6 +201,16 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
   }
+}
+
+/** The last line: a folder is named only when it exists and holds what this run saved. */
+function savedLine(out: string, summary: RunSummary): string {
+  const unsaved =
+    summary.interruptedConversations > 0
+      ? `; ${summary.interruptedConversations} stopped conversation(s) not saved (rerun to redo them)${existsSync(outputPaths(out).usage) ? `, their spend is in ${out}/usage.ndjson` : ""}`
+      : "";
+  const saved = summary.done + summary.failed > 0 && existsSync(outputPaths(out).index);
+  return saved ? `saved to ${out}/ (index: ${out}/index.json)${unsaved}` : `nothing saved${unsaved}`;
 }
 
 /** --dry-run: what the run would cost, from the personas alone; no model call, no key needed. */

@@ -2,7 +2,7 @@
 // OpenAI API: a body cut short is retried and counted; an endpoint that is down or refuses the
 // key stops being called at once; a Retry-After over the ceiling fails fast instead of stalling.
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,10 +13,12 @@ import { type StandInServer, startStandInServer } from "../../bench/stand-in-ser
 import { generate } from "../../src/run/generate.js";
 import { ConvosimConfig } from "../../src/schema/config.js";
 import type { Persona } from "../../src/schema/persona.js";
+import { requireBuild, runCli } from "../support/cli.js";
 
 const servers: Array<{ close(): unknown }> = [];
 let dir: string;
 beforeAll(async () => {
+  requireBuild();
   dir = await mkdtemp(join(tmpdir(), "convosim-endpoint-health-"));
 });
 afterAll(async () => {
@@ -188,5 +190,65 @@ describe("an endpoint that is down or refuses the key (case 7)", () => {
     expect(summary.failures[0]?.error_kind).toBe("auth");
     expect(summary.notStarted).toBe(99);
     expect(summary.calls).toBe(1);
+  });
+});
+
+describe("the CLI on an endpoint given up on (case 7)", () => {
+  async function cliRun(baseUrl: string, name: string) {
+    const { stringify } = await import("yaml");
+    const config = join(dir, `${name}.yaml`);
+    const personasFile = join(dir, `${name}.jsonl`);
+    await writeFile(
+      config,
+      stringify({
+        interaction_generation: {
+          min_turns: 1,
+          max_turns: 1,
+          max_workers: 8,
+          assistant_model: { provider: "openai", model: "m", base_url: baseUrl },
+          user_model: { provider: "openai", model: "m", base_url: baseUrl },
+        },
+      }),
+    );
+    await writeFile(
+      personasFile,
+      `${personas(30)
+        .map((p) => JSON.stringify(p))
+        .join("\n")}\n`,
+    );
+    return runCli([
+      "generate",
+      "--config",
+      config,
+      "--personas",
+      personasFile,
+      "--out",
+      join(dir, `${name}-out`),
+      "--no-cache",
+    ]);
+  }
+
+  it("a down endpoint: exit 3, its reason and what a rerun does, within 15 s", async () => {
+    const url = await closedPort();
+    const started = Date.now();
+    const run = await cliRun(url, "cli-down");
+    expect((Date.now() - started) / 1000).toBeLessThan(15);
+    expect(run.stderr).toContain(
+      `endpoint ${url} down: connection refused (ECONNREFUSED) after 5 attempts; 30 conversations not started — rerun to retry`,
+    );
+    expect(run.code).toBe(3);
+  });
+
+  it("a refused key: exit 2, one request", async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "Incorrect API key provided" } }));
+    });
+    const run = await cliRun(`${server.url}/v1`, "cli-auth");
+    expect(server.requests()).toBe(1);
+    expect(run.stderr).toContain(
+      `endpoint ${server.url}/v1 refused the key: authentication failed (HTTP 401); 29 conversations not started — rerun to retry`,
+    );
+    expect(run.code).toBe(2);
   });
 });
