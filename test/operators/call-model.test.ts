@@ -1,9 +1,12 @@
 // callModel: the one per-call retry policy. Marble tests run latency and backoff in virtual time.
+import type { Observable } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
+import { randomStream } from "../../src/conversation/random.js";
 import { backoffDelayMs, callModel } from "../../src/operators/call-model.js";
 import { ProviderError } from "../../src/providers/errors.js";
 import { FakeChatModel } from "../../src/providers/fake.js";
+import type { ChatModel, ChatResult } from "../../src/providers/types.js";
 
 const policy = { count: 3, baseDelayMs: 100, maxDelayMs: 400 };
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -69,6 +72,60 @@ describe("callModel (virtual time)", () => {
       expectObservable(
         callModel(model, request, { retry: policy, scheduler: testScheduler, jitterSeed: 1 }),
       ).toBe("10ms #", undefined, auth);
+    });
+  });
+});
+
+// A model whose every call is one subscription to a cold observable from the marble helpers, so
+// expectSubscriptions shows when each attempt starts and ends.
+function scriptedModel(call: Observable<ChatResult>): ChatModel {
+  return {
+    provider: "scripted",
+    model: "m",
+    complete: () => Promise.reject(new Error("marble tests use complete$")),
+    complete$: () => call,
+  };
+}
+
+describe("callModel attempts (virtual time, subscriptions)", () => {
+  it("retries a failed attempt after its backoff: two attempts, the second subscribed once the seeded backoff after the first has passed", () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      // Each attempt takes 10 ms; the first fails with a 503, the second (same cold) does too, so
+      // a retry count of 1 ends in the error. The backoff: equal jitter over the first step
+      // (100 ms), drawn from the jitter seed — between 50 and 100 ms.
+      const attempt = cold("10ms #", undefined, new ProviderError("server", "503"));
+      const result$ = callModel(scriptedModel(attempt), request, {
+        retry: { count: 1, baseDelayMs: 100, maxDelayMs: 400 },
+        scheduler: ts,
+        jitterSeed: 1,
+      });
+      const backoff = backoffDelayMs(
+        new ProviderError("server", "503"),
+        1,
+        { count: 1, baseDelayMs: 100, maxDelayMs: 400 },
+        randomStream(1, "call_retry_jitter"),
+      );
+      expect(backoff).toBeGreaterThanOrEqual(50);
+      expect(backoff).toBeLessThanOrEqual(100);
+      expectObservable(result$).toBe(`${20 + backoff}ms #`, undefined, new ProviderError("server", "503"));
+      expectSubscriptions(attempt.subscriptions).toBe(["^ 9ms !", `${10 + backoff}ms ^ 9ms !`]);
+    });
+  });
+
+  it("unsubscribing mid-call ends the attempt at once, and no retry ever starts", () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const attempt = cold<ChatResult>("10ms #", undefined, new ProviderError("server", "503"));
+      const result$ = callModel(scriptedModel(attempt), request, {
+        retry: policy,
+        scheduler: ts,
+        jitterSeed: 1,
+      });
+      // Unsubscribed at 4 ms, while the first attempt is in flight: nothing is emitted, and the
+      // attempt's subscription ends in the same frame (for a real model: the request is aborted).
+      expectObservable(result$, "^ 3ms !").toBe("");
+      expectSubscriptions(attempt.subscriptions).toBe("^ 3ms !");
     });
   });
 });

@@ -80,3 +80,30 @@ describe("converseAll (virtual time)", () => {
     expect(() => converseAll({ ...deps, concurrency: 0 })).toThrow(/concurrency/);
   });
 });
+
+describe("converseAll: when each conversation starts (virtual time)", () => {
+  it("starts a waiting conversation in the frame a slot frees, in arrival order", () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+      const assistant = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "answer" });
+      const user = new FakeChatModel({ scheduler: ts, latencyMs: 10, respond: () => "more" });
+      const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 1, scheduler: ts });
+      const starts: string[] = [];
+      const source = cold("(abcde|)");
+      const results = source.pipe(
+        map((id) => makeTask({ interaction_id: id, seed: id.charCodeAt(0) })),
+        converseAll({
+          ...deps,
+          concurrency: 2,
+          events: { onStart: (task) => void starts.push(`${task.interaction_id}@${ts.now()}`) },
+        }),
+      );
+      // Two slots, one-turn conversations of 10 ms: a and b at 0, c and d at 10, e at 20. The
+      // source is subscribed once, at 0, and buffered by mergeMap, not re-read.
+      expectObservable(results.pipe(map(() => "r"))).toBe("10ms (rr) 6ms (rr) 6ms (r|)");
+      expectSubscriptions(source.subscriptions).toBe("(^!)");
+      flush();
+      expect(starts).toEqual(["a@0", "b@0", "c@10", "d@10", "e@20"]);
+    });
+  });
+});
