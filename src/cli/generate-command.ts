@@ -44,7 +44,7 @@ async function prevalidate(
 ) {
   let tasks = 0;
   await lastValueFrom(
-    readPersonas(path).pipe(
+    readPersonas(path, { requireAny: true }).pipe(
       tap(requireQueries(queryGeneration, path)),
       tap((persona) => {
         tasks += personaTasks(persona, options).length;
@@ -173,6 +173,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       config,
       personas,
       personasName,
+      requirePersonas: true, // an empty input is nothing to do: exit 2, like prevalidate and --dry-run
       ...(options.out ? { out: options.out } : { ndjson: process.stdout }),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
       ...(options.cache === false ? { cache: false as const } : {}),
@@ -225,6 +226,7 @@ async function dryRun(
       ? from(samplePersonas())
       : readPersonas(options.personas === "-" ? process.stdin : options.personas, {
           name: options.personas === "-" ? "stdin" : options.personas,
+          requireAny: true, // like prevalidate and a run: no personas is nothing to do
         }).pipe(tap(requireQueries(ig.query_generation.enabled, options.personas)));
   const completed = options.out ? await loadCompleted(options.out, { verify: "none" }) : undefined;
   const estimate = await estimateRunFrom(config, personas$, new PriceTable(config.pricing), {

@@ -48,6 +48,8 @@ export interface GenerateOptions extends RuntimeOptions {
   personas: Observable<Persona> | PersonaInputSource;
   /** Name of the persona source in error messages (e.g. "stdin"). */
   personasName?: string;
+  /** A persona source (not an Observable) without a single persona is an InputError ("no personas in …"). */
+  requirePersonas?: boolean;
   /** Output folder (the reference's layout); re-running on it resumes. */
   out?: string;
   /** Where NDJSON goes when there is no output folder (stdout when piping). */
@@ -241,6 +243,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       : readPersonas(options.personas, {
           backpressure,
           ...(options.personasName ? { name: options.personasName } : {}),
+          ...(options.requirePersonas ? { requireAny: true } : {}),
         });
 
   const tasks$ = personas$.pipe(

@@ -24,6 +24,8 @@ function goodConfig(): string {
 `;
 }
 
+const serverUrl = () => server.url;
+
 beforeAll(async () => {
   requireBuild();
   dir = await mkdtemp(join(tmpdir(), "convosim-bad-"));
@@ -155,6 +157,137 @@ describe("bad input: exit 2, a clear message, no model call", () => {
       ["--config", await file("ok4.yaml", goodConfig()), "--personas", personas],
       /no queries/,
     );
+  });
+});
+
+describe("hostile config and persona input (issue 12): exit 2, one line, no model call", () => {
+  const server = () => serverUrl();
+
+  it("a password in base_url: the field is named, the secret never printed", async () => {
+    const config = await file(
+      "cred.yaml",
+      `interaction_generation:\n  assistant_model: { provider: openai, model: m, base_url: "${server().replace("http://", "http://alice:hunter2secret@")}" }\n`,
+    );
+    const stderr = await expectBadInput(
+      ["--config", config, "--personas", "-"],
+      /cred\.yaml line 2: interaction_generation\.assistant_model\.base_url: .*api_key_env/,
+      goodPersona,
+    );
+    expect(stderr).not.toMatch(/hunter2secret|alice/);
+    const query = await file(
+      "query.yaml",
+      `interaction_generation:\n  user_model: { provider: openai, model: m, base_url: "${server()}/v1?api_key=QUERYSECRET9" }\n`,
+    );
+    const queryErr = await expectBadInput(
+      ["--config", query],
+      /interaction_generation\.user_model\.base_url/,
+    );
+    expect(queryErr).not.toContain("QUERYSECRET9");
+  });
+
+  it("a model block naming a hosted model without provider is refused, not run on the embedded model", async () => {
+    const config = await file(
+      "noprovider.yaml",
+      "interaction_generation:\n  assistant_model: {model: gpt-4o-mini, api_key_env: OPENAI_API_KEY}\n",
+    );
+    await expectBadInput(
+      ["--config", config, "--personas", "-"],
+      /noprovider\.yaml line 2: interaction_generation\.assistant_model\.provider: is missing: add provider: openai \(or anthropic, local\)/,
+      goodPersona,
+    );
+    const url = await file(
+      "nourl.yaml",
+      `interaction_generation:\n  user_model: { model: m, base_url: "${server()}" }\n`,
+    );
+    await expectBadInput(
+      ["--config", url, "--personas", "-"],
+      /user_model\.provider: is missing/,
+      goodPersona,
+    );
+  });
+
+  it("an empty model_pool is refused", async () => {
+    const config = await file(
+      "emptypool.yaml",
+      `interaction_generation:\n  assistant_model:\n    provider: openai\n    base_url: "${server()}"\n    model: m\n    model_pool: []\n`,
+    );
+    await expectBadInput(
+      ["--config", config],
+      /emptypool\.yaml line 6: interaction_generation\.assistant_model\.model_pool: must list at least one model/,
+    );
+  });
+
+  it("an alias bomb, a 5,000-level config and -c /dev/zero are bad input, not a crash", async () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+      levels.push(
+        `${name}: &${name} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`,
+      );
+    }
+    await expectBadInput(
+      ["--config", await file("bomb.yaml", `${levels.join("\n")}\n`)],
+      /bomb\.yaml.*alias/,
+    );
+    await expectBadInput(
+      ["--config", await file("deep.yaml", `pricing: ${"[".repeat(5000)}${"]".repeat(5000)}\n`)],
+      /deep\.yaml.*nested more than 64 levels/,
+    );
+    await expectBadInput(
+      ["--config", "/dev/zero"],
+      /\/dev\/zero: (is larger than 1 MiB|does not look like a text file)/,
+    );
+  });
+
+  it("a personas line nested 5,000 levels deep names its line", async () => {
+    const deep = `{"persona_id": "d", "persona_features": {"x": ${"[".repeat(5000)}${"]".repeat(5000)}}, "queries": []}`;
+    const personas = await file("deep.jsonl", `${goodPersona}\n${deep}\n`);
+    await expectBadInput(
+      ["--config", await file("ok6.yaml", goodConfig()), "--personas", personas],
+      /deep\.jsonl line 2: nested more than 64 levels/,
+    );
+  });
+
+  it("invalid UTF-8 past the first kilobyte names its real line", async () => {
+    const lines = Array.from({ length: 30 }, (_, i) => goodPersona.replace('"p1"', `"p${i}"`)).join("\n");
+    const personas = await file(
+      "utf8.jsonl",
+      Buffer.concat([
+        Buffer.from(`${lines}\n{"persona_id": "`),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}\n'),
+      ]),
+    );
+    await expectBadInput(
+      ["--config", await file("ok7.yaml", goodConfig()), "--personas", personas],
+      /utf8\.jsonl line 31: invalid UTF-8/,
+    );
+  });
+
+  it.each([
+    ["empty.jsonl", ""],
+    ["emptylist.json", "[]\n"],
+    ["comments.yaml", "# nothing here yet\n"],
+  ])("%s: 'no personas', exit 2, in a run and in a dry run alike", async (name, content) => {
+    const personas = await file(name, content);
+    const out = join(dir, `out-${name}`);
+    const config = await file(`ok-${name}.yaml`, goodConfig());
+    const stderr = await expectBadInput(
+      ["--config", config, "--personas", personas, "--out", out],
+      /no personas in .*/,
+    );
+    expect(stderr).not.toMatch(/saved to/);
+    await expectBadInput(["--config", config, "--personas", personas, "--dry-run"], /no personas in/);
+  });
+
+  it("stdin with no personas says so", async () => {
+    const config = await file("ok8.yaml", goodConfig());
+    await expectBadInput(
+      ["--config", config, "--personas", "-"],
+      /no personas in stdin/,
+      "# just a comment\n",
+    );
+    await expectBadInput(["--config", config, "--personas", "-", "--dry-run"], /no personas in stdin/, "");
   });
 });
 
