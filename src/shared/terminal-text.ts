@@ -33,3 +33,18 @@ export function terminalText(text: string): string {
 export function terminalLine(text: string): string {
   return UNSAFE_IN_LINE.test(text) ? text.replace(UNSAFE_IN_LINE_ALL, visible) : text;
 }
+
+// What JSON.stringify leaves raw that a terminal acts on: DEL, C1 controls, bidi overrides (it
+// escapes C0 controls itself). Outside strings JSON is plain ASCII, so these only occur inside
+// strings, where a \u escape stands for the same character.
+const RAW_IN_JSON = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const RAW_IN_JSON_ALL = new RegExp(RAW_IN_JSON.source, "g");
+
+/** JSON text safe on a terminal and equal once parsed: the characters above as \uXXXX escapes. */
+export function terminalJson(json: string): string {
+  if (!RAW_IN_JSON.test(json)) return json;
+  return json.replace(
+    RAW_IN_JSON_ALL,
+    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+  );
+}

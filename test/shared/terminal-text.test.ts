@@ -1,6 +1,6 @@
 // Terminal escapes from personas, queries and model output are shown, never acted on.
 import { describe, expect, it } from "vitest";
-import { terminalLine, terminalText } from "../../src/shared/terminal-text.js";
+import { terminalJson, terminalLine, terminalText } from "../../src/shared/terminal-text.js";
 
 /** Anything a terminal would act on: C0 except \n and \t, DEL, C1, bidi overrides and isolates. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -37,5 +37,20 @@ describe("terminalText", () => {
 describe("terminalLine", () => {
   it("also escapes newlines and tabs, so a failure reason or a persona id stays on one line", () => {
     expect(terminalLine("a\nb\tc\x1b[2J")).toBe("a\\nb\\tc\\x1b[2J");
+  });
+});
+
+describe("terminalJson", () => {
+  it("writes what JSON.stringify leaves raw (DEL, C1, bidi overrides) as \\u escapes: harmless, equal once parsed", () => {
+    const value = { text: "a\x1b[2J b\x9b31m c\u202e d\x7f", nested: ["\x85\u2066"] };
+    const json = terminalJson(JSON.stringify(value));
+    expect(json).not.toMatch(ACTIVE);
+    expect(json).toContain("\\u009b");
+    expect(JSON.parse(json)).toEqual(value);
+  });
+
+  it("leaves JSON without such characters as it is", () => {
+    const json = JSON.stringify({ text: "café 日本語 🙂", n: 1 });
+    expect(terminalJson(json)).toBe(json);
   });
 });
