@@ -12,6 +12,8 @@ export interface PoolMember {
   maxTokens: number;
   /** System prompt for the assistant, if any. */
   systemPrompt?: string | undefined;
+  /** Tokens of prompt and reply the model holds (providers/context-window.ts); default 128k. */
+  contextWindow?: number | undefined;
 }
 
 export class AssistantPool {

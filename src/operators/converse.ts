@@ -10,6 +10,7 @@ import {
   defer,
   EMPTY,
   expand,
+  finalize,
   from,
   last,
   map,
@@ -40,7 +41,9 @@ import type { ConversationPrompt, UserSimulator } from "../conversation/user-sim
 import { callTicket } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
 import { noiseMetadata } from "../noise/distractor-metadata.js";
+import { contextWindowOf, DEFAULT_CONTEXT_WINDOW } from "../providers/context-window.js";
 import { ProviderError } from "../providers/errors.js";
+import { estimatePromptTokens, estimateTokens } from "../providers/estimate.js";
 import type { ChatModel, ChatRequest } from "../providers/types.js";
 import type {
   ConversationResult,
@@ -58,6 +61,7 @@ import type { Task } from "../schema/persona.js";
 import { scrubSecrets } from "../shared/redact-secrets.js";
 import { assistantReply, checkedReply } from "./assistant-turn.js";
 import { type CallRetryPolicy, cacheOption, callModel, failedCallRecord, usageRecord } from "./call-model.js";
+import { isStopped, StopRequested, stoppableWait } from "./stop.js";
 import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
 
 export { UserSimulatorError } from "./user-turn.js";
@@ -67,6 +71,22 @@ export interface ConversationEvents {
   onCall?(record: UsageRecord): void;
   /** Every retry of a model call after a transient failure, and how long it waits first. */
   onCallRetry?(error: unknown, delayMs?: number): void;
+  /**
+   * A conversation the stop signal (or the hard abort) ended before it finished: it is neither
+   * saved nor a failure, but its calls were paid for (the run writes them to the usage ledger).
+   */
+  onInterrupted?(conversation: InterruptedConversation): void;
+}
+
+/** What is left of a conversation the stop signal ended: who it was, and every call it paid for. */
+export interface InterruptedConversation {
+  interaction_id: string;
+  persona_id: string;
+  query_id: string;
+  completed_turns: number;
+  /** False for a task the stop signal kept from starting (its helper steps may have paid already). */
+  started: boolean;
+  usage: UsageRecord[];
 }
 
 /** The response cache as conversations use it: a store, and which identity a model has. */
@@ -92,6 +112,12 @@ export interface ConverseDeps {
   admissionFor?: (model: ChatModel) => Admission | undefined;
   /** Aborts model calls in flight (the run's hard stop, e.g. a second Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * The run's stop (a first Ctrl-C or SIGTERM): a conversation ends at its next model call or
+   * turn, every wait ends at once, requests already sent finish; the conversation is reported
+   * through events.onInterrupted, neither saved nor failed (stop.ts).
+   */
+  stopSignal?: AbortSignal;
   cache?: ConversationCache;
   /** After each assistant reply from min_turns on: has the expected outcome been reached? */
   judge?: StopJudge;
@@ -111,6 +137,17 @@ interface State {
   readonly simFailure?: { reason: string; rejections: readonly UserRejection[] };
 }
 
+/** The conversation outgrew a model's context window before min_turns (or at its opening). */
+export class ContextFullError extends Error {
+  readonly kind = "context_full";
+  constructor(turns: number) {
+    super(
+      `the next prompt would not fit the model's context window after ${turns} turn(s) (set context_window, or shorten prompts)`,
+    );
+    this.name = "ContextFullError";
+  }
+}
+
 // Errors that no retry can fix: wrong key, bad request, configuration, programming errors.
 function isFatal(error: unknown): boolean {
   if (error instanceof UserSimulatorError) return false;
@@ -121,6 +158,7 @@ function isFatal(error: unknown): boolean {
 function errorKind(error: unknown): string {
   if (error instanceof ProviderError) return error.kind;
   if (error instanceof UserSimulatorError) return error.kind;
+  if (error instanceof ContextFullError) return error.kind;
   return "unknown";
 }
 
@@ -179,6 +217,7 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         ...(options.retryEmptyReplies === false ? { retryEmptyReplies: false } : {}),
         ...admissionFor(model, request),
         ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
       }).pipe(
         tap((result) => {
           const record = usageRecord(operation, result, deps.prices);
@@ -247,7 +286,9 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         map((result) => judge.read(result.text)),
         // A judge that cannot be reached does not end or fail the conversation: it is recorded.
         catchError((error: unknown) =>
-          of({ reached: false, reason: `judge call failed: ${errorMessage(error)}` }),
+          error instanceof StopRequested
+            ? throwError(() => error) // the stop is no verdict: the conversation ends unsaved
+            : of({ reached: false, reason: `judge call failed: ${errorMessage(error)}` }),
         ),
         map((reading) => {
           const verdicts = [...state.verdicts, { turn: state.turns, ...reading }];
@@ -350,7 +391,8 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
           delay: (error: unknown) => {
             failures++;
             if (isFatal(error) || failures > deps.maxRetries) return throwError(() => error);
-            return timer(deps.retryDelayMs, scheduler);
+            // retry_delay is a wait like any other: the stop signal ends it (and the conversation).
+            return stoppableWait(timer(deps.retryDelayMs, scheduler), deps.stopSignal);
           },
         }),
       );
@@ -372,11 +414,41 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
         });
       });
 
+    // Context windows of the two models, in tokens (providers/context-window.ts).
+    const assistantWindow = member.contextWindow ?? DEFAULT_CONTEXT_WINDOW;
+    const userWindow = contextWindowOf(deps.user.config);
+    const assistantSystem = member.systemPrompt ? estimateTokens(member.systemPrompt) : 0;
+    const userRoom = deps.user.config.max_completion_tokens;
+    // Would the next turn outgrow a model? Asked after each assistant reply, so a conversation
+    // ended this way ends on a reply: the user's prompt (its system prompt and the history) and
+    // the assistant's next one (the history plus a user message as long as the user may write)
+    // must each fit, with room for the reply.
+    const contextFull = (state: State): boolean => {
+      const history = estimatePromptTokens(state.messages);
+      userPrompt ??= deps.user.conversationPrompt({ ...task, scenario: promptScenario });
+      const userNeeds = estimateTokens(userPrompt.system) + history + userRoom;
+      const assistantNeeds = assistantSystem + history + userRoom + member.maxTokens;
+      return userNeeds > userWindow || assistantNeeds > assistantWindow;
+    };
+    const openingTooLong = (state: State): boolean =>
+      assistantSystem + estimatePromptTokens(state.messages) + member.maxTokens > assistantWindow;
+
     const next = (state: State): Observable<State> => {
       if (state.stop) return EMPTY;
+      // The stop signal ends a conversation here, between turns (and at its next model call).
+      if (isStopped(deps.stopSignal)) return throwError(() => new StopRequested());
       const lastMessage = state.messages[state.messages.length - 1];
       // defer: a retried step is built anew, so it sees the new attempt number (new seeds).
-      if (lastMessage?.role === "user") return guarded(defer(() => assistantStep(state)));
+      if (lastMessage?.role === "user") {
+        if (state.turns === 0 && openingTooLong(state))
+          return throwError(() => new ContextFullError(state.turns));
+        return guarded(defer(() => assistantStep(state)));
+      }
+      if (contextFull(state)) {
+        // Saved like any other stop once min_turns is met; before that it is a failure.
+        if (userMayStop(state.turns, deps.limits)) return of({ ...state, stop: "context_full" as const });
+        return throwError(() => new ContextFullError(state.turns));
+      }
       return guarded(defer(() => userStep(state))).pipe(keepWhenUserFails(state));
     };
 
@@ -437,6 +509,21 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       });
     }
 
+    // Ended by the stop signal or the hard abort: reported once, with every call paid for.
+    let ended = false;
+    const interrupted = (): void => {
+      if (ended) return;
+      ended = true;
+      deps.events?.onInterrupted?.({
+        interaction_id: task.interaction_id,
+        persona_id: task.persona_id,
+        query_id: task.query_id,
+        completed_turns: lastGood?.turns ?? 0,
+        started: true,
+        usage,
+      });
+    };
+
     return guarded(opening$).pipe(
       expand(next),
       tap((state) => {
@@ -444,12 +531,43 @@ export function conversation(task: Task, deps: ConverseDeps): Observable<Convers
       }),
       last(),
       map((state): ConversationResult => ({ kind: "interaction", interaction: toInteraction(state) })),
-      catchError((error: unknown) => of<ConversationResult>({ kind: "failure", failure: toFailure(error) })),
+      catchError((error: unknown) => {
+        if (error instanceof StopRequested || isStopped(deps.signal)) {
+          interrupted();
+          return EMPTY;
+        }
+        return of<ConversationResult>({ kind: "failure", failure: toFailure(error) });
+      }),
+      tap(() => {
+        ended = true;
+      }),
+      // Unsubscribed before it ended (the hard abort tears the pipeline down): what it paid for
+      // is still reported, so the usage ledger holds every call made.
+      finalize(interrupted),
     );
   });
 }
 
-/** Conversations one after another (see converseAll for many at once). */
+/**
+ * True once the stop signal fired: the task's conversation must not start. What its helper
+ * steps (style transfer, scenario) already paid for is reported as an interrupted conversation.
+ */
+export function refusedByStop(task: Task, deps: Pick<ConverseDeps, "stopSignal" | "events">): boolean {
+  if (!isStopped(deps.stopSignal)) return false;
+  const usage = task.prior_usage ?? [];
+  if (usage.length > 0)
+    deps.events?.onInterrupted?.({
+      interaction_id: task.interaction_id,
+      persona_id: task.persona_id,
+      query_id: task.query_id,
+      completed_turns: 0,
+      started: false,
+      usage: [...usage],
+    });
+  return true;
+}
+
+/** Conversations one after another (see converseAll for many at once); none starts after the stop. */
 export function converse(deps: ConverseDeps): OperatorFunction<Task, ConversationResult> {
-  return concatMap((task) => conversation(task, deps));
+  return concatMap((task) => (refusedByStop(task, deps) ? EMPTY : conversation(task, deps)));
 }

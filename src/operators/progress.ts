@@ -115,6 +115,11 @@ export class ProgressTracker implements RunEvents {
     this.costUsd += record.cost_usd;
   }
 
+  /** A conversation the stop signal ended: no longer in flight, neither done nor failed. */
+  onInterrupted(conversation: { started: boolean }): void {
+    if (conversation.started) this.inFlight--;
+  }
+
   onCallRetry(error?: unknown, delayMs?: number): void {
     this.callRetries++;
     if (delayMs === undefined || delayMs < PAUSE_SHOWN_MS) return;

@@ -19,6 +19,7 @@ import type { Admission } from "../limits/types.js";
 import type { Task } from "../schema/persona.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
+import { isStopped } from "./stop.js";
 
 export interface ScenarioGenerationOptions {
   generator: ScenarioGenerator;
@@ -29,6 +30,8 @@ export interface ScenarioGenerationOptions {
   events?: ConversationEvents;
   cache?: ConversationCache;
   admissionFor?: (model: ScenarioGenerator["model"]) => Admission | undefined;
+  /** The run's stop (a first Ctrl-C): no call starts after it, and waits end at once. */
+  stopSignal?: AbortSignal;
 }
 
 export function scenarioGeneration(options?: ScenarioGenerationOptions): OperatorFunction<Task, Task> {
@@ -36,7 +39,8 @@ export function scenarioGeneration(options?: ScenarioGenerationOptions): Operato
   const { generator } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
   const write = (task: Task): Observable<Task> => {
-    if (task.scenario) return of(task);
+    // After the stop no new call starts; the conversation step then lets the task go.
+    if (task.scenario || isStopped(options.stopSignal)) return of(task);
     const request = generator.buildRequest(
       task.persona_features,
       task.original_query,
@@ -50,6 +54,7 @@ export function scenarioGeneration(options?: ScenarioGenerationOptions): Operato
       // Only a reply that holds a scenario is worth replaying.
       ...cacheOption(options.cache, generator.model, (result) => generator.parse(result.text) !== undefined),
       ...withAdmission(options.admissionFor?.(generator.model)),
+      ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
     }).pipe(
       map((result): Task => {
         const record = usageRecord("scenario_generation", result, options.prices);

@@ -21,6 +21,7 @@ import type { Task } from "../schema/persona.js";
 import { scrubSecrets } from "../shared/redact-secrets.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
+import { isStopped } from "./stop.js";
 
 export interface StyleTransferOptions {
   model: ChatModel;
@@ -35,6 +36,8 @@ export interface StyleTransferOptions {
   events?: ConversationEvents;
   cache?: ConversationCache;
   admissionFor?: (model: ChatModel) => Admission | undefined;
+  /** The run's stop (a first Ctrl-C): no call starts after it, and waits end at once. */
+  stopSignal?: AbortSignal;
 }
 
 /** Strips quotes and labels small models like to wrap a rewrite in. */
@@ -51,6 +54,8 @@ export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<
   const template = loadTemplate(options.template ?? "style_transfer");
   const scheduler = options.scheduler ?? asyncScheduler;
   const rewrite = (task: Task): Observable<Task> => {
+    // After the stop no new call starts; the conversation step then lets the task go.
+    if (isStopped(options.stopSignal)) return of(task);
     const prompt = renderTemplate(template, {
       persona_description: describePersona(task.persona_features),
       persona_guidance: personaGuidance(task.persona_features),
@@ -70,6 +75,7 @@ export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<
       onRetry: (error) => options.events?.onCallRetry?.(error),
       ...cacheOption(options.cache, options.model),
       ...withAdmission(options.admissionFor?.(options.model)),
+      ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
     }).pipe(
       map((result): Task => {
         const record = usageRecord("style_transfer", result, options.prices);

@@ -24,6 +24,7 @@ import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
 import type { Persona } from "../schema/persona.js";
 import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
+import { isStopped, StopRequested } from "./stop.js";
 
 interface Account {
   persona: Persona;
@@ -93,13 +94,15 @@ export interface SupplementOptions {
   };
   cache?: ConversationCache;
   admissionFor?: (model: ChatModel) => Admission | undefined;
+  /** The run's stop (a first Ctrl-C): no round or query-generation call starts after it. */
+  stopSignal?: AbortSignal;
 }
 
 /** Runs rounds 1..maxRounds after the main pass; emits the results of the new conversations. */
 export function supplementRounds(options: SupplementOptions, round = 1): Observable<ConversationResult> {
   return defer(() => {
     const shortfalls = options.tracker.takeShortfalls();
-    if (shortfalls.length === 0 || round > options.maxRounds) return EMPTY;
+    if (shortfalls.length === 0 || round > options.maxRounds || isStopped(options.stopSignal)) return EMPTY;
     const scheduler = options.scheduler ?? asyncScheduler;
     const withNewQueries = from(shortfalls).pipe(
       mergeMap((shortfall) => newQueries(shortfall, round, options, scheduler), options.concurrency),
@@ -124,6 +127,7 @@ function newQueries(
     onRetry: (error) => options.events?.onCallRetry?.(error),
     ...cacheOption(options.cache, options.generator.options.model),
     ...withAdmission(options.admissionFor?.(options.generator.options.model)),
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   }).pipe(
     map((result) => {
       const record = usageRecord("query_generation", result, options.prices);
@@ -140,6 +144,7 @@ function newQueries(
       return next;
     }),
     catchError((error: unknown) => {
+      if (error instanceof StopRequested) return EMPTY; // stopped, not failed: no queries this run
       options.events?.onQueryGenerationFailed?.(persona.persona_id, error);
       return of<Persona>({ ...persona, queries: [] });
     }),

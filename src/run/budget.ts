@@ -252,7 +252,8 @@ export async function spentInOutput(dir: string): Promise<OutputSpend> {
     spend.completionTokens += completion;
     spend.tokens += prompt + completion;
     spend.calls += num(record?.calls) ?? 0;
-    if (record?.status === "query_generation") continue; // spent, but for no conversation
+    // Spent, but for no saved conversation: query generation, and conversations a stop ended.
+    if (record?.status === "query_generation" || record?.status === "interrupted") continue;
     spend.conversations++;
     if (record?.status === "failed") spend.failed++;
     else spend.completed++;

@@ -8,6 +8,7 @@ import {
   fromEvent,
   lastValueFrom,
   type Observable,
+  of,
   type OperatorFunction,
   take,
   takeUntil,
@@ -33,7 +34,7 @@ import { filesSink } from "../sinks/files-sink.js";
 import { outputPaths } from "../sinks/layout.js";
 import { ndjsonLine, ndjsonSink } from "../sinks/ndjson-sink.js";
 import { type TrainingCollector, trainingCollectorSink } from "../sinks/training.js";
-import { helperLedgerLine } from "../sinks/usage-ledger.js";
+import { helperLedgerLine, interruptedLedgerLine, type UsageLedgerLine } from "../sinks/usage-ledger.js";
 import { Backpressure } from "../sources/backpressure.js";
 import type { PersonaInputSource } from "../sources/open.js";
 import { readPersonas } from "../sources/read-personas.js";
@@ -56,10 +57,16 @@ export interface GenerateOptions extends RuntimeOptions {
   ndjson?: NodeJS.WritableStream | string;
   /** At most this many conversations (tasks) in this run. */
   limit?: number;
-  /** Aborting stops admitting new conversations; those in flight finish and are saved. */
+  /**
+   * Aborting (a first Ctrl-C or SIGTERM) starts no new conversation or call and ends every wait
+   * at once; conversations in flight end at their next model call, unsaved (a rerun redoes them,
+   * replaying their calls from the cache), their spend written to DIR/usage.ndjson.
+   */
   stopSignal?: AbortSignal;
-  /** Aborting cancels in-flight calls too (a second Ctrl-C). Saved files stay consistent. */
+  /** Aborting cancels in-flight calls too (a second Ctrl-C). Saved files and the ledger stay consistent. */
   abortSignal?: AbortSignal;
+  /** Called once, when stopSignal fires, with the counts at that moment. */
+  onStop?: (snapshot: ProgressSnapshot) => void;
   collector?: TrainingCollector;
   /** Noise on user messages; default: the distractor of config.distractor (when enabled). */
   noise?: NoiseHook;
@@ -90,8 +97,10 @@ export interface RunSummary {
   elapsedMs: number;
   /** The first failures (up to 20), for the end-of-run message. */
   failures: FailureRecord[];
-  /** True when the run was stopped before all personas were read. */
+  /** True when a stop or abort signal ended the run early. */
   interrupted: boolean;
+  /** Conversations the signal ended before they finished: not saved, their spend in the ledger. */
+  interruptedConversations: number;
   /** Replies replayed from the response cache (no model call made). */
   replayed: number;
   /** True when the budget stopped admitting conversations (the rest are not done). */
@@ -157,8 +166,18 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   // Enough buffered work to keep every slot busy, never the whole input.
   const backpressure = new Backpressure(ig.max_workers + Math.max(16, ig.max_workers));
   const failures: FailureRecord[] = [];
-  const stop$ = options.stopSignal ? fromEvent(options.stopSignal, "abort") : EMPTY;
-  let interrupted = false;
+  // A signal that fired before the run began (Ctrl-C during start-up) stops it all the same.
+  const stop$ = options.stopSignal
+    ? options.stopSignal.aborted
+      ? of(true)
+      : fromEvent(options.stopSignal, "abort")
+    : EMPTY;
+  // Counts as they are the moment the signal lands (synchronously: nothing starts in between).
+  const onStop = options.onStop;
+  if (onStop && options.stopSignal && !options.stopSignal.aborted)
+    options.stopSignal.addEventListener("abort", () => onStop(progress.snapshot()), { once: true });
+  const stopped = () => options.stopSignal?.aborted === true || options.abortSignal?.aborted === true;
+  let interruptedConversations = 0;
 
   const events: RunEvents = {
     onStart: () => progress.onStart(),
@@ -173,20 +192,29 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       budget.record(record);
     },
     onCallRetry: (error, delayMs) => progress.onCallRetry(error, delayMs),
+    onInterrupted: (conversation) => {
+      progress.onInterrupted(conversation);
+      if (conversation.started) interruptedConversations++;
+      // Not saved, not a failure (a rerun redoes it), but paid for: the ledger keeps its spend.
+      if (conversation.usage.length > 0) ledgerAppend(interruptedLedgerLine(conversation));
+    },
   };
   // Query-generation calls belong to no conversation, so no interaction's usage holds them: they
-  // get ledger lines of their own in DIR/usage.ndjson (a budget rerun counts them as spent).
+  // get ledger lines of their own in DIR/usage.ndjson (a budget rerun counts them as spent), as
+  // do conversations a stop signal ended.
   const helperLedger = options.out ? new FileAppender(outputPaths(options.out).usage) : undefined;
   // close() waits for every append; a failed one is kept and fails the run after it, like a
   // failed interaction write would, rather than vanish.
   let ledgerError: { error: unknown } | undefined;
+  function ledgerAppend(line: UsageLedgerLine): void {
+    helperLedger?.append(ndjsonLine(line)).catch((error: unknown) => {
+      ledgerError ??= { error };
+    });
+  }
   const supplementEvents = {
     ...events,
     onQueryGenerationCall: (personaId: string, round: number, record: UsageRecord) => {
-      const line = helperLedgerLine(`query_generation:${personaId}:${round}`, personaId, [record]);
-      helperLedger?.append(ndjsonLine(line)).catch((error: unknown) => {
-        ledgerError ??= { error };
-      });
+      ledgerAppend(helperLedgerLine(`query_generation:${personaId}:${round}`, personaId, [record]));
     },
   };
   const taskOptions = {
@@ -207,6 +235,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     backpressure,
     events,
     ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
     ...(conversationCache ? { cache: conversationCache } : {}),
     admissionFor: runtime.admissionFor,
     assistantReasks: ig.assistant_model.max_reasks,
@@ -221,6 +250,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     events,
     ...(conversationCache ? { cache: conversationCache } : {}),
     admissionFor: runtime.admissionFor,
+    ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
   };
   const scenarios = scenarioGeneration(
     runtime.scenarioGenerator ? { generator: runtime.scenarioGenerator, ...helperStep } : undefined,
@@ -247,7 +277,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
         });
 
   const tasks$ = personas$.pipe(
-    takeUntil(stop$.pipe(tap(() => (interrupted = true)))),
+    takeUntil(stop$),
     tap(requireQueries(ig.query_generation.enabled, options.personasName)),
     tap((persona) => {
       if (!quota) return;
@@ -264,7 +294,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     notDone,
     budgetGate,
     endpointsUp,
-    admit(backpressure),
+    admit(backpressure, options.stopSignal),
     styled,
     scenarios,
     conversations,
@@ -282,12 +312,13 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
           events: supplementEvents,
           ...(conversationCache ? { cache: conversationCache } : {}),
           admissionFor: runtime.admissionFor,
+          ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
           run: (personas, round) =>
             personas.pipe(
               toTasks({ ...taskOptions, supplementRound: round }),
               notDone,
               endpointsUp,
-              admit(backpressure),
+              admit(backpressure, options.stopSignal),
               styled,
               scenarios,
               conversations,
@@ -312,7 +343,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
       concat(
         main$,
         defer(() =>
-          interrupted || budget.exhausted || runtime.budgets.down().length > 0 ? EMPTY : supplements$,
+          stopped() || budget.exhausted || runtime.budgets.down().length > 0 ? EMPTY : supplements$,
         ),
       ).pipe(
         takeUntil(abort$),
@@ -347,7 +378,8 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     costUsd: s.costUsd,
     elapsedMs: s.elapsedMs,
     failures,
-    interrupted: interrupted || options.abortSignal?.aborted === true,
+    interrupted: stopped(),
+    interruptedConversations,
     replayed: s.replayed,
     endpointsDown: runtime.budgets.down(),
     notStarted: s.notStarted,

@@ -18,6 +18,7 @@ export const STOP_REASONS = [
   "target_turns",
   "max_turns",
   "user_sim_failed",
+  "context_full",
 ] as const;
 
 export type StopReason =
@@ -32,7 +33,9 @@ export type StopReason =
   /** The conversation reached max_turns. */
   | "max_turns"
   /** min_turns was met, then no usable user turn could be had: saved with the turns it has. */
-  | "user_sim_failed";
+  | "user_sim_failed"
+  /** min_turns was met, and the next turn would not fit a model's context window. */
+  | "context_full";
 
 /** Turn guards that can be switched off in the config (docs/simulated-user.md). */
 export const CONFIGURABLE_GUARDS = [

@@ -89,7 +89,8 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-function isProcessAlive(pid: number): boolean {
+/** True while a process with this pid runs (on this host). */
+export function isProcessAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -4,6 +4,7 @@
 // directory would make the rerun's write fail. Moved, not deleted: they may be someone's data.
 import { lstat, mkdir, rename } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { type CompletedSet, loadCompleted } from "./completed.js";
 import { type CorruptFileError, isErrno } from "./layout.js";
 
 export interface QuarantinedFile {
@@ -66,4 +67,19 @@ export function quarantineNotice(dir: string, moved: readonly QuarantinedFile[])
   const where = `${quarantineFolder(dir.replace(/(.)\/+$/, "$1"))}/`;
   const first = moved[0] ? `${one ? "" : "first "}${basename(moved[0].from)}: ${moved[0].reason}` : "";
   return `moved ${moved.length} unreadable interaction ${one ? "file" : "files"} to ${where} (${one ? "it" : "they"} will be regenerated): ${first}`;
+}
+
+/**
+ * What resume needs before a run, for the holder of the folder's lock: the interactions done,
+ * with every unreadable entry moved to DIR/quarantine/ (and one line said about it) so that its
+ * task runs again and its file can be written.
+ */
+export async function loadCompletedForRun(
+  dir: string,
+  onNotice: (line: string) => void,
+): Promise<CompletedSet> {
+  const completed = await loadCompleted(dir);
+  const moved = await quarantineUnreadable(dir, completed.corrupt);
+  if (moved.length > 0) onNotice(quarantineNotice(dir, moved));
+  return completed;
 }

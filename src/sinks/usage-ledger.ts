@@ -16,8 +16,16 @@ export interface UsageTotals {
 export interface UsageLedgerLine extends UsageTotals {
   interaction_id: string;
   persona_id: string;
-  /** "query_generation": calls that belong to no conversation (new queries for a persona). */
-  status: "completed" | "failed" | "query_generation";
+  /**
+   * "query_generation": calls that belong to no conversation (new queries for a persona).
+   * "interrupted": a conversation the stop signal ended, not saved (a rerun redoes it, replaying
+   * these calls from the response cache), whose calls were paid for all the same.
+   */
+  status: "completed" | "failed" | "query_generation" | "interrupted";
+  /** Only on "interrupted" lines. */
+  interrupted?: true;
+  /** Only on "interrupted" lines: turns it had finished when the signal came. */
+  completed_turns?: number;
   recorded_at: string;
   /** Keyed "provider/model", the reference's grouping. */
   by_model: Record<string, UsageTotals>;
@@ -80,6 +88,37 @@ export function helperLedgerLine(
   records: readonly UsageRecord[],
   now: Date = new Date(),
 ): UsageLedgerLine {
+  return {
+    interaction_id: id,
+    persona_id: personaId,
+    status: "query_generation",
+    recorded_at: now.toISOString(),
+    ...summed(records),
+  };
+}
+
+/** The ledger line of a conversation the stop signal ended: not saved, but paid for. */
+export function interruptedLedgerLine(
+  conversation: {
+    interaction_id: string;
+    persona_id: string;
+    completed_turns: number;
+    usage: readonly UsageRecord[];
+  },
+  now: Date = new Date(),
+): UsageLedgerLine {
+  return {
+    interaction_id: conversation.interaction_id,
+    persona_id: conversation.persona_id,
+    status: "interrupted",
+    interrupted: true,
+    completed_turns: conversation.completed_turns,
+    recorded_at: now.toISOString(),
+    ...summed(conversation.usage),
+  };
+}
+
+function summed(records: readonly UsageRecord[]): UsageTotals & { by_model: Record<string, UsageTotals> } {
   const totals = emptyTotals();
   const byModel: Record<string, UsageTotals> = {};
   for (const record of records) {
@@ -88,12 +127,5 @@ export function helperLedgerLine(
     byModel[key] ??= emptyTotals();
     addUsage(byModel[key], record);
   }
-  return {
-    interaction_id: id,
-    persona_id: personaId,
-    status: "query_generation",
-    recorded_at: now.toISOString(),
-    ...totals,
-    by_model: byModel,
-  };
+  return { ...totals, by_model: byModel };
 }
