@@ -158,7 +158,9 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     signals++;
     if (signals === 1) stop.abort();
     else if (signals === 2) {
-      process.stderr.write("\naborting the calls in flight; writing what was spent (signal again to exit at once)\n");
+      process.stderr.write(
+        "\naborting the calls in flight; writing what was spent (signal again to exit at once)\n",
+      );
       abort.abort();
     } else {
       process.stderr.write("\nexiting at once: calls in flight may be missing from usage.ndjson\n");
@@ -228,7 +230,8 @@ async function dryRun(
           name: options.personas === "-" ? "stdin" : options.personas,
           requireAny: true, // like prevalidate and a run: no personas is nothing to do
         }).pipe(tap(requireQueries(ig.query_generation.enabled, options.personas)));
-  const completed = options.out ? await loadCompleted(options.out, { verify: "none" }) : undefined;
+  // Only files that really hold their interaction are done (a broken one would be redone).
+  const completed = options.out ? await loadCompleted(options.out) : undefined;
   const estimate = await estimateRunFrom(config, personas$, new PriceTable(config.pricing), {
     ...(completed ? { skip: completed } : {}),
     ...(options.limit !== undefined ? { limit: options.limit } : {}),

@@ -29,10 +29,10 @@ import type { ConvosimConfig } from "../schema/config.js";
 import type { ConversationResult, FailureRecord, UsageRecord } from "../schema/interaction.js";
 import type { Persona, Task } from "../schema/persona.js";
 import { FileAppender } from "../sinks/append.js";
-import { loadCompleted } from "../sinks/completed.js";
 import { filesSink } from "../sinks/files-sink.js";
 import { outputPaths } from "../sinks/layout.js";
 import { ndjsonLine, ndjsonSink } from "../sinks/ndjson-sink.js";
+import { loadCompletedForRun } from "../sinks/quarantine.js";
 import { type TrainingCollector, trainingCollectorSink } from "../sinks/training.js";
 import { helperLedgerLine, interruptedLedgerLine, type UsageLedgerLine } from "../sinks/usage-ledger.js";
 import { Backpressure } from "../sources/backpressure.js";
@@ -41,6 +41,7 @@ import { readPersonas } from "../sources/read-personas.js";
 import { personaTasks, toTasks } from "../sources/tasks.js";
 import { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./budget.js";
 import { RunEstimator } from "./estimate.js";
+import { lockOutputFolder } from "./output-folder-lock.js";
 import { buildRuntime, type RuntimeOptions, runtimeDistractor } from "./runtime.js";
 
 export interface GenerateOptions extends RuntimeOptions {
@@ -71,6 +72,11 @@ export interface GenerateOptions extends RuntimeOptions {
   /** Noise on user messages; default: the distractor of config.distractor (when enabled). */
   noise?: NoiseHook;
   onProgress?: (snapshot: ProgressSnapshot) => void;
+  /**
+   * One-line notices about the output folder: unreadable interaction files moved to
+   * DIR/quarantine/, a stale lock taken over. Default: written to stderr.
+   */
+  onNotice?: (line: string) => void;
   progressIntervalMs?: number;
   /** Called with every result after it is saved. */
   onResult?: (result: ConversationResult) => void;
@@ -130,6 +136,21 @@ export function requireQueries(enabled: boolean, file?: string): (persona: Perso
 }
 
 export async function generate(options: GenerateOptions): Promise<RunSummary> {
+  // One run per output folder (docs/outputs.md), held before anything else: a second run on the
+  // folder fails here, having made no call.
+  const notice = options.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const lock = options.out ? await lockOutputFolder(options.out, notice) : undefined;
+  try {
+    return await generateHoldingLock(options, notice);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function generateHoldingLock(
+  options: GenerateOptions,
+  notice: (line: string) => void,
+): Promise<RunSummary> {
   const ig = options.config.interaction_generation;
   const runtime = await buildRuntime(options.config, options);
   const progress = new ProgressTracker();
@@ -142,7 +163,7 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
     return false;
   });
   const quota = ig.query_generation.enabled ? new QuotaTracker() : undefined;
-  const completed = options.out ? await loadCompleted(options.out) : undefined;
+  const completed = options.out ? await loadCompletedForRun(options.out, notice) : undefined;
   const cache =
     options.cache === false
       ? undefined
