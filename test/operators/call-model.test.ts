@@ -94,7 +94,7 @@ describe("callModel attempts (virtual time, subscriptions)", () => {
       // Each attempt takes 10 ms; the first fails with a 503, the second (same cold) does too, so
       // a retry count of 1 ends in the error. The backoff: equal jitter over the first step
       // (100 ms), drawn from the jitter seed — between 50 and 100 ms.
-      const attempt = cold("10ms #", undefined, new ProviderError("server", "503"));
+      const attempt = cold<ChatResult>("10ms #", undefined, new ProviderError("server", "503"));
       const result$ = callModel(scriptedModel(attempt), request, {
         retry: { count: 1, baseDelayMs: 100, maxDelayMs: 400 },
         scheduler: ts,
