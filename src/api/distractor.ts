@@ -2,6 +2,7 @@
 // for user messages from a config's `distractor` block, with its own model for the semantic
 // layers. Pass it to InteractionGenerator, or call applyNoise(text, personaFeatures) yourself.
 import { asyncScheduler, lastValueFrom } from "rxjs";
+import { assertModelBlocks } from "../config/model-blocks.js";
 import { buildDistractor, type Distractor } from "../noise/distractor.js";
 import type { SemanticCall } from "../noise/semantic/rewrite.js";
 import { callModel } from "../operators/call-model.js";
@@ -30,6 +31,7 @@ export async function createDistractor(
   options: CreateDistractorOptions = {},
 ): Promise<OwnedDistractor> {
   const parsed = ConvosimConfig.parse(config);
+  assertModelBlocks(config, parsed);
   const forced = { ...parsed, distractor: { ...parsed.distractor, enabled: true } };
   checkDistractorConfig(forced);
   let owned: ChatModel | undefined;

@@ -2,6 +2,7 @@
 // InteractionGenerator, AssistantModel (with lockModel/unlockModel), UserFeedbackModel.
 // They are thin shells over the pipeline pieces; new code can compose those directly.
 import { from, lastValueFrom, mergeMap, toArray } from "rxjs";
+import { assertModelBlocks } from "../config/model-blocks.js";
 import type { AssistantPool, PoolMember } from "../conversation/assistant-pool.js";
 import type { NoiseHook } from "../conversation/noise-hook.js";
 import { randomStream, seedFrom } from "../conversation/random.js";
@@ -132,6 +133,8 @@ export class InteractionGenerator {
     readonly options: { distractor?: NoiseHook } = {},
   ) {
     this.config = ConvosimConfig.parse(config);
+    // A model block naming a hosted model without provider must not run the embedded model.
+    assertModelBlocks(config, this.config);
     this.#distractor = options.distractor;
   }
 

@@ -4,7 +4,8 @@
 // different model than it names.
 import type { ConvosimConfig, ModelConfig } from "../schema/config.js";
 import { EMBEDDED_MODEL_NAMES } from "../schema/config.js";
-import { valueAt } from "./issues.js";
+import type { InputError } from "./errors.js";
+import { type ErrorLocation, problemsToInputError, valueAt } from "./issues.js";
 
 type PathKey = string | number;
 
@@ -85,4 +86,17 @@ export function checkModelBlocks(raw: unknown, config: ConvosimConfig): ModelBlo
     }
   }
   return problems;
+}
+
+/**
+ * For configs given in code (InteractionGenerator, createDistractor): the same checks as
+ * loadConfig, thrown as one InputError. `raw` is what the caller passed, `config` its parse.
+ */
+export function assertModelBlocks(raw: unknown, config: ConvosimConfig, where: ErrorLocation = {}): void {
+  const problems = checkModelBlocks(raw, config);
+  if (problems.length > 0) throw modelBlocksError(problems, where);
+}
+
+function modelBlocksError(problems: ModelBlockProblem[], where: ErrorLocation): InputError {
+  return problemsToInputError(problems, where);
 }

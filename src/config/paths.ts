@@ -1,6 +1,7 @@
 // File paths inside a config are relative to the config file (not to wherever convosim was
 // started), so a config and its prompts can move together. Referenced templates must exist
-// now: finding out at the first conversation, hours into a run, is too late.
+// now: finding out at the first conversation, hours into a run, is too late. Templates and the
+// strategy file are read whole, so they are capped like the config itself (a model file is not).
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -14,8 +15,13 @@ export interface PathRef {
   path: PathKey[];
   value: string;
   mustExist: boolean;
+  /** Read whole into memory: larger is refused (templates, the strategy file). */
+  maxBytes?: number;
   set(resolved: string): void;
 }
+
+/** The largest prompt template or strategy file read (docs/configuration.md). */
+export const MAX_REFERENCED_FILE_BYTES = 1024 * 1024;
 
 /** `hf:owner/repo/file.gguf`, `https://…`: references the local provider resolves itself. */
 function isUriLike(value: string): boolean {
@@ -59,6 +65,7 @@ export function pathRefs(config: ConvosimConfig): PathRef[] {
       path: [...path, key],
       value,
       mustExist,
+      maxBytes: MAX_REFERENCED_FILE_BYTES,
       set: (resolved) => {
         holder[key] = resolved;
       },
@@ -95,7 +102,7 @@ export async function checkReferencedFiles(
 ): Promise<void> {
   for (const ref of pathRefs(config)) {
     if (!ref.mustExist) continue;
-    const problem = await fileProblem(ref.value);
+    const problem = await fileProblem(ref.value, ref.maxBytes);
     if (problem) {
       const where = locate(ref.path);
       throw new InputError({
@@ -109,10 +116,12 @@ export async function checkReferencedFiles(
   }
 }
 
-async function fileProblem(path: string): Promise<string | undefined> {
+async function fileProblem(path: string, maxBytes: number | undefined): Promise<string | undefined> {
   try {
     const info = await stat(path);
-    return info.isFile() ? undefined : "not a regular file";
+    if (!info.isFile()) return "not a regular file";
+    if (maxBytes !== undefined && info.size > maxBytes) return `larger than ${maxBytes / (1024 * 1024)} MiB`;
+    return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return "file not found";

@@ -274,3 +274,38 @@ describe("the embedded model names", () => {
     expect([...EMBEDDED_MODEL_NAMES].sort()).toEqual(Object.keys(EMBEDDED_MODELS).sort());
   });
 });
+
+describe("files a config refers to", () => {
+  it("refuses a prompt template or strategy file larger than 1 MiB, naming the key", async () => {
+    const big = join(dir, "big-template.md");
+    await writeFile(big, "x".repeat(1024 * 1024 + 1));
+    const template = await loadError(
+      `interaction_generation:\n  user_model:\n    system_prompt_template: "${big}"\n`,
+    );
+    expect(template.field).toBe("interaction_generation.user_model.system_prompt_template");
+    expect(template.message).toMatch(/larger than 1 MiB/);
+    const strategy = await loadError(`distractor:\n  strategy_path: "${big}"\n`);
+    expect(strategy.field).toBe("distractor.strategy_path");
+  });
+
+  it("refuses a device as a template (it is not a regular file)", async () => {
+    const error = await loadError("interaction_generation:\n  style_transfer:\n    prompt_template: /dev/zero\n");
+    expect(error.message).toMatch(/not a regular file/);
+  });
+});
+
+describe("configs given in code go through the same model-block checks", () => {
+  it("InteractionGenerator and createDistractor refuse a hosted model named without provider", async () => {
+    const { InteractionGenerator } = await import("../../src/api/reference.js");
+    const { createDistractor } = await import("../../src/api/distractor.js");
+    const build = () =>
+      new InteractionGenerator({ interaction_generation: { assistant_model: { model: "gpt-4o-mini" } } });
+    expect(build).toThrow(InputError);
+    expect(build).toThrow(/is missing: add provider: openai/);
+    await expect(
+      createDistractor({ distractor: { use_semantic: true, model: { model: "gpt-4o-mini" } } }),
+    ).rejects.toThrow(/distractor\.model\.provider|is missing/);
+    const ok = new InteractionGenerator({ interaction_generation: { user_model: { model: "gemma-3-270m" } } });
+    expect(ok.config.interaction_generation.user_model.provider).toBe("local");
+  });
+});
