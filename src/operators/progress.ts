@@ -99,7 +99,7 @@ export class ProgressTracker implements RunEvents {
   onFinish(result: ConversationResult): void {
     this.inFlight--;
     if (result.kind === "interaction") this.done++;
-    else if (neverStarted(result.failure)) this.notStarted++;
+    else if (result.failure !== undefined && neverStarted(result.failure)) this.notStarted++;
     else this.failed++;
   }
 
@@ -169,11 +169,14 @@ export class ProgressTracker implements RunEvents {
     const now = this.scheduler.now();
     const elapsedMs = now - this.startedAt;
     const budgets = this.endpoints?.() ?? [];
-    let pause = this.currentPause(now);
+    // An endpoint's pause names its host and holds every call to it: shown before any call's own
+    // backoff (a retry told to wait by the same 429 waits behind it anyway).
+    let pause: RunPause | undefined;
     for (const budget of budgets) {
       if (budget.pause && budget.pause.remainingMs >= PAUSE_SHOWN_MS)
         if (!pause || budget.pause.remainingMs > pause.remainingMs) pause = budget.pause;
     }
+    pause ??= this.currentPause(now);
     const endpointsDown = budgets.flatMap((budget) => (budget.down ? [budget.down] : []));
     return {
       notStarted: this.notStarted,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { from } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StandInServer, startStandInServer } from "../../bench/stand-in-server.js";
+import { formatProgress, ProgressTracker } from "../../src/operators/progress.js";
 import { generate } from "../../src/run/generate.js";
 import { ConvosimConfig } from "../../src/schema/config.js";
 import type { Persona } from "../../src/schema/persona.js";
@@ -18,7 +19,6 @@ import { requireBuild, runCli } from "../support/cli.js";
 const servers: Array<{ close(): unknown }> = [];
 let dir: string;
 beforeAll(async () => {
-  requireBuild();
   dir = await mkdtemp(join(tmpdir(), "convosim-endpoint-health-"));
 });
 afterAll(async () => {
@@ -194,6 +194,7 @@ describe("an endpoint that is down or refuses the key (case 7)", () => {
 });
 
 describe("the CLI on an endpoint given up on (case 7)", () => {
+  beforeAll(() => requireBuild()); // the CLI runs from dist/
   async function cliRun(baseUrl: string, name: string) {
     const { stringify } = await import("yaml");
     const config = join(dir, `${name}.yaml`);
@@ -252,3 +253,76 @@ describe("the CLI on an endpoint given up on (case 7)", () => {
     expect(run.code).toBe(2);
   });
 });
+
+describe("Retry-After: a ceiling, and pauses shown (case 5)", () => {
+  /** Answers the first request with a 429 (quota spent, Retry-After), forwards the rest. */
+  const throttleFirst = (retryAfterS: number) =>
+    serve((req, res, body, index) => {
+      if (index === 0) {
+        res.writeHead(429, {
+          "content-type": "application/json",
+          "retry-after": String(retryAfterS),
+          "x-ratelimit-remaining-requests": "0",
+        });
+        res.end(JSON.stringify({ error: { message: "Rate limit reached" } }));
+        return;
+      }
+      void forward(standIn, req, res, body);
+    });
+
+  it("a Retry-After over max_retry_after fails fast with its reason instead of stalling the run", async () => {
+    const server = await throttleFirst(3600);
+    const started = Date.now();
+    const summary = await generate({
+      config: configFor(`${server.url}/v1`, { ig: { max_workers: 4 } }),
+      personas: from(personas(6)),
+      ndjson: join(dir, "retry-after-3600.ndjson"),
+      cache: false,
+    });
+    expect((Date.now() - started) / 1000).toBeLessThan(10);
+    expect(server.requests()).toBe(1);
+    expect(summary.endpointsDown).toEqual([
+      {
+        endpoint: `${server.url}/v1`,
+        kind: "endpoint_down",
+        reason: "rate limited with Retry-After 3600 s, over call_retries.max_retry_after (60 s)",
+      },
+    ]);
+    expect(summary.failures.map((f) => f.error_kind)).toEqual(["endpoint_down"]);
+    expect(summary.failures[0]?.reason).toMatch(
+      /Retry-After 3600 s is over call_retries.max_retry_after, 60 s/,
+    );
+    expect(summary.notStarted).toBe(5);
+  });
+
+  it("a pause of a few seconds is on the progress snapshot with its reason and remaining time", async () => {
+    const server = await throttleFirst(4);
+    const pauses: Array<{ reason: string; remainingMs: number }> = [];
+    const summary = await generate({
+      config: configFor(`${server.url}/v1`, { ig: { max_workers: 2 } }),
+      personas: from(personas(2)),
+      ndjson: join(dir, "retry-after-4.ndjson"),
+      cache: false,
+      progressIntervalMs: 100,
+      onProgress: (snapshot) => {
+        if (snapshot.pause) pauses.push(snapshot.pause);
+      },
+    });
+    expect(summary.done).toBe(2);
+    expect(pauses.length).toBeGreaterThan(0);
+    const host = new URL(server.url).host;
+    expect(pauses[0]?.reason).toBe(`rate limited by ${host} (Retry-After)`);
+    expect(pauses[0]?.remainingMs).toBeGreaterThan(0);
+    expect(pauses[0]?.remainingMs).toBeLessThanOrEqual(4000);
+    expect(
+      formatProgress({
+        ...pausedSnapshot(),
+        pause: { reason: pauses[0]!.reason, remainingMs: 3500, waiting: 1 },
+      }),
+    ).toContain(`paused 4s: rate limited by ${host} (Retry-After)`);
+  });
+});
+
+function pausedSnapshot() {
+  return new ProgressTracker().snapshot();
+}
