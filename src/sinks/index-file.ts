@@ -67,13 +67,25 @@ export async function readIndex(path: string): Promise<IndexEntry[] | undefined>
   try {
     const parsed = JSON.parse(text) as Partial<IndexFile> | null;
     if (!parsed || !Array.isArray(parsed.interactions)) return undefined;
-    return parsed.interactions.filter(
-      (entry): entry is IndexEntry =>
-        typeof entry === "object" && entry !== null && typeof entry.interaction_id === "string",
-    );
+    // An entry of another shape (hand-edited, another tool's) is dropped: its file is then read
+    // and indexed from itself, instead of the bad entry being carried into every rewrite.
+    return parsed.interactions.filter(isIndexEntry);
   } catch {
     return undefined;
   }
+}
+
+function isIndexEntry(entry: unknown): entry is IndexEntry {
+  const e = entry as Partial<IndexEntry> | null;
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof e.interaction_id === "string" &&
+    typeof e.persona_id === "string" &&
+    typeof e.num_turns === "number" &&
+    typeof e.created_at === "string" &&
+    typeof e.query_id === "string"
+  );
 }
 
 export interface RebuildResult {

@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadCompleted, loadFailures } from "../../src/sinks/completed.js";
+import type { IndexEntry } from "../../src/sinks/index-file.js";
 import { InteractionStorage } from "../../src/sinks/interaction-storage.js";
 import { quarantineUnreadable } from "../../src/sinks/quarantine.js";
 import { failure, interaction, tempDir } from "./fixtures.js";
@@ -80,5 +81,55 @@ describe("resume integrity", () => {
     await writeFile(join(folder, "b.json"), '{"hello": "world"}\n');
     const { failures } = await loadFailures(out);
     expect(failures.map((f) => f.interaction_id)).toEqual(["b"]);
+  });
+});
+
+describe("index.json that is corrupt or holds wrong entries", () => {
+  let dir: string;
+  let out: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    out = join(dir, "out");
+    const storage = new InteractionStorage(out);
+    for (const id of ["a", "b"]) await storage.save(interaction(id));
+    await storage.close();
+  });
+  afterEach(() => cleanup());
+
+  const reopen = async (): Promise<IndexEntry[]> => {
+    const storage = new InteractionStorage(out);
+    await storage.flush();
+    await storage.close();
+    return JSON.parse(await readFile(join(out, "index.json"), "utf8")).interactions;
+  };
+
+  it("drops entries of the wrong shape or without a file, and indexes the files from themselves", async () => {
+    const wrong = [
+      { interaction_id: "a" }, // fields missing
+      {
+        interaction_id: "b",
+        persona_id: 7,
+        num_turns: "many",
+        created_at: 7,
+        query_id: null,
+        filepath: "/etc/passwd",
+      },
+      { interaction_id: "ghost", persona_id: "p", num_turns: 1, created_at: "", query_id: "", filepath: "x" },
+      null,
+      5,
+    ];
+    await writeFile(join(out, "index.json"), JSON.stringify({ interactions: wrong, count: 99 }));
+    const entries = await reopen();
+    expect(entries.map((entry) => entry.interaction_id).sort()).toEqual(["a", "b"]);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({ persona_id: "persona_001", num_turns: 2, query_id: "query_001" });
+      expect(entry.filepath).toBe(join(out, "interactions", `${entry.interaction_id}.json`));
+    }
+  });
+
+  it("a corrupt index is rebuilt from the files", async () => {
+    await writeFile(join(out, "index.json"), '{"interactions": [{"interaction_id": "a", "persona');
+    expect((await reopen()).map((entry) => entry.interaction_id).sort()).toEqual(["a", "b"]);
   });
 });
