@@ -66,7 +66,7 @@ async function run(limit: { rpm: number } | undefined) {
 }
 
 describe("admission against the stand-in server at 3 000 rpm", () => {
-  it("with no rate_limit: learns the limit from the headers and runs near the cap with few 429s", async () => {
+  it("with no rate_limit: learns the limit from the headers, keeps a good share of the cap and few 429s", async () => {
     const figures = await run(undefined);
     expect(figures.calls).toBe(CALLS);
     // The snapshot's value is the pace: the learned limit (3 000) times the cut a wave of 429s
@@ -79,7 +79,7 @@ describe("admission against the stand-in server at 3 000 rpm", () => {
     expect(figures.answered429).toBeLessThanOrEqual(0.1);
   }, 120_000);
 
-  it("with rate_limit rpm 3000: paces at the cap with almost no 429s", async () => {
+  it("with rate_limit rpm 3000: paces by the configured limit with almost no 429s", async () => {
     const figures = await run({ rpm: RPM });
     expect(figures.calls).toBe(CALLS);
     expect(figures.budget.rpm).toMatchObject({ source: "configured" });
