@@ -10,6 +10,7 @@ import { applyNoise, type NoiseOptions } from "../noise/apply.js";
 import { formatRealismReport, PERSONA_TYPES, realismReport } from "../noise/report.js";
 import { CHANNELS } from "../noise/steering.js";
 import type { NoiseResult } from "../schema/noise.js";
+import { terminalJson, terminalText } from "../shared/terminal-text.js";
 import { EXIT } from "./fail.js";
 import { distractorNoiser, wantsDistractor } from "./noise-distractor.js";
 
@@ -122,13 +123,15 @@ export async function runNoise(
       const report = realismReport(messages, personas, noiseOptionsOf(options));
       await write(
         io.stdout,
-        options.json ? `${JSON.stringify(report, null, 2)}\n` : formatRealismReport(report),
+        options.json
+          ? `${terminalJson(JSON.stringify(report, null, 2))}\n`
+          : terminalText(formatRealismReport(report)),
       );
       return EXIT.ok;
     }
     let index = 0;
     for await (const line of lines(io.stdin)) {
-      await write(io.stdout, `${JSON.stringify(printable(await noiser(line, index++)))}\n`);
+      await write(io.stdout, `${terminalJson(JSON.stringify(printable(await noiser(line, index++))))}\n`);
     }
     return EXIT.ok;
   } finally {

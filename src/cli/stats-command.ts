@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { unreadableFileLine } from "../run/output-reader.js";
 import { computeStats, formatStats } from "../run/stats.js";
+import { terminalJson } from "../shared/terminal-text.js";
 
 export function registerStatsCommand(program: Command): void {
   program
@@ -15,6 +16,8 @@ export function registerStatsCommand(program: Command): void {
       const stats = await computeStats(dir, {
         onUnreadable: (error) => process.stderr.write(`${unreadableFileLine(error)}\n`),
       });
-      process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
+      process.stdout.write(
+        options.json ? `${terminalJson(JSON.stringify(stats, null, 2))}\n` : `${formatStats(stats)}\n`,
+      );
     });
 }

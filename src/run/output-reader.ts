@@ -4,6 +4,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError } from "../config/errors.js";
 import type { Interaction } from "../schema/interaction.js";
+import { terminalLine } from "../shared/terminal-text.js";
 import { CorruptFileError, isErrno, outputPaths, readInteractionFile } from "../sinks/layout.js";
 
 export interface ReadOutputOptions {
@@ -51,5 +52,6 @@ export async function* iterateInteractions(
 
 /** The one line each command prints on stderr for an unreadable interaction file. */
 export function unreadableFileLine(error: CorruptFileError): string {
-  return `skipped unreadable ${error.path}: ${error.reason}`;
+  // File names and parse errors quote what is in the folder: escapes shown, never acted on.
+  return terminalLine(`skipped unreadable ${error.path}: ${error.reason}`);
 }

@@ -1,4 +1,6 @@
 // The text form of RunStats for `convosim stats`: one screen, the most telling figures first.
+import { scrubSecrets } from "../shared/redact-secrets.js";
+import { terminalLine } from "../shared/terminal-text.js";
 import type { Counts, Distribution } from "./stats-tally.js";
 import { sortedCounts } from "./stats-tally.js";
 import type { RunStats } from "./stats-types.js";
@@ -152,5 +154,7 @@ export function formatStats(stats: RunStats): string {
   const t = stats.total_tokens;
   lines.push(`total tokens: ${t.prompt} prompt (${t.cached} cached) + ${t.completion} completion`);
   lines.push(`total cost: $${stats.total_cost_usd.toFixed(4)}`);
-  return lines.join("\n");
+  // Models, features and failure reasons come from the folder (personas, configs, servers):
+  // each line stays one line with escapes shown, and URL credentials in old reasons masked.
+  return lines.map((line) => terminalLine(scrubSecrets(line))).join("\n");
 }

@@ -4,6 +4,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { OperatorFunction } from "rxjs";
 import type { ConversationResult, FailureRecord, Interaction } from "../schema/interaction.js";
+import { terminalJson } from "../shared/terminal-text.js";
 import { FileAppender, StreamAppender } from "./append.js";
 import { type PersistOptions, persistEach } from "./persist.js";
 
@@ -43,7 +44,9 @@ export function ndjsonSink(
     }
     const stream = new StreamAppender(target);
     return {
-      write: (result) => stream.append(ndjsonLine(resultRecord(result))),
+      // A stream is usually stdout, maybe a terminal: model output's C1 controls and bidi
+      // overrides leave as \u escapes (the same record once parsed). Files keep JSON.stringify's bytes.
+      write: (result) => stream.append(terminalJson(ndjsonLine(resultRecord(result)))),
       close: () => stream.close(options.end ?? false),
     };
   }, options);
