@@ -9,13 +9,20 @@ const MASK = "***";
 /** `scheme://user:password@host` → `scheme://***@host` (the last '@' before the path wins, as in URL parsing). */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*(?:@[^\s/?#@]*)*@/gi;
 
+/** A query parameter: separator, name, value (up to the next parameter, fragment, space or quote). */
+const QUERY_PARAMETER = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*)/g;
+
 /**
- * Query parameters whose names say they carry a credential: key, api_key, apikey, token,
- * access_token, sig, signature, secret, password, auth, … (alone or as the last part of a
- * name, e.g. client_secret, x-api-key). Their values are masked, the names kept.
+ * Parameter names that say they carry a credential: key, api_key, apiKey, x-api-key, token,
+ * access_token, sig, signature, client_secret, password, auth, … — the whole name or its last
+ * part (snake_case, kebab-case or camelCase). Same rule as config's refusal (url-credentials).
  */
-const KEY_LIKE_PARAMETER =
-  /([?&;](?:[\w.-]*[_.-])?(?:api[_-]?key|apikey|key|token|secret|sig|signature|password|passwd|pwd|auth|credentials?)=)[^&#\s"'<>]*/gi;
+const CREDENTIAL_NAME =
+  /(^|[-_.])(key|apikey|token|secret|password|passwd|pwd|auth|authorization|sig|signature|credentials?)$/i;
+
+function isCredentialName(name: string): boolean {
+  return CREDENTIAL_NAME.test(name) || CREDENTIAL_NAME.test(name.replace(/([a-z0-9])([A-Z])/g, "$1_$2"));
+}
 
 /** `Bearer sk-…` in a quoted header. */
 const BEARER = /\b(Bearer\s+)[\w.~+/=-]+/g;
@@ -53,7 +60,9 @@ export function redactUrls(text: string): string {
   if (!text.includes("://") && !text.includes("=") && !text.includes("Bearer")) return text;
   return text
     .replace(URL_USERINFO, `$1${MASK}@`)
-    .replace(KEY_LIKE_PARAMETER, `$1${MASK}`)
+    .replace(QUERY_PARAMETER, (match, separator: string, name: string) =>
+      isCredentialName(name) ? `${separator}${name}=${MASK}` : match,
+    )
     .replace(BEARER, `$1${MASK}`);
 }
 

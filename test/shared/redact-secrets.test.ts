@@ -16,6 +16,8 @@ describe("redactUrls", () => {
     ["token and sig", "https://h/x?token=t1&sig=s2#frag", "https://h/x?token=***&sig=***#frag"],
     ["access_token", "https://h/x?a=1&access_token=zzz", "https://h/x?a=1&access_token=***"],
     ["client_secret", "https://h/x?client_secret=zzz", "https://h/x?client_secret=***"],
+    ["camelCase apiKey", "https://h/x?apiKey=zzz&accessToken=yy", "https://h/x?apiKey=***&accessToken=***"],
+    ["x-api-key", "https://h/x?x-api-key=zzz", "https://h/x?x-api-key=***"],
     ["upper case", "HTTPS://U:P@H/?API_KEY=Z", "HTTPS://***@H/?API_KEY=***"],
     ["bearer token", "Authorization: Bearer sk-abc.def", "Authorization: Bearer ***"],
     ["two URLs in one text", "a http://a:b@x/ b https://c:d@y/", "a http://***@x/ b https://***@y/"],
@@ -27,7 +29,7 @@ describe("redactUrls", () => {
     for (const text of [
       "http://127.0.0.1:9/v1 refused",
       "write to someone@example.com",
-      "https://h/search?q=monkey&page=2",
+      "https://h/search?q=monkey&page=2&keyboard=de&monkey=1",
       "https://h/p/a@b",
     ]) {
       expect(redactUrls(text)).toBe(text);
