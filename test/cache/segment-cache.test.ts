@@ -83,7 +83,8 @@ describe("SegmentResponseCache", () => {
 
   // Group commit, checked on a fake clock (only setTimeout is faked: the file writes and
   // setImmediate stay real), so the count of writes does not depend on the machine's speed. How
-  // many writes a real run makes per second is a bench figure (bench/cache-micro.ts), not a test.
+  // many paced puts one write gathers on a real clock is a bench figure (bench/cache-micro.ts,
+  // paced_puts_per_write), not a test's.
   describe("group commit (on a fake clock)", () => {
     beforeEach(() => {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
