@@ -24,7 +24,16 @@ export {
   readNdjson,
   resultRecord,
 } from "./ndjson-sink.js";
+export {
+  type AcquireOptions,
+  acquireOutputLock,
+  LOCK_FILE,
+  type LockHolder,
+  type OutputLock,
+  OutputLockedError,
+} from "./output-lock.js";
 export { type Persister, type PersistOptions, persistEach } from "./persist.js";
+export { type QuarantinedFile, quarantineUnreadable } from "./quarantine.js";
 export { interactionFileName, safeFileName } from "./safe-file-name.js";
 export {
   type NoisyQuery,
