@@ -3,7 +3,6 @@
 // The noiser is built from an options object by buildNoiser, so further layers (semantic,
 // --config) can slot in without touching the reading and printing.
 import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { type Command, InvalidArgumentError } from "commander";
 import { InputError } from "../config/errors.js";
 import { applyNoise, type NoiseOptions } from "../noise/apply.js";
@@ -11,6 +10,8 @@ import { formatRealismReport, PERSONA_TYPES, realismReport } from "../noise/repo
 import { CHANNELS } from "../noise/steering.js";
 import type { NoiseResult } from "../schema/noise.js";
 import { terminalJson, terminalText } from "../shared/terminal-text.js";
+import { readLines } from "../sources/lines.js";
+import { openInput } from "../sources/open.js";
 import { EXIT } from "./fail.js";
 import { distractorNoiser, wantsDistractor } from "./noise-distractor.js";
 
@@ -93,9 +94,13 @@ function printable(result: NoiseResult) {
   return { original_text, noisy_text, layer, applied_strategies, edits, changed, layers, channel, ...rest };
 }
 
+/**
+ * Stdin's lines through the persona reader's line splitter: a line over 16 MiB, NUL bytes or
+ * invalid UTF-8 are bad input naming the line (readline would buffer an endless line for ever).
+ */
 async function* lines(stdin: NodeJS.ReadableStream): AsyncGenerator<string> {
-  const reader = createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of reader) yield line;
+  const source = await openInput(stdin, "stdin");
+  for await (const line of readLines(source)) yield line.text;
 }
 
 async function write(stdout: NodeJS.WritableStream, text: string): Promise<void> {
