@@ -1,5 +1,7 @@
 // Escaping for the report: every piece of text that reaches the page goes through one of
 // these. Conversation text is untrusted (a user message may well contain "<script>").
+// The file is also read in terminals (cat, less, grep): no terminal control reaches it raw.
+import { terminalJson, terminalText } from "../shared/terminal-text.js";
 
 const HTML_ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -9,9 +11,12 @@ const HTML_ESCAPES: Record<string, string> = {
   "'": "&#39;",
 };
 
-/** Text for element content or a quoted attribute value (HTML and inline SVG alike). */
+/**
+ * Text for element content or a quoted attribute value (HTML and inline SVG alike). Terminal
+ * controls and bidi overrides are shown as visible escapes (`\x1b`), as `convosim show` does.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  return terminalText(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 /**
@@ -20,7 +25,8 @@ export function escapeHtml(text: string): string {
  * JSON.parse restores the exact text.
  */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
+  // terminalJson: C1 controls and bidi overrides as \u escapes too (JSON.stringify escapes C0).
+  return terminalJson(JSON.stringify(value))
     .replace(/</g, "\\u003c")
     .replace(/>/g, "\\u003e")
     .replace(/&/g, "\\u0026")
