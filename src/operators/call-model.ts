@@ -226,6 +226,29 @@ export function failedCallRecord(
   };
 }
 
+/** What a caller outside a conversation reports: calls made (failed ones included) and retries. */
+export interface CallEvents {
+  onCall?(record: UsageRecord): void;
+  onCallRetry?(error: unknown, delayMs?: number): void;
+}
+
+/**
+ * The hooks of a call made outside a conversation (style transfer, scenario and query generation):
+ * every retry reported with its delay (the progress line shows long ones), and every attempt that
+ * reached the server and failed counted as a call made.
+ */
+export function callEvents(
+  operation: string,
+  model: Pick<ChatModel, "provider" | "model">,
+  events: CallEvents | undefined,
+): Pick<CallOptions, "onRetry" | "onFailedCall"> {
+  if (!events) return {};
+  return {
+    onRetry: (error, _attempt, delayMs) => events.onCallRetry?.(error, delayMs),
+    onFailedCall: (error) => events.onCall?.(failedCallRecord(operation, model, error)),
+  };
+}
+
 /** Admission at priority 0 (calls outside a conversation: style transfer, query generation). */
 export function withAdmission(admission: Admission | undefined): Pick<CallOptions, "admission"> {
   return admission ? { admission } : {};

@@ -17,7 +17,14 @@ import { seedFrom } from "../conversation/random.js";
 import type { ScenarioGenerator } from "../conversation/scenario-generator.js";
 import type { Admission } from "../limits/types.js";
 import type { Task } from "../schema/persona.js";
-import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
+import {
+  type CallRetryPolicy,
+  cacheOption,
+  callEvents,
+  callModel,
+  usageRecord,
+  withAdmission,
+} from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
 import { isStopped } from "./stop.js";
 
@@ -50,7 +57,7 @@ export function scenarioGeneration(options?: ScenarioGenerationOptions): Operato
       retry: options.callRetry,
       scheduler,
       jitterSeed: seedFrom(task.seed, "scenario_retry"),
-      onRetry: (error) => options.events?.onCallRetry?.(error),
+      ...callEvents("scenario_generation", generator.model, options.events),
       // Only a reply that holds a scenario is worth replaying.
       ...cacheOption(options.cache, generator.model, (result) => generator.parse(result.text) !== undefined),
       ...withAdmission(options.admissionFor?.(generator.model)),

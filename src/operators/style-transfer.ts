@@ -19,7 +19,14 @@ import type { Admission } from "../limits/types.js";
 import type { ChatModel } from "../providers/types.js";
 import type { Task } from "../schema/persona.js";
 import { scrubSecrets } from "../shared/redact-secrets.js";
-import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
+import {
+  type CallRetryPolicy,
+  cacheOption,
+  callEvents,
+  callModel,
+  usageRecord,
+  withAdmission,
+} from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
 import { isStopped } from "./stop.js";
 
@@ -72,7 +79,7 @@ export function styleTransfer(options?: StyleTransferOptions): OperatorFunction<
       retry: options.callRetry,
       scheduler,
       jitterSeed: seedFrom(task.seed, "style_transfer_retry"),
-      onRetry: (error) => options.events?.onCallRetry?.(error),
+      ...callEvents("style_transfer", options.model, options.events),
       ...cacheOption(options.cache, options.model),
       ...withAdmission(options.admissionFor?.(options.model)),
       ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),

@@ -22,7 +22,14 @@ import type { Admission } from "../limits/types.js";
 import type { ChatModel } from "../providers/types.js";
 import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
 import type { Persona } from "../schema/persona.js";
-import { type CallRetryPolicy, cacheOption, callModel, usageRecord, withAdmission } from "./call-model.js";
+import {
+  type CallRetryPolicy,
+  cacheOption,
+  callEvents,
+  callModel,
+  usageRecord,
+  withAdmission,
+} from "./call-model.js";
 import type { ConversationCache, ConversationEvents } from "./converse.js";
 import { isStopped, StopRequested } from "./stop.js";
 
@@ -124,7 +131,7 @@ function newQueries(
     retry: options.callRetry,
     scheduler,
     jitterSeed: seed,
-    onRetry: (error) => options.events?.onCallRetry?.(error),
+    ...callEvents("query_generation", options.generator.options.model, options.events),
     ...cacheOption(options.cache, options.generator.options.model),
     ...withAdmission(options.admissionFor?.(options.generator.options.model)),
     ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),

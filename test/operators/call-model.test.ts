@@ -3,10 +3,11 @@ import type { Observable } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import { randomStream } from "../../src/conversation/random.js";
-import { backoffDelayMs, callModel } from "../../src/operators/call-model.js";
+import { backoffDelayMs, callEvents, callModel } from "../../src/operators/call-model.js";
 import { ProviderError } from "../../src/providers/errors.js";
 import { FakeChatModel } from "../../src/providers/fake.js";
 import type { ChatModel, ChatResult } from "../../src/providers/types.js";
+import type { UsageRecord } from "../../src/schema/interaction.js";
 
 const policy = { count: 3, baseDelayMs: 100, maxDelayMs: 400 };
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -126,6 +127,73 @@ describe("callModel attempts (virtual time, subscriptions)", () => {
       // attempt's subscription ends in the same frame (for a real model: the request is aborted).
       expectObservable(result$, "^ 3ms !").toBe("");
       expectSubscriptions(attempt.subscriptions).toBe("^ 3ms !");
+    });
+  });
+});
+
+describe("callModel: calls made and Retry-After ceiling", () => {
+  it("counts every attempt that reached the server (callEvents), not one refused while connecting", () => {
+    const testScheduler = newScheduler();
+    testScheduler.run(({ flush }) => {
+      const model = new FakeChatModel({
+        scheduler: testScheduler,
+        latencyMs: 10,
+        respond: [
+          new ProviderError("server", "503", { status: 503 }),
+          new ProviderError("connection", "refused", { code: "ECONNREFUSED" }),
+          "ok",
+        ],
+      });
+      const calls: UsageRecord[] = [];
+      const delays: Array<number | undefined> = [];
+      const events = {
+        onCall: (record: UsageRecord) => calls.push(record),
+        onCallRetry: (_error: unknown, delayMs?: number) => delays.push(delayMs),
+      };
+      let text = "";
+      callModel(model, request, {
+        retry: policy,
+        scheduler: testScheduler,
+        jitterSeed: 1,
+        ...callEvents("style_transfer", model, events),
+      }).subscribe((result) => (text = result.text));
+      flush();
+      expect(text).toBe("ok");
+      expect(calls).toEqual([
+        {
+          operation: "style_transfer",
+          provider: model.provider,
+          model: model.model,
+          prompt_tokens: 0,
+          completion_tokens: 0,
+          cost_usd: 0,
+          failed: "server",
+        },
+      ]);
+      expect(delays).toHaveLength(2);
+      expect(delays.every((d) => typeof d === "number" && d > 0)).toBe(true);
+    });
+  });
+
+  it("a Retry-After over maxRetryAfterMs fails at once as endpoint_down, not retried", () => {
+    const testScheduler = newScheduler();
+    testScheduler.run(({ flush }) => {
+      const model = new FakeChatModel({
+        scheduler: testScheduler,
+        latencyMs: 10,
+        respond: () => new ProviderError("rate_limit", "HTTP 429", { status: 429, retryAfterMs: 3_600_000 }),
+      });
+      let error: ProviderError | undefined;
+      callModel(model, request, {
+        retry: { ...policy, maxRetryAfterMs: 60_000 },
+        scheduler: testScheduler,
+        jitterSeed: 1,
+      }).subscribe({ error: (e: ProviderError) => (error = e) });
+      flush();
+      expect(model.callCount).toBe(1);
+      expect(error?.kind).toBe("endpoint_down");
+      expect(error?.transient).toBe(false);
+      expect(error?.message).toBe("HTTP 429 (Retry-After 3600 s is over call_retries.max_retry_after, 60 s)");
     });
   });
 });
