@@ -19,7 +19,16 @@ for (let n = 0; ; n++) {
   const sha = createHash("sha256").update(payload).digest("hex");
   const id = `c_${n % 25}`;
   // Shaped as an interaction, so that resume's default check accepts every complete file.
-  const record = { interaction_id: id, persona_id: "p", messages: [], num_turns: 0, n, sha, payload };
+  const record = {
+    interaction_id: id,
+    persona_id: "p",
+    messages: [],
+    num_turns: 0,
+    metadata: {},
+    n,
+    sha,
+    payload,
+  };
   await write(join(dir, `${id}.json`), JSON.stringify(record));
   if (n === 0) process.stdout.write("ready\n");
 }
