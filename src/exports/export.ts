@@ -3,15 +3,19 @@
 // assign the persona's split → format → write. Memory holds a digest per kept conversation,
 // the persona ids, and at most one Parquet row group per split — never the conversations.
 // Files are written under temporary names and renamed when complete, so a failed export
-// leaves no file that looks finished.
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+// leaves no file that looks finished; a device or named pipe (-o /dev/null) is written through
+// instead, and a symlink's target is replaced, never the link (output-file.ts).
+import { readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import { InputError } from "../config/errors.js";
 import type { Interaction } from "../schema/interaction.js";
+import { withDiskFullPath } from "../shared/fs-errors.js";
+import { makeFolder } from "../shared/writable-folder.js";
 import type { CorruptFileError } from "../sinks/layout.js";
 import { renderDatasetCard } from "./card.js";
 import { toJsonlRecord, toOpenAI, toShareGPT } from "./formats.js";
 import { type ExportOptions, type ResolvedExport, resolveExportOptions } from "./options.js";
+import { openOutputFile, refuseInsideFolder } from "./output-file.js";
 import { JsonLinesFile, JsonLinesStream, type RowSink } from "./outputs.js";
 import { ParquetFileWriter, type ParquetLayout, parquetRow } from "./parquet.js";
 import { readStore } from "./source.js";
@@ -71,7 +75,8 @@ async function scanLayout(dir: string): Promise<ParquetLayout> {
   return { featureKeys: [...keys].sort() };
 }
 
-type Target = { final: string; sink: RowSink<unknown> };
+/** `final`: the path reported ("-" for stdout); `renameTo`: where the finished temp file goes. */
+type Target = { final: string; renameTo: string | undefined; sink: RowSink<unknown> };
 
 /** Where each split's rows go, by format and whether a split was asked for. */
 function targetPaths(o: ResolvedExport): Map<string, string | undefined> {
@@ -88,6 +93,8 @@ function targetPaths(o: ResolvedExport): Map<string, string | undefined> {
 
 async function prepareOutput(o: ResolvedExport): Promise<void> {
   if (o.output === undefined) return;
+  // Anything inside the folder being exported would overwrite its own files (index.json, …).
+  await refuseInsideFolder(o.output, o.dir, "--output");
   const folder = o.format === "hf" || o.split !== undefined;
   const kind = await pathKind(o.output);
   if (folder && kind === "file") {
@@ -96,34 +103,40 @@ async function prepareOutput(o: ResolvedExport): Promise<void> {
   if (!folder && kind === "dir") {
     throw outputError(o.output, "is a folder", "name the file to write, e.g. -o out.jsonl");
   }
-  const resolvedOut = resolve(o.output);
-  if (resolvedOut === resolve(o.dir) || resolvedOut.startsWith(`${resolve(o.dir, "interactions")}/`)) {
-    throw outputError(o.output, "is inside the folder being exported", "write the export elsewhere");
-  }
-  await mkdir(folder ? o.output : dirname(o.output), { recursive: true });
+  if (folder) await makeFolder(o.output);
   if (o.format === "hf") {
     // Shards of an earlier export to this folder would be picked up by the data/<split>-* patterns.
     const data = join(o.output, "data");
-    await mkdir(data, { recursive: true });
+    await makeFolder(data);
     for (const name of await readdir(data)) {
       if (/^\w+-\d{5}-of-\d{5}\.parquet$/.test(name)) await rm(join(data, name));
     }
   }
 }
 
-function openTargets(o: ResolvedExport, layout: ParquetLayout | undefined): Map<string, Target> {
+async function openTargets(
+  o: ResolvedExport,
+  layout: ParquetLayout | undefined,
+): Promise<Map<string, Target>> {
   const targets = new Map<string, Target>();
   const suffix = `.tmp-${process.pid}-${Date.now().toString(36)}`;
   for (const [split, path] of targetPaths(o)) {
-    let sink: RowSink<unknown>;
-    if (path === undefined) sink = new JsonLinesStream(o.stdout);
-    else if (layout) {
-      sink = new ParquetFileWriter(`${path}${suffix}`, layout, { rowGroupSize: o.rowGroupSize });
-    } else sink = new JsonLinesFile(`${path}${suffix}`);
-    targets.set(split, { final: path ?? "-", sink });
+    if (path === undefined) {
+      targets.set(split, { final: "-", renameTo: undefined, sink: new JsonLinesStream(o.stdout) });
+      continue;
+    }
+    const file = await openOutputFile(path, "--output", suffix);
+    const sink = layout
+      ? new ParquetFileWriter(file.writePath, layout, { rowGroupSize: o.rowGroupSize })
+      : new JsonLinesFile(file.writePath);
+    targets.set(split, { final: path, renameTo: file.renameTo, sink });
   }
   return targets;
 }
+
+/** Temporary files only: a device or pipe written in place is never deleted. */
+const temporary = (targets: Map<string, Target>): Target[] =>
+  [...targets.values()].filter((target) => target.renameTo !== undefined);
 
 function recordFor(
   o: ResolvedExport,
@@ -149,7 +162,7 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
   const parquet = o.format === "parquet" || o.format === "hf";
   const layout = parquet ? await scanLayout(o.dir) : undefined;
   await prepareOutput(o);
-  const targets = openTargets(o, layout);
+  const targets = await openTargets(o, layout);
   const tally = new ExportTally();
   for (const split of targets.keys()) tally.declareSplit(split);
   const seen = new Set<string>();
@@ -188,10 +201,8 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
     for (const target of targets.values()) await target.sink.close();
   } catch (error) {
     await Promise.allSettled([...targets.values()].map((t) => t.sink.close()));
-    await Promise.allSettled(
-      [...targets.values()].filter((t) => t.sink.path !== "-").map((t) => rm(t.sink.path, { force: true })),
-    );
-    throw error;
+    await Promise.allSettled(temporary(targets).map((t) => rm(t.sink.path, { force: true })));
+    throw withDiskFullPath(error, o.output ?? "stdout");
   }
   const snapshot = tally.snapshot();
   // datasets.load_dataset refuses a split with no rows: an hf export leaves empty splits out
@@ -202,10 +213,11 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
       : [];
   const files: string[] = [];
   for (const [split, target] of targets) {
-    if (target.sink.path === "-") continue;
-    if (omitted.includes(split)) await rm(target.sink.path, { force: true });
+    if (target.final === "-") continue;
+    if (target.renameTo === undefined) files.push(target.final);
+    else if (omitted.includes(split)) await rm(target.sink.path, { force: true });
     else {
-      await rename(target.sink.path, target.final);
+      await rename(target.sink.path, target.renameTo);
       files.push(target.final);
     }
   }

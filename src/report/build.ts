@@ -1,8 +1,11 @@
 // `convosim report`: one pass over the output folder feeds both the statistics and the
 // conversation sample, then the page is rendered and written atomically (a reader never
-// sees half a report).
+// sees half a report) — or, to a device or named pipe, written through in place.
+import { writeFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
+import { openOutputFile, refuseInsideFolder } from "../exports/output-file.js";
 import { computeStats, type RunStats } from "../run/stats.js";
+import { withDiskFullPath } from "../shared/fs-errors.js";
 import { atomicWriteFile } from "../sinks/atomic-file.js";
 import type { CorruptFileError } from "../sinks/layout.js";
 import { renderPage } from "./page.js";
@@ -60,9 +63,24 @@ export async function buildReport(dir: string, options: ReportOptions = {}): Pro
   return { html, stats, sampled: sample.length, plots: plots.length + userFigures.length };
 }
 
-/** Builds the report of `dir` and writes it to `output` (atomically: temp file, then rename). */
+/** Inside the folder reported on, only an .html file (the default DIR/report.html) may be written. */
+const htmlOutsideInteractions = (relative: string): boolean =>
+  relative.endsWith(".html") && !relative.startsWith("interactions");
+
+/**
+ * Builds the report of `dir` and writes it to `output`: a regular file atomically (temp file,
+ * then rename; through a symlink, its target is replaced), a device or named pipe in place.
+ * Refused before any reading: a folder, and a path inside `dir` other than an .html file.
+ */
 export async function writeReport(dir: string, output: string, options: ReportOptions = {}): Promise<Report> {
+  await refuseInsideFolder(output, dir, "--output", htmlOutsideInteractions);
+  const file = await openOutputFile(output, "--output", "");
   const report = await buildReport(dir, options);
-  await atomicWriteFile(output, report.html);
+  try {
+    if (file.renameTo === undefined) await writeFile(file.writePath, report.html);
+    else await atomicWriteFile(file.renameTo, report.html);
+  } catch (error) {
+    throw withDiskFullPath(error, output);
+  }
   return report;
 }
