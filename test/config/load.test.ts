@@ -42,7 +42,7 @@ describe("loadConfig: defaults", () => {
       2, 5, 20, 3, 2,
     ]);
     expect(ig.user_model.feedback_probability).toBe(0.6);
-    expect(ig.call_retries).toEqual({ count: 4, base_delay: 0.5, max_delay: 30 });
+    expect(ig.call_retries).toEqual({ count: 4, base_delay: 0.5, max_delay: 30, max_retry_after: 60 });
     expect(config.distractor.enabled).toBe(false);
     expect(config.pricing).toEqual({});
   });
