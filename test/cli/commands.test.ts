@@ -1,11 +1,9 @@
-// generate → stats / show / export through the real CLI, and Ctrl-C: stop admitting, finish
-// what is in flight, exit 130 with consistent files; the same command then completes the rest.
+// generate → stats / show / export through the real CLI (Ctrl-C and SIGTERM: signals.test.ts).
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStandInServer } from "../../bench/stand-in-server.js";
-import { requireBuild, runCli, startCli } from "../support/cli.js";
+import { requireBuild, runCli } from "../support/cli.js";
 
 let dir: string;
 let fakeConfig: string;
