@@ -6,12 +6,14 @@ import { InputError } from "../config/errors.js";
 import { packageRoot } from "../conversation/templates.js";
 import { iterateInteractions, unreadableFileLine } from "../run/output-reader.js";
 import { formatInteraction, formatListLine } from "../run/show.js";
+import { StreamAppender } from "../sinks/append.js";
 import { type CorruptFileError, outputPaths, readInteractionFile } from "../sinks/layout.js";
 import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
 import { runGenerate } from "./generate-command.js";
 import { registerNoiseCommand } from "./noise-command.js";
+import { requireOutputFolder } from "./output-folder-arg.js";
 import { registerReportCommand } from "./report-command.js";
 import { registerStatsCommand } from "./stats-command.js";
 
@@ -35,10 +37,23 @@ function amount(name: string) {
 }
 
 async function runShow(dir: string, id: string | undefined): Promise<number> {
+  await requireOutputFolder(dir);
+  // Writes wait for stdout and fail with EPIPE when the reader has gone (`| head`): reportError
+  // then ends quietly, instead of an unhandled 'error' event's stack trace.
+  const stdout = new StreamAppender(process.stdout);
+  try {
+    return await showTo(stdout, dir, id);
+  } finally {
+    await stdout.close();
+  }
+}
+
+async function showTo(stdout: StreamAppender, dir: string, id: string | undefined): Promise<number> {
   if (id) {
     const path = `${outputPaths(dir).interactions}/${interactionFileName(id)}`;
+    let interaction: Awaited<ReturnType<typeof readInteractionFile>>;
     try {
-      process.stdout.write(`${formatInteraction(await readInteractionFile(path))}\n`);
+      interaction = await readInteractionFile(path);
     } catch {
       throw new InputError({
         file: dir,
@@ -46,18 +61,19 @@ async function runShow(dir: string, id: string | undefined): Promise<number> {
         hint: "run `convosim show DIR` to list ids",
       });
     }
+    await stdout.append(`${formatInteraction(interaction)}\n`);
     return EXIT.ok;
   }
   let shown = false;
   const onUnreadable = (error: CorruptFileError) => process.stderr.write(`${unreadableFileLine(error)}\n`);
   for await (const interaction of iterateInteractions(dir, { onUnreadable })) {
     if (!shown) {
-      process.stdout.write(`${formatInteraction(interaction)}\n\nall interactions:\n`);
+      await stdout.append(`${formatInteraction(interaction)}\n\nall interactions:\n`);
       shown = true;
     }
-    process.stdout.write(`${formatListLine(interaction)}\n`);
+    await stdout.append(`${formatListLine(interaction)}\n`);
   }
-  if (!shown) process.stdout.write("no interactions yet\n");
+  if (!shown) await stdout.append("no interactions yet\n");
   return EXIT.ok;
 }
 

@@ -2,7 +2,6 @@
 // and prints one JSON result per line, or with --report a realism summary per persona type.
 // The noiser is built from an options object by buildNoiser, so further layers (semantic,
 // --config) can slot in without touching the reading and printing.
-import { once } from "node:events";
 import { type Command, InvalidArgumentError } from "commander";
 import { InputError } from "../config/errors.js";
 import { applyNoise, type NoiseOptions } from "../noise/apply.js";
@@ -10,6 +9,7 @@ import { formatRealismReport, PERSONA_TYPES, realismReport } from "../noise/repo
 import { CHANNELS } from "../noise/steering.js";
 import type { NoiseResult } from "../schema/noise.js";
 import { terminalJson, terminalText } from "../shared/terminal-text.js";
+import { StreamAppender } from "../sinks/append.js";
 import { readLines } from "../sources/lines.js";
 import { openInput } from "../sources/open.js";
 import { EXIT } from "./fail.js";
@@ -103,10 +103,6 @@ async function* lines(stdin: NodeJS.ReadableStream): AsyncGenerator<string> {
   for await (const line of readLines(source)) yield line.text;
 }
 
-async function write(stdout: NodeJS.WritableStream, text: string): Promise<void> {
-  if (!stdout.write(text)) await once(stdout, "drain");
-}
-
 export async function runNoise(
   options: NoiseCommandOptions,
   io: NoiseIO = { stdin: process.stdin, stdout: process.stdout },
@@ -115,6 +111,10 @@ export async function runNoise(
   const preview = wantsDistractor(options)
     ? await distractorNoiser(options, parsePersona(options.persona))
     : undefined;
+  // One appender for the whole run: each write waits for stdout, and a reader gone (`| head`)
+  // fails the next write with EPIPE (ended quietly by fail.ts) instead of crashing the process.
+  const stdout = new StreamAppender(io.stdout);
+  const write = (text: string): Promise<void> => stdout.append(text);
   try {
     const noiser: Noiser = preview ? preview.noise : buildNoiser(options); // validates --persona before reading anything
     if (options.report) {
@@ -127,7 +127,6 @@ export async function runNoise(
           : { custom: parsePersona(options.persona), ...PERSONA_TYPES };
       const report = realismReport(messages, personas, noiseOptionsOf(options));
       await write(
-        io.stdout,
         options.json
           ? `${terminalJson(JSON.stringify(report, null, 2))}\n`
           : terminalText(formatRealismReport(report)),
@@ -136,10 +135,11 @@ export async function runNoise(
     }
     let index = 0;
     for await (const line of lines(io.stdin)) {
-      await write(io.stdout, `${terminalJson(JSON.stringify(printable(await noiser(line, index++))))}\n`);
+      await write(`${terminalJson(JSON.stringify(printable(await noiser(line, index++))))}\n`);
     }
     return EXIT.ok;
   } finally {
+    await stdout.close();
     // The preview's model (if any) is released on every way out, the report and errors included.
     await preview?.close();
   }

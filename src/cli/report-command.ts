@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { DEFAULT_SAMPLE_SIZE, writeReport } from "../report/build.js";
 import { unreadableFileLine } from "../run/output-reader.js";
+import { requireOutputFolder } from "./output-folder-arg.js";
 
 export interface ReportCommandOptions {
   output?: string;
@@ -26,6 +27,7 @@ export async function runReport(
   options: ReportCommandOptions,
   stderr: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
+  await requireOutputFolder(dir);
   const output = options.output ?? join(dir, "report.html");
   const report = await writeReport(dir, output, {
     ...(options.sample !== undefined ? { sample: options.sample } : {}),

@@ -1,10 +1,8 @@
 // Where exported rows go: JSON lines to a file or a stream (Parquet files: parquet.ts, same
 // shape). Each sink takes one record at a time and holds at most a small buffer (a row group
 // for Parquet), so an export's memory does not grow with the number of conversations.
-import { once } from "node:events";
 import { type FileHandle, open } from "node:fs/promises";
-import type { Transform } from "node:stream";
-import ndjson from "ndjson";
+import { StreamAppender } from "../sinks/append.js";
 
 export interface RowSink<T> {
   /** The file written, or "-" for a stream. */
@@ -56,28 +54,41 @@ export class JsonLinesFile implements RowSink<unknown> {
 }
 
 /**
- * One JSON document per line to a stream (stdout), through ndjson's serializer: its transform
- * writes each record as a line, and the pipe honours the stream's backpressure. Never ends the
- * target stream (stdout stays usable for the summary's caller).
+ * One JSON document per line to a stream (stdout), in chunks like the file sink, honouring the
+ * stream's backpressure. A reader that goes away (`| head`: EPIPE) fails the next add() or
+ * close() with that error instead of crashing the process or waiting for a 'drain' that never
+ * comes. Never ends the target stream (stdout stays usable for the summary's caller).
  */
 export class JsonLinesStream implements RowSink<unknown> {
   readonly path = "-";
-  readonly #serializer: Transform;
-  readonly #piped: Promise<void>;
+  readonly #stream: StreamAppender;
+  #pending: string[] = [];
+  #pendingBytes = 0;
 
   constructor(stream: NodeJS.WritableStream) {
-    this.#serializer = ndjson.stringify() as Transform;
-    this.#serializer.pipe(stream, { end: false });
-    // Resolves once every line has left the serializer (it ends after close()).
-    this.#piped = once(this.#serializer, "end").then(() => undefined);
+    this.#stream = new StreamAppender(stream);
   }
 
   async add(record: unknown): Promise<void> {
-    if (!this.#serializer.write(record)) await once(this.#serializer, "drain");
+    const line = `${JSON.stringify(record)}\n`;
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    if (this.#pendingBytes >= CHUNK) await this.#flush();
   }
 
   async close(): Promise<void> {
-    this.#serializer.end();
-    await this.#piped;
+    try {
+      await this.#flush();
+    } finally {
+      await this.#stream.close();
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    await this.#stream.append(text);
   }
 }
