@@ -2,7 +2,8 @@
 // or failure record is written. It is a spending ledger: tokens spent on a conversation that
 // a crash cut off before its file landed still appear (they were paid for), and a resumed run
 // that redoes that conversation adds a second line (paid for twice). Totals across runs are a
-// sum over this file, with no need to open 100k interaction files.
+// sum over this file, with no need to open 100k interaction files. Calls that belong to no
+// saved result get lines of their own: query generation, and conversations a stop signal ended.
 import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
 
 export interface UsageTotals {
