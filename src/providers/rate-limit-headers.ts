@@ -10,6 +10,7 @@
 //   anthropic-ratelimit-requests-{limit,remaining,reset} (reset as an RFC 3339 time)
 //   anthropic-ratelimit-tokens-{…}, else anthropic-ratelimit-input-tokens-{…}
 import type { RateLimitInfo } from "../schema/usage.js";
+import { redactUrls } from "../shared/redact-secrets.js";
 
 export type HeaderGetter = (name: string) => string | null | undefined;
 
@@ -125,6 +126,8 @@ export function httpEndpointKey(
   baseUrl: string | undefined,
   apiKeyEnv: string | undefined,
 ): string {
-  const url = (baseUrl ?? "").replace(/\/+$/, "").toLowerCase();
+  // Credentials in the URL are masked: the key is named in progress lines, summaries and the
+  // run summary's endpointsDown, and one endpoint is one budget whoever logs in to it.
+  const url = redactUrls((baseUrl ?? "").replace(/\/+$/, "").toLowerCase());
   return `${provider}|${url}|${apiKeyEnv ?? ""}`;
 }
