@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/providers/errors.js";
 import { describeCause, errorFromStatus, unknownError } from "../../src/providers/http-errors.js";
 import { resolveEndpoint } from "../../src/providers/presets.js";
+import { httpEndpointKey } from "../../src/providers/rate-limit-headers.js";
 import type { ModelConfig } from "../../src/schema/config.js";
 import { forgetSecrets } from "../../src/shared/redact-secrets.js";
 
@@ -51,5 +52,11 @@ describe("provider error messages", () => {
     resolveEndpoint(config, { SCRUB_TEST_KEY: ` ${KEY} ` });
     const error = new ProviderError("auth", `server said: invalid key ${KEY}`);
     expect(error.message).toBe("server said: invalid key ***");
+  });
+
+  it("an endpoint key (named in progress, summaries and the run summary) holds no URL credentials", () => {
+    const key = httpEndpointKey("openai", "http://user:PW-secret@127.0.0.1:9/v1?api_key=QS-secret", "K");
+    expect(key).not.toMatch(/pw-secret|qs-secret/i);
+    expect(key).toBe("openai|http://***@127.0.0.1:9/v1?api_key=***|K");
   });
 });
