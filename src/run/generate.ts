@@ -175,6 +175,7 @@ async function generateHoldingLock(
     : runtimeDistractor(options.config, runtime, {
         ...(cache ? { cache } : {}),
         ...(options.abortSignal ? { signal: options.abortSignal } : {}),
+        ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       });
   const noise = options.noise ?? distractor;

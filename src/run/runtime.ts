@@ -149,6 +149,8 @@ export function samplingOf(model: ModelConfig | undefined): { temperature?: numb
 export interface DistractorWiring {
   cache?: ResponseCache;
   signal?: AbortSignal;
+  /** The run's stop (a first Ctrl-C): semantic calls queued or backing off end at once. */
+  stopSignal?: AbortSignal;
   scheduler?: SchedulerLike;
 }
 
@@ -176,6 +178,7 @@ export function runtimeDistractor(
               : {}),
             ...withAdmission(runtime.admissionFor(model)),
             ...(wiring.signal ? { signal: wiring.signal } : {}),
+            ...(wiring.stopSignal ? { stopSignal: wiring.stopSignal } : {}),
           }),
         )
     : undefined;
