@@ -289,7 +289,9 @@ describe("files a config refers to", () => {
   });
 
   it("refuses a device as a template (it is not a regular file)", async () => {
-    const error = await loadError("interaction_generation:\n  style_transfer:\n    prompt_template: /dev/zero\n");
+    const error = await loadError(
+      "interaction_generation:\n  style_transfer:\n    prompt_template: /dev/zero\n",
+    );
     expect(error.message).toMatch(/not a regular file/);
   });
 });
@@ -305,7 +307,9 @@ describe("configs given in code go through the same model-block checks", () => {
     await expect(
       createDistractor({ distractor: { use_semantic: true, model: { model: "gpt-4o-mini" } } }),
     ).rejects.toThrow(/distractor\.model\.provider|is missing/);
-    const ok = new InteractionGenerator({ interaction_generation: { user_model: { model: "gemma-3-270m" } } });
+    const ok = new InteractionGenerator({
+      interaction_generation: { user_model: { model: "gemma-3-270m" } },
+    });
     expect(ok.config.interaction_generation.user_model.provider).toBe("local");
   });
 });
