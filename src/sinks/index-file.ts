@@ -62,6 +62,10 @@ export async function readIndex(path: string): Promise<IndexEntry[] | undefined>
     text = await readFile(path, "utf8");
   } catch (error) {
     if (isErrno(error, "ENOENT")) return undefined;
+    // A folder in its place: it cannot be rewritten either, so the run stops. Node's EISDIR from
+    // a read carries no path; the CLI's one line ("cannot use …: it is a folder") needs it.
+    if (isErrno(error, "EISDIR") && (error as NodeJS.ErrnoException).path === undefined)
+      (error as NodeJS.ErrnoException).path = path;
     throw error;
   }
   try {

@@ -5,7 +5,7 @@
 import { lstat, mkdir, rename } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { type CompletedSet, loadCompleted } from "./completed.js";
-import { type CorruptFileError, isErrno } from "./layout.js";
+import { type CorruptFileError, isErrno, outputPaths } from "./layout.js";
 
 export interface QuarantinedFile {
   from: string;
@@ -78,8 +78,30 @@ export async function loadCompletedForRun(
   dir: string,
   onNotice: (line: string) => void,
 ): Promise<CompletedSet> {
+  await refuseFoldersInPlaceOfFiles(dir);
   const completed = await loadCompleted(dir);
   const moved = await quarantineUnreadable(dir, completed.corrupt);
   if (moved.length > 0) onNotice(quarantineNotice(dir, moved));
   return completed;
+}
+
+/**
+ * index.json, failures.ndjson and usage.ndjson are opened only at the first save, after that
+ * conversation's calls are paid for: a folder in place of one is found here, before any call,
+ * as the errno error a person can act on (the CLI prints "cannot use <path>: it is a folder").
+ */
+async function refuseFoldersInPlaceOfFiles(dir: string): Promise<void> {
+  const paths = outputPaths(dir);
+  for (const path of [paths.index, paths.failures, paths.usage]) {
+    const stats = await lstat(path).catch((error: unknown) => {
+      if (isErrno(error, "ENOENT") || isErrno(error, "ENOTDIR")) return undefined;
+      throw error;
+    });
+    if (stats?.isDirectory()) {
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), {
+        code: "EISDIR",
+        path,
+      });
+    }
+  }
 }

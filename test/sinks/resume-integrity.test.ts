@@ -5,9 +5,9 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadCompleted, loadFailures } from "../../src/sinks/completed.js";
-import type { IndexEntry } from "../../src/sinks/index-file.js";
+import { type IndexEntry, readIndex } from "../../src/sinks/index-file.js";
 import { InteractionStorage } from "../../src/sinks/interaction-storage.js";
-import { quarantineUnreadable } from "../../src/sinks/quarantine.js";
+import { loadCompletedForRun, quarantineUnreadable } from "../../src/sinks/quarantine.js";
 import { failure, interaction, tempDir } from "./fixtures.js";
 
 describe("resume integrity", () => {
@@ -126,6 +126,28 @@ describe("index.json that is corrupt or holds wrong entries", () => {
       expect(entry).toMatchObject({ persona_id: "persona_001", num_turns: 2, query_id: "query_001" });
       expect(entry.filepath).toBe(join(out, "interactions", `${entry.interaction_id}.json`));
     }
+  });
+
+  it("an index.json that is a folder fails naming it (the CLI's one line needs the path)", async () => {
+    await rm(join(out, "index.json"));
+    await mkdir(join(out, "index.json"));
+    await expect(readIndex(join(out, "index.json"))).rejects.toMatchObject({
+      code: "EISDIR",
+      path: join(out, "index.json"),
+    });
+  });
+
+  it("a folder in place of index.json, failures.ndjson or usage.ndjson stops a run before any call", async () => {
+    for (const name of ["index.json", "failures.ndjson", "usage.ndjson"]) {
+      await rm(join(out, name), { recursive: true, force: true });
+      await mkdir(join(out, name));
+      await expect(loadCompletedForRun(out, () => {})).rejects.toMatchObject({
+        code: "EISDIR",
+        path: join(out, name),
+      });
+      await rm(join(out, name), { recursive: true });
+    }
+    expect((await loadCompletedForRun(out, () => {})).size).toBe(2);
   });
 
   it("a corrupt index is rebuilt from the files", async () => {
