@@ -21,15 +21,22 @@ export interface OpenResponseCacheOptions extends SegmentResponseCacheOptions {
   cwd?: string;
 }
 
+/** The folder openResponseCache uses for these options: `dir` against cwd, else the default. */
+export function responseCacheDir(
+  options: Pick<OpenResponseCacheOptions, "dir" | "env" | "cwd"> = {},
+): string {
+  return options.dir
+    ? resolve(options.cwd ?? process.cwd(), options.dir)
+    : defaultResponseCacheDir(options.env);
+}
+
 /**
  * The run's response cache (a segment log, docs/cache.md), or undefined when it is off. Creates
  * nothing on disk until the first entry is written, so a run that never calls a model leaves no
- * folder behind.
+ * folder behind. A folder that cannot be written is not detected here (writes would fail
+ * silently, as misses): check it first with preflightResponseCache (src/run/preflight.ts).
  */
 export function openResponseCache(options: OpenResponseCacheOptions = {}): SegmentResponseCache | undefined {
   if (options.enabled === false) return undefined;
-  const dir = options.dir
-    ? resolve(options.cwd ?? process.cwd(), options.dir)
-    : defaultResponseCacheDir(options.env);
-  return new SegmentResponseCache(dir, options);
+  return new SegmentResponseCache(responseCacheDir(options), options);
 }

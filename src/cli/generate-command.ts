@@ -9,6 +9,7 @@ import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
 import { applyHeapPolicy } from "../run/heap.js";
+import { preflightOutputFolder, preflightResponseCache } from "../run/preflight.js";
 import { checkRuntimeConfig, inConfigFile } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
 import { scrubSecrets } from "../shared/redact-secrets.js";
@@ -149,6 +150,14 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   }
   if (total !== undefined && options.limit !== undefined) total = Math.min(total, options.limit);
 
+  // Before any call: an --out or --cache-dir that cannot be written fails now (exit 2), not
+  // after paying for calls; an unusable default cache folder is a warning and no cache.
+  if (options.out) await preflightOutputFolder(options.out);
+  const cacheChoice = await preflightResponseCache(
+    { enabled: options.cache !== false, ...(options.cacheDir ? { dir: options.cacheDir } : {}) },
+    (line) => process.stderr.write(`${line}\n`),
+  );
+
   const stop = new AbortController();
   const abort = new AbortController();
   // First signal: stop (generate() calls onStop, which says what happens); second: abort the
@@ -178,7 +187,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       requirePersonas: true, // an empty input is nothing to do: exit 2, like prevalidate and --dry-run
       ...(options.out ? { out: options.out } : { ndjson: process.stdout }),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
-      ...(options.cache === false ? { cache: false as const } : {}),
+      ...(cacheChoice.enabled ? {} : { cache: false as const }),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       ...(Object.keys(budget).length > 0 ? { budget } : {}),
       stopSignal: stop.signal,
@@ -230,6 +239,7 @@ async function dryRun(
           name: options.personas === "-" ? "stdin" : options.personas,
           requireAny: true, // like prevalidate and a run: no personas is nothing to do
         }).pipe(tap(requireQueries(ig.query_generation.enabled, options.personas)));
+  if (options.out) await preflightOutputFolder(options.out, { create: false });
   // Only files that really hold their interaction are done (a broken one would be redone).
   const completed = options.out ? await loadCompleted(options.out) : undefined;
   const estimate = await estimateRunFrom(config, personas$, new PriceTable(config.pricing), {

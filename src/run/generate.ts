@@ -42,6 +42,7 @@ import { personaTasks, toTasks } from "../sources/tasks.js";
 import { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./budget.js";
 import { RunEstimator } from "./estimate.js";
 import { lockOutputFolder } from "./output-folder-lock.js";
+import { preflightOutputFolder, preflightResponseCache } from "./preflight.js";
 import { buildRuntime, type RuntimeOptions, runtimeDistractor } from "./runtime.js";
 
 export interface GenerateOptions extends RuntimeOptions {
@@ -139,6 +140,10 @@ export async function generate(options: GenerateOptions): Promise<RunSummary> {
   // One run per output folder (docs/outputs.md), held before anything else: a second run on the
   // folder fails here, having made no call.
   const notice = options.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // An --out or --cache-dir that cannot be written fails before the lock and any call.
+  if (options.out) await preflightOutputFolder(options.out);
+  if (options.cacheDir && options.cache === undefined)
+    await preflightResponseCache({ dir: options.cacheDir }, () => {});
   const lock = options.out ? await lockOutputFolder(options.out, notice) : undefined;
   try {
     return await generateHoldingLock(options, notice);
