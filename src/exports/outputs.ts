@@ -2,6 +2,7 @@
 // shape). Each sink takes one record at a time and holds at most a small buffer (a row group
 // for Parquet), so an export's memory does not grow with the number of conversations.
 import { type FileHandle, open } from "node:fs/promises";
+import { terminalJson } from "../shared/terminal-text.js";
 import { StreamAppender } from "../sinks/append.js";
 
 export interface RowSink<T> {
@@ -70,7 +71,9 @@ export class JsonLinesStream implements RowSink<unknown> {
   }
 
   async add(record: unknown): Promise<void> {
-    const line = `${JSON.stringify(record)}\n`;
+    // stdout may be a terminal: C1 controls and bidi overrides in conversation text leave as \u
+    // escapes (the same row once parsed), so a terminal shows them instead of acting on them.
+    const line = `${terminalJson(JSON.stringify(record))}\n`;
     this.#pending.push(line);
     this.#pendingBytes += line.length;
     if (this.#pendingBytes >= CHUNK) await this.#flush();
