@@ -202,4 +202,16 @@ describe("terminal escapes are printed harmless", () => {
       await server.close();
     }
   });
+
+  it("export to stdout: JSON lines carry C1 controls and bidi overrides as \\u escapes, the same text once parsed", async () => {
+    const run = await runCli(["export", dir, "--format", "jsonl"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(RAW);
+    expect(run.stdout).toContain("\\u009b31m");
+    const rows = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.stringify(JSON.parse(line)));
+    expect(rows.join("\n")).toContain(JSON.stringify(`Like this: ${TITLE}${C1_CSI}done`).slice(1, -1));
+  });
 });
