@@ -102,15 +102,23 @@ function attemptOnce(
   model: ChatModel,
   request: ChatRequest,
   signal: AbortSignal | undefined,
+  stopSignal?: AbortSignal,
 ): Observable<ChatResult> {
   if (model.complete$) return model.complete$(request);
+  // The stop ends a wait inside the provider (the local model's queue) like the waits here.
+  const sent = {
+    ...request,
+    ...(signal ? { signal } : {}),
+    ...(stopSignal ? { waitSignal: stopSignal } : {}),
+  };
   return new Observable<ChatResult>((subscriber) => {
-    model.complete(signal ? { ...request, signal } : request).then(
+    model.complete(sent).then(
       (result) => {
         subscriber.next(result);
         subscriber.complete();
       },
-      (error: unknown) => subscriber.error(error),
+      (error: unknown) =>
+        subscriber.error(stopSignal?.aborted && error === stopSignal.reason ? new StopRequested() : error),
     );
   });
 }
@@ -128,7 +136,7 @@ export function callModel(
   };
   const { onFailedCall } = options;
   const ceilingMs = options.retry.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-  const attempt$ = attemptOnce(model, request, options.signal);
+  const attempt$ = attemptOnce(model, request, options.signal, options.stopSignal);
   const once = onFailedCall
     ? attempt$.pipe(
         tap({

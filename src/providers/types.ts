@@ -17,6 +17,12 @@ export interface ChatRequest {
   /** Aborts the call (timeouts, Ctrl-C). */
   signal?: AbortSignal;
   /**
+   * Ends only a wait inside the provider before the call runs (the local model's queue for a
+   * context sequence), never a call already running: the run's stop (a first Ctrl-C). The call
+   * then fails with this signal's reason. Not part of the cache key.
+   */
+  waitSignal?: AbortSignal;
+  /**
    * Speaker names for providers that prompt a pretrained model as a transcript
    * ("User: …\nAssistant: …"). Chat providers ignore it. The simulated user sends its
    * history with roles flipped (it speaks as "assistant"), so it passes

@@ -2,17 +2,20 @@
 // started after it, conversations in flight end at their next model call (unsaved, reported
 // with what they paid for), and every wait — retry_delay, a call's backoff, an endpoint's
 // admission queue — ends the moment the signal lands.
-import { from, map, Observable } from "rxjs";
+import { asyncScheduler, from, lastValueFrom, map, Observable } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { describe, expect, it } from "vitest";
 import { PriceTable } from "../../src/conversation/pricing.js";
 import type { Admission, Release } from "../../src/limits/types.js";
 import { admit } from "../../src/operators/admit.js";
+import { callModel } from "../../src/operators/call-model.js";
 import type { InterruptedConversation } from "../../src/operators/converse.js";
 import { converseAll } from "../../src/operators/converse-all.js";
+import { StopRequested } from "../../src/operators/stop.js";
 import { styleTransfer } from "../../src/operators/style-transfer.js";
 import { ProviderError } from "../../src/providers/errors.js";
 import { FakeChatModel } from "../../src/providers/fake.js";
+import type { ChatModel, ChatRequest } from "../../src/providers/types.js";
 import { makeDeps, makeTask } from "../support/pipeline-fixtures.js";
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -189,7 +192,9 @@ describe("the stop signal (virtual time)", () => {
       });
       cold("15ms x").subscribe(() => stop.abort());
       const queries = cold("a 19ms b|").pipe(
-        map((id) => makeTask({ interaction_id: id, original_query: `question ${id}`, initial_query: `question ${id}` })),
+        map((id) =>
+          makeTask({ interaction_id: id, original_query: `question ${id}`, initial_query: `question ${id}` }),
+        ),
         styleTransfer({
           model,
           concurrency: 2,
@@ -205,6 +210,52 @@ describe("the stop signal (virtual time)", () => {
       flush();
       expect(calls).toBe(1);
     });
+  });
+});
+
+describe("the stop signal and a provider's own queue", () => {
+  it("a call waiting in the provider's queue (waitSignal) ends with StopRequested; a running one is left alone", async () => {
+    const stop = new AbortController();
+    const seen: Array<AbortSignal | undefined> = [];
+    // A provider whose first call runs (it answers once the test says so) and whose second call
+    // waits in its queue until the run's stop ends that wait, like the local model's sequences.
+    let finishRunning: (() => void) | undefined;
+    const queued: ChatModel = {
+      provider: "fake",
+      model: "queued",
+      complete: (request: ChatRequest) => {
+        seen.push(request.waitSignal);
+        if (seen.length === 1)
+          return new Promise((resolve) => {
+            finishRunning = () =>
+              resolve({
+                text: "done",
+                usage: { prompt_tokens: 1, completion_tokens: 1 },
+                finishReason: "stop",
+                provider: "fake",
+                model: "queued",
+              });
+          });
+        return new Promise((_, reject) => {
+          request.waitSignal?.addEventListener("abort", () => reject(request.waitSignal?.reason), {
+            once: true,
+          });
+        });
+      },
+    };
+    const options = {
+      retry: { count: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      scheduler: asyncScheduler,
+      jitterSeed: 1,
+      stopSignal: stop.signal,
+    };
+    const running = lastValueFrom(callModel(queued, { messages: [{ role: "user", content: "a" }] }, options));
+    const waiting = lastValueFrom(callModel(queued, { messages: [{ role: "user", content: "b" }] }, options));
+    stop.abort();
+    await expect(waiting).rejects.toBeInstanceOf(StopRequested);
+    finishRunning?.();
+    await expect(running).resolves.toMatchObject({ text: "done" });
+    expect(seen).toEqual([stop.signal, stop.signal]);
   });
 });
 

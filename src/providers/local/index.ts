@@ -155,14 +155,18 @@ export async function createLocalChatModel(
       // A caller may ask for a transcript even of a chat model (the simulated user does, types.ts).
       const format = request.promptStyle === "transcript" ? "transcript" : formatOf(loaded);
       const generate = format === "chat" ? generateChat : generateTranscript;
+      // Queued for a sequence, the call also leaves at the run's stop (a generation never does).
+      const { waitSignal } = request;
+      const queueSignal = waitSignal ? (signal ? AbortSignal.any([signal, waitSignal]) : waitSignal) : signal;
       let generation: Generation;
       try {
         generation = await loaded.pool.use(
           (slot) => generate(slot, loaded, request.messages, sampling, signal),
-          signal,
+          queueSignal,
           (slot) => commonPrefixLength(slot.lastPrompt, key),
         );
       } catch (error) {
+        if (waitSignal?.aborted && error === waitSignal.reason) throw error;
         throw mapGenerationError(error, signal);
       }
       return {
