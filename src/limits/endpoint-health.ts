@@ -54,6 +54,7 @@ const CODE_WORDS: Record<string, string> = {
   ENETUNREACH: "network unreachable",
   EHOSTDOWN: "host down",
   UND_ERR_CONNECT_TIMEOUT: "connect timed out",
+  BAD_PORT: "port refused by fetch",
 };
 
 function connectionWords(error: ProviderError): string {

@@ -62,12 +62,13 @@ export function retryReason(error: unknown, delayMs: number): string {
 
 /**
  * A conversation that never got to make a call because its endpoint was given up on: not a
- * failure to save (a rerun does it), but one of the run's "not started".
+ * failure to save (a rerun does it), but one of the run's "not started". `endpointDown`: an
+ * endpoint of the run is given up on, so a conversation that made no call at all — whatever its
+ * own error (the connection failure that tipped the endpoint over) — is one of them too.
  */
-export function neverStarted(failure: FailureRecord): boolean {
-  return (
-    (failure.error_kind === "endpoint_down" || failure.error_kind === "auth") && failure.usage.length === 0
-  );
+export function neverStarted(failure: FailureRecord, endpointDown = false): boolean {
+  if (failure.usage.length > 0) return false;
+  return endpointDown || failure.error_kind === "endpoint_down" || failure.error_kind === "auth";
 }
 
 export class ProgressTracker implements RunEvents {
@@ -86,6 +87,7 @@ export class ProgressTracker implements RunEvents {
   /** Calls waiting out a retry delay: when each wait ends, and why. */
   private backoffs: Array<{ until: number; reason: string }> = [];
   private endpoints: (() => BudgetSnapshot[]) | undefined;
+  private endpointDown: () => boolean = () => false;
   private readonly startedAt: number;
 
   constructor(private readonly scheduler: SchedulerLike = asyncScheduler) {
@@ -99,7 +101,8 @@ export class ProgressTracker implements RunEvents {
   onFinish(result: ConversationResult): void {
     this.inFlight--;
     if (result.kind === "interaction") this.done++;
-    else if (result.failure !== undefined && neverStarted(result.failure)) this.notStarted++;
+    else if (result.failure !== undefined && neverStarted(result.failure, this.endpointDown()))
+      this.notStarted++;
     else this.failed++;
   }
 
@@ -134,8 +137,9 @@ export class ProgressTracker implements RunEvents {
   }
 
   /** Where endpoint pauses and health come from (the run's budgets). */
-  watchEndpoints(source: () => BudgetSnapshot[]): void {
+  watchEndpoints(source: () => BudgetSnapshot[], anyDown?: () => boolean): void {
     this.endpoints = source;
+    if (anyDown) this.endpointDown = anyDown;
   }
 
   /** The longest current wait over PAUSE_SHOWN_MS: endpoint pauses and calls' own retry delays. */

@@ -28,7 +28,7 @@ const TRANSIENT: ReadonlySet<ProviderErrorKind> = new Set([
  * Network codes of a host that does not exist: no retry within a run will find it. EAI_AGAIN (the
  * resolver did not answer in time) is not among them: it is transient.
  */
-const PERMANENT_CODES: ReadonlySet<string> = new Set(["ENOTFOUND"]);
+const PERMANENT_CODES: ReadonlySet<string> = new Set(["ENOTFOUND", "BAD_PORT"]);
 
 /** Codes of failures while connecting: the request never reached the server. */
 const CONNECT_CODES: ReadonlySet<string> = new Set([
@@ -39,6 +39,7 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
   "ENETUNREACH",
   "EHOSTDOWN",
   "UND_ERR_CONNECT_TIMEOUT",
+  "BAD_PORT",
 ]);
 
 export class ProviderError extends Error {
@@ -56,6 +57,7 @@ export class ProviderError extends Error {
   readonly emptyReply: boolean;
   /** The network error code of a connection failure (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET, …). */
   readonly code: string | undefined;
+  readonly #reachedServer: boolean | undefined;
 
   constructor(
     kind: ProviderErrorKind,
@@ -68,6 +70,8 @@ export class ProviderError extends Error {
       cause?: unknown;
       emptyReply?: boolean;
       code?: string;
+      /** Whether the request got to the server, when the kind and code cannot tell. */
+      reachedServer?: boolean;
     } = {},
   ) {
     // Every provider failure's text passes here: URL credentials, key-like query parameters and
@@ -81,6 +85,7 @@ export class ProviderError extends Error {
     this.rateLimit = options.rateLimit;
     this.emptyReply = options.emptyReply === true;
     this.code = options.code;
+    this.#reachedServer = options.reachedServer;
   }
 
   get transient(): boolean {
@@ -94,10 +99,12 @@ export class ProviderError extends Error {
    * False for failures while connecting and for calls refused before any request.
    */
   get reachedServer(): boolean {
+    if (this.#reachedServer !== undefined) return this.#reachedServer;
     if (this.status !== undefined) return true;
     if (this.kind === "malformed" || this.kind === "timeout") return true;
     if (this.kind !== "connection") return false;
-    return this.code === undefined || !CONNECT_CODES.has(this.code);
+    // Without a code nothing says the request left ("fetch failed": bad port, a refused URL).
+    return this.code !== undefined && !CONNECT_CODES.has(this.code);
   }
 }
 

@@ -81,6 +81,8 @@ export function networkCode(error: unknown): string | undefined {
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const code = (current as Error & { code?: unknown }).code;
     if (typeof code === "string" && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
+    // fetch refuses some ports outright (9, 25, 6000, …: the Fetch standard's "bad ports").
+    if (current.message === "bad port") return "BAD_PORT";
     current = current.cause;
   }
   return undefined;
@@ -116,12 +118,19 @@ export function isDroppedConnection(error: unknown): boolean {
 }
 
 /** A connection failure (refused, reset, dropped mid-body) with its cause summarised and its code. */
-function connectionError(label: string, error: unknown, secret: string | undefined): ProviderError {
+function connectionError(
+  label: string,
+  error: unknown,
+  secret: string | undefined,
+  afterHeaders = false,
+): ProviderError {
   const why = describeCause(error, secret);
   const code = networkCode(error);
   // The cause chain is summarised in the message rather than kept (see errorFromStatus).
   return new ProviderError("connection", `${label}: connection failed${why ? `: ${why}` : ""}`, {
     ...(code ? { code } : {}),
+    // Cut short after the headers: the server had the request, whatever the code says.
+    ...(afterHeaders ? { reachedServer: true } : {}),
   });
 }
 
@@ -162,6 +171,6 @@ export function mapSdkError(
   const http = sdk.httpError(error);
   if (http) return errorFromStatus(label, http.status, http.message, http.headers, http.requestId, secret);
   // A body cut short after the headers: not the SDK's connection error, but one all the same.
-  if (isDroppedConnection(error)) return connectionError(label, error, secret);
+  if (isDroppedConnection(error)) return connectionError(label, error, secret, true);
   return unknownError(label, error, secret);
 }

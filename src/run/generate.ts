@@ -159,7 +159,8 @@ async function generateHoldingLock(
   const ig = options.config.interaction_generation;
   const runtime = await buildRuntime(options.config, options);
   const progress = new ProgressTracker();
-  progress.watchEndpoints(() => runtime.budgets.snapshot()); // pauses, endpoints given up on
+  const anyEndpointDown = () => runtime.budgets.down().length > 0;
+  progress.watchEndpoints(() => runtime.budgets.snapshot(), anyEndpointDown); // pauses, endpoints given up on
   // Once an endpoint is given up on (down, key refused) no new conversation starts; a rerun does
   // them. They are counted as not started, never saved as failures.
   const endpointsUp = filter<Task>(() => {
@@ -375,7 +376,7 @@ async function generateHoldingLock(
       ).pipe(
         takeUntil(abort$),
         // Refused before any call by an endpoint given up on: not a failure to save (see above).
-        filter((result) => result.kind !== "failure" || !neverStarted(result.failure)),
+        filter((result) => result.kind !== "failure" || !neverStarted(result.failure, anyEndpointDown())),
         sink,
         extraSinks,
         tap((result) => {

@@ -170,6 +170,25 @@ describe("an endpoint that is down or refuses the key (case 7)", () => {
     expect(failures).toBe("");
   });
 
+  it("port 9 on the SDK's fetch ('bad port') takes the endpoint out at once; the conversation that met it is not saved either", async () => {
+    const out = join(dir, "bad-port");
+    const summary = await generate({
+      config: configFor("http://127.0.0.1:9/v1", { transport: "sdk", ig: { max_workers: 8 } }),
+      personas: from(personas(12)),
+      out,
+      cache: false,
+    });
+    expect(summary.endpointsDown).toEqual([
+      {
+        endpoint: "http://127.0.0.1:9/v1",
+        kind: "endpoint_down",
+        reason: "port refused by fetch (BAD_PORT) after 1 attempt",
+      },
+    ]);
+    expect(summary).toMatchObject({ done: 0, failed: 0, notStarted: 12, calls: 0 });
+    expect(await readFile(join(out, "failures.ndjson"), "utf8").catch(() => "")).toBe("");
+  });
+
   it("a 401 costs one request, not one per conversation", async () => {
     const server = await serve((_req, res) => {
       res.writeHead(401, { "content-type": "application/json" });

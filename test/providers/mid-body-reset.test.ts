@@ -121,6 +121,23 @@ describe("connection failures before an answer", () => {
     }
   });
 
+  it("a port fetch refuses to use (9, 'bad port') is permanent and made no call, on the sdk transport", async () => {
+    const model = new OpenAIChatModel(
+      { provider: "openai", model: "m", base_url: "http://127.0.0.1:9/v1" },
+      "",
+    );
+    const error = await failure(model.complete(ASK));
+    expect(error.kind).toBe("connection");
+    expect(error.code).toBe("BAD_PORT");
+    expect(error.transient).toBe(false);
+    expect(error.reachedServer).toBe(false);
+  });
+
+  it("a connection error without a code made no call", () => {
+    expect(new ProviderError("connection", "fetch failed").reachedServer).toBe(false);
+    expect(new ProviderError("connection", "x", { code: "UND_ERR_SOCKET" }).reachedServer).toBe(true);
+  });
+
   it("a host that does not resolve (ENOTFOUND) is not transient; EAI_AGAIN is", () => {
     const notFound = new ProviderError("connection", "x", { code: "ENOTFOUND" });
     expect(notFound.transient).toBe(false);
