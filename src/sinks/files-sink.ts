@@ -2,6 +2,7 @@
 // DIR/failures.ndjson, DIR/usage.ndjson and DIR/index.json — all through InteractionStorage.
 import type { OperatorFunction } from "rxjs";
 import type { ConversationResult } from "../schema/interaction.js";
+import { withDiskFullPath } from "../shared/fs-errors.js";
 import { InteractionStorage, type InteractionStorageOptions } from "./interaction-storage.js";
 import { type PersistOptions, persistEach } from "./persist.js";
 
@@ -30,9 +31,19 @@ export function filesSink(
       // thread in one message (a save at a time cost ≈0.04 ms more CPU per model call, measured
       // by an A/B of 12 pairs of 1,500-conversation runs).
       return {
+        // A full disk ends the run with the file it was saving named (DiskFullError: "disk full
+        // while writing …"); what was saved before stays saved, and a rerun does the rest.
         write: async (result) => {
-          if (result.kind === "interaction") await storage.save(result.interaction);
-          else await storage.saveFailure(result.failure);
+          try {
+            if (result.kind === "interaction") await storage.save(result.interaction);
+            else await storage.saveFailure(result.failure);
+          } catch (error) {
+            const path =
+              result.kind === "interaction"
+                ? storage.pathFor(result.interaction.interaction_id)
+                : storage.paths.failures;
+            throw withDiskFullPath(error, path);
+          }
         },
         // The storage finishes the writes already handed to it before it flushes or closes.
         close: async () => {
