@@ -170,6 +170,24 @@ describe("an endpoint that is down or refuses the key (case 7)", () => {
     expect(failures).toBe("");
   });
 
+  it("a rerun once the endpoint is back does every conversation the down endpoint left", async () => {
+    const out = join(dir, "rerun");
+    const first = await generate({
+      config: configFor(await closedPort()),
+      personas: from(personas(10)),
+      out,
+      cache: false,
+    });
+    expect(first.notStarted).toBe(10);
+    const second = await generate({
+      config: configFor(standIn.url), // the stand-in's URL ends in /v1
+      personas: from(personas(10)),
+      out,
+      cache: false,
+    });
+    expect(second).toMatchObject({ done: 10, failed: 0, skipped: 0, notStarted: 0, endpointsDown: [] });
+  });
+
   it("port 9 on the SDK's fetch ('bad port') takes the endpoint out at once; the conversation that met it is not saved either", async () => {
     const out = join(dir, "bad-port");
     const summary = await generate({
