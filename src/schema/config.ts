@@ -162,11 +162,13 @@ const HelperModelConfig = z.strictObject({
 
 export const CallRetryConfig = z.strictObject({
   /** Retries of one model call for transient failures (429, 5xx, timeouts, dropped connections). */
-  count: z.number().int().min(0).default(4),
+  // Ceilings (docs/configuration.md): a retry count or a delay without one turns one failing
+  // endpoint into a run that never ends.
+  count: z.number().int().min(0).max(20).default(4),
   /** First backoff in seconds; doubles per attempt, with equal jitter (half to all of the step). */
-  base_delay: z.number().min(0).default(0.5),
+  base_delay: z.number().min(0).max(600).default(0.5),
   /** Cap of one backoff in seconds (a longer Retry-After is still honoured, up to max_retry_after). */
-  max_delay: z.number().min(0).default(30),
+  max_delay: z.number().min(0).max(600).default(30),
   /**
    * Longest Retry-After waited for, in seconds. A longer one fails the call and takes its endpoint
    * out of the run (rerun later), instead of stalling every conversation behind it.
@@ -186,9 +188,9 @@ export const InteractionGenerationConfig = z
     // square of its turns: 200 turns of ~300 tokens is ~6M prompt tokens for one conversation.
     max_turns: z.number().int().min(1).max(MAX_TURNS_CEILING, MAX_TURNS_MESSAGE).default(5),
     max_workers: z.number().int().min(1, "max_workers must be at least 1").default(20),
-    max_retries: z.number().int().min(0).default(3),
-    retry_delay: z.number().min(0).default(2),
-    max_supplement_rounds: z.number().int().min(0).default(3),
+    max_retries: z.number().int().min(0).max(20).default(3),
+    retry_delay: z.number().min(0).max(600).default(2),
+    max_supplement_rounds: z.number().int().min(0).max(20).default(3),
     /** Interactions wanted per persona; defaults to the number of queries it brings. */
     queries_per_persona: z.number().int().min(1).optional(),
     /** Conversations generated per query (each gets its own sample index and seed). */
