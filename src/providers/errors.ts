@@ -101,7 +101,8 @@ export class ProviderError extends Error {
   get reachedServer(): boolean {
     if (this.#reachedServer !== undefined) return this.#reachedServer;
     if (this.status !== undefined) return true;
-    if (this.kind === "malformed" || this.kind === "timeout") return true;
+    // A server error without a status is the local model's failed generation: it ran.
+    if (this.kind === "malformed" || this.kind === "timeout" || this.kind === "server") return true;
     if (this.kind !== "connection") return false;
     // Without a code nothing says the request left ("fetch failed": bad port, a refused URL).
     return this.code !== undefined && !CONNECT_CODES.has(this.code);

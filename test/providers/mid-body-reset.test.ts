@@ -136,6 +136,9 @@ describe("connection failures before an answer", () => {
   it("a connection error without a code made no call", () => {
     expect(new ProviderError("connection", "fetch failed").reachedServer).toBe(false);
     expect(new ProviderError("connection", "x", { code: "UND_ERR_SOCKET" }).reachedServer).toBe(true);
+    // The local model's failed generation ran: a call made. A prompt refused before it did not.
+    expect(new ProviderError("server", "local model generation failed").reachedServer).toBe(true);
+    expect(new ProviderError("bad_request", "prompt too long").reachedServer).toBe(false);
   });
 
   it("a host that does not resolve (ENOTFOUND) is not transient; EAI_AGAIN is", () => {
