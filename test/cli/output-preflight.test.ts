@@ -10,6 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StandInServer, startStandInServer } from "../../bench/stand-in-server.js";
+import { InputError } from "../../src/config/errors.js";
+import { generate as generate_ } from "../../src/run/generate.js";
+import { ConvosimConfig } from "../../src/schema/config.js";
 import { type CliRun, requireBuild, runCli, startCli } from "../support/cli.js";
 
 let dir: string;
@@ -104,6 +107,32 @@ describe("generate --out that cannot be written: exit 2 before any call", () => 
     immutable.push(folder);
     await expectRefused(generate(folder), /--out: .* operation not permitted/);
     expect(await readdir(folder)).toEqual([]);
+  });
+});
+
+describe("generate() for library callers makes the same check", () => {
+  it("an --out that is a file: an InputError naming --out, and no request", async () => {
+    const file = join(dir, "library-file");
+    await writeFile(file, "keep me\n");
+    const before = server.stats.requests;
+    const run = generate_({
+      config: ConvosimConfig.parse({
+        interaction_generation: {
+          min_turns: 1,
+          max_turns: 1,
+          assistant_model: { provider: "openai", model: "m", base_url: server.url, api_key_env: "PATH" },
+          user_model: { provider: "openai", model: "m", base_url: server.url, api_key_env: "PATH" },
+        },
+      }),
+      personas,
+      out: join(file, "out"),
+      cache: false,
+      onNotice: () => {},
+    });
+    await expect(run).rejects.toThrow(InputError);
+    await expect(run).rejects.toMatchObject({ field: "--out" });
+    expect(server.stats.requests).toBe(before);
+    expect(await readFile(file, "utf8")).toBe("keep me\n");
   });
 });
 
