@@ -3,11 +3,13 @@
 // distribution, persona distribution). Unlike the reference, the split is by persona and
 // seeded (split.ts), so no persona is in two splits, and the arrays are streamed to disk one
 // sample at a time instead of being built in memory.
-import { type FileHandle, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Interaction } from "../schema/interaction.js";
+import { makeFolder } from "../shared/writable-folder.js";
 import { readNdjson } from "../sinks/ndjson-sink.js";
 import { type TrainingSample, toTrainingSample } from "../sinks/training.js";
+import { type OutputFile, openOutputFile, refuseInsideFolder } from "./output-file.js";
 import { readStore } from "./source.js";
 import { parseSplitSpec, type SplitSpec, splitOf, validateSplitSpec } from "./split.js";
 
@@ -100,7 +102,9 @@ export class TrainingDataExporter {
   }
 
   /** Exports the samples of an output folder's interactions. */
-  exportFolder(dir: string, outDir: string): Promise<TrainingStatistics> {
+  async exportFolder(dir: string, outDir: string): Promise<TrainingStatistics> {
+    // Its .json files inside interactions/ would be read back as (corrupt) interactions.
+    await refuseInsideFolder(outDir, join(dir, "interactions"), "outDir");
     return this.export(readStore(dir), outDir);
   }
 
@@ -113,12 +117,16 @@ export class TrainingDataExporter {
     source: AsyncIterable<Interaction | TrainingSample> | Iterable<Interaction | TrainingSample>,
     outDir: string,
   ): Promise<TrainingStatistics> {
-    await mkdir(outDir, { recursive: true });
+    await makeFolder(outDir);
     const names = this.#split ? this.#split.map((part) => part.name) : [ALL_SAMPLES];
     const suffix = `.tmp-${process.pid}`;
-    const files = new Map(
-      names.map((name) => [name, new JsonArrayFile(join(outDir, `${name}.json${suffix}`))]),
-    );
+    // Each file written as `> PATH` would: through a symlink, in place to a device or pipe.
+    const targets = new Map<string, OutputFile>();
+    for (const name of names) {
+      targets.set(name, await openOutputFile(join(outDir, `${name}.json`), "outDir", suffix));
+    }
+    const stats = await openOutputFile(join(outDir, "statistics.json"), "outDir", suffix);
+    const files = new Map(names.map((name) => [name, new JsonArrayFile(targets.get(name)!.writePath)]));
     const seen = new Set<string>();
     const personas = new Map<string, number>();
     const splitPersonas = new Map(names.map((name) => [name, new Set<string>()]));
@@ -148,10 +156,14 @@ export class TrainingDataExporter {
       for (const file of files.values()) await file.close();
     } catch (error) {
       await Promise.allSettled([...files.values()].map((file) => file.close()));
-      await Promise.allSettled([...files.values()].map((file) => rm(file.path, { force: true })));
+      const temporary = names.filter((name) => targets.get(name)!.renameTo !== undefined);
+      await Promise.allSettled(temporary.map((name) => rm(targets.get(name)!.writePath, { force: true })));
       throw error;
     }
-    for (const [name, file] of files) await rename(file.path, join(outDir, `${name}.json`));
+    for (const name of names) {
+      const target = targets.get(name)!;
+      if (target.renameTo !== undefined) await rename(target.writePath, target.renameTo);
+    }
     const total = seen.size;
     const statistics: TrainingStatistics = {
       total_samples: total,
@@ -178,9 +190,8 @@ export class TrainingDataExporter {
         : null,
       files: Object.fromEntries(names.map((name) => [`${name}.json`, files.get(name)?.count ?? 0])),
     };
-    const statsPath = join(outDir, "statistics.json");
-    await writeFile(`${statsPath}${suffix}`, `${JSON.stringify(statistics, null, 2)}\n`);
-    await rename(`${statsPath}${suffix}`, statsPath);
+    await writeFile(stats.writePath, `${JSON.stringify(statistics, null, 2)}\n`);
+    if (stats.renameTo !== undefined) await rename(stats.writePath, stats.renameTo);
     return statistics;
   }
 }

@@ -1,7 +1,7 @@
 // The reference's training data path: a collector attached to storage writes samples as
 // interactions are saved; TrainingDataExporter turns them into JSON arrays per split (by
 // persona, seeded) and a statistics file.
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TrainingDataExporter, type TrainingStatistics } from "../../src/exports/training-exporter.js";
@@ -105,6 +105,27 @@ describe("TrainingDataExporter", () => {
     await new TrainingDataExporter({ split: "train=0.5,test=0.5" }).export([], out);
     expect(await readJson(join(out, "train.json"))).toEqual([]);
     expect(await readJson(join(out, "test.json"))).toEqual([]);
+  });
+
+  it("writes through a symlinked samples.json (the link stays) and refuses an outDir inside interactions/", async () => {
+    const store = join(dir, "run");
+    const storage = new InteractionStorage(store);
+    await storage.save(record(0, 0));
+    await storage.close();
+    const out = join(dir, "samples");
+    await mkdir(out);
+    const target = join(dir, "kept-elsewhere.json");
+    await writeFile(target, "[]\n");
+    await symlink(target, join(out, "samples.json"));
+    await new TrainingDataExporter().exportFolder(store, out);
+    expect((await lstat(join(out, "samples.json"))).isSymbolicLink()).toBe(true);
+    expect(await readJson<TrainingSample[]>(target)).toHaveLength(1);
+
+    const before = await readdir(join(store, "interactions"));
+    await expect(
+      new TrainingDataExporter().exportFolder(store, join(store, "interactions", "sub", "..")),
+    ).rejects.toThrow(/is inside the folder being read/);
+    expect(await readdir(join(store, "interactions"))).toEqual(before);
   });
 
   it("rejects a split that does not sum to 1", () => {
