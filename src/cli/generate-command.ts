@@ -107,6 +107,9 @@ function endpointDownExit(summary: RunSummary): number {
   return summary.endpointsDown.some((down) => down.kind === "auth") ? EXIT.authRefused : EXIT.endpointDown;
 }
 
+/** How long calls already sent may run on after the first Ctrl-C/SIGTERM (docs/outputs.md). */
+export const STOP_GRACE_MS = 10_000;
+
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
   const overrides = {
     ...(options.maxWorkers !== undefined ? { max_workers: options.maxWorkers } : {}),
@@ -163,9 +166,19 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   // First signal: stop (generate() calls onStop, which says what happens); second: abort the
   // calls in flight; third: exit at once, for a run that still does not end (docs/outputs.md).
   let signals = 0;
+  let grace: NodeJS.Timeout | undefined;
   const onSigint = () => {
     signals++;
-    if (signals === 1) stop.abort();
+    if (signals === 1) {
+      stop.abort();
+      // A request already sent may hang (a stalled endpoint holds it until request_timeout):
+      // calls still running this long after the stop are aborted, as by a second signal.
+      grace = setTimeout(() => {
+        process.stderr.write(`\ncalls still running ${STOP_GRACE_MS / 1000} s after the stop: aborted\n`);
+        abort.abort();
+      }, STOP_GRACE_MS);
+      grace.unref();
+    }
     else if (signals === 2) {
       process.stderr.write(
         "\naborting the calls in flight; writing what was spent (signal again to exit at once)\n",
@@ -212,6 +225,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
+    clearTimeout(grace);
   }
 }
 

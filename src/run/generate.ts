@@ -370,6 +370,7 @@ async function generateHoldingLock(
     await lastValueFrom(
       concat(
         main$,
+        // The signal may land after the last persona was read: asked when the main pass ends.
         defer(() =>
           stopped() || budget.exhausted || runtime.budgets.down().length > 0 ? EMPTY : supplements$,
         ),

@@ -172,6 +172,45 @@ describe("signals", () => {
     }
   }, 60_000);
 
+  it("one SIGTERM while every call hangs at the endpoint: the calls get 10 s, then are aborted; exit 130", async () => {
+    const server = await startEndlessChatServer({ latencyMs: 600_000 }); // answers nothing in time
+    try {
+      const config = join(dir, "hung.yaml");
+      await writeFile(
+        config,
+        `interaction_generation:\n  min_turns: 2\n  max_turns: 2\n  max_workers: 2\n  assistant_model: ${modelBlock(server.url)}\n  user_model: ${modelBlock(server.url)}\n`,
+      );
+      const personas = await personasFile("hung.jsonl", 2);
+      const out = join(dir, "hung-out");
+      const run = startCli([
+        "generate",
+        "--config",
+        config,
+        "--personas",
+        personas,
+        "--out",
+        out,
+        "--no-cache",
+      ]);
+      // Ready: a call hangs at the endpoint (the other conversation may still be queued for it).
+      await waitUntil(() => server.received >= 1, "a call at the endpoint");
+      const sentBefore = server.received;
+      const signalledAt = performance.now();
+      run.child.kill("SIGTERM");
+      const result = await endsWithin(run.done, 25_000, run.child);
+      const seconds = (performance.now() - signalledAt) / 1000;
+      expect(result.code, result.stderr).toBe(130);
+      expect(result.stderr).toMatch(/calls still running 10 s after the stop: aborted/);
+      // Not before the grace (10 s), well before request_timeout (120 s).
+      expect(seconds).toBeGreaterThanOrEqual(9.5);
+      expect(seconds).toBeLessThan(25);
+      expect(server.received).toBe(sentBefore); // nothing new was sent after the signal
+      expect(await savedFiles(out)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it("Ctrl-C starts no new conversation: saved ≤ done + in flight at the signal; rerunning completes the rest", async () => {
     const server = await startStandInServer({ latency: 150 });
     try {
