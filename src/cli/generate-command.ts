@@ -178,8 +178,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
         abort.abort();
       }, STOP_GRACE_MS);
       grace.unref();
-    }
-    else if (signals === 2) {
+    } else if (signals === 2) {
       process.stderr.write(
         "\naborting the calls in flight; writing what was spent (signal again to exit at once)\n",
       );
