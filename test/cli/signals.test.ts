@@ -248,9 +248,13 @@ describe("signals", () => {
       const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
       expect(index.count).toBe(saved.length);
       expect(first.stderr).toMatch(/saved to /);
-      const second = await runCli([...args, "-q"]);
+      const second = await runCli(args);
       expect(second.code, second.stderr).toBe(0);
       expect(await savedFiles(out)).toHaveLength(40);
+      // The conversations the signal ended are redone, their calls already made replayed for free.
+      const stopped = (await ledger(out)).filter((line) => line.status === "interrupted");
+      const paidBefore = stopped.reduce((n, line) => n + line.calls, 0);
+      if (paidBefore > 0) expect(second.stderr).toMatch(/\+\d+ replayed from the cache/);
     } finally {
       await server.close();
     }
