@@ -89,44 +89,4 @@ describe("convosim CLI commands", () => {
     const again = await runCli(["generate", "--config", fakeConfig, "--out", out, "--limit", "5"]);
     expect(again.stderr).toMatch(/2 done, 0 failed, 3 already done/);
   });
-
-  it("Ctrl-C stops admitting, saves what was in flight, exits 130; rerunning completes the rest", async () => {
-    const server = await startStandInServer({ latency: 150 });
-    try {
-      const config = join(dir, "slow.yaml");
-      await writeFile(
-        config,
-        `interaction_generation:\n  min_turns: 2\n  max_turns: 2\n  max_workers: 4\n  assistant_model: { provider: openai, model: m, base_url: "${server.url}" }\n  user_model: { provider: openai, model: m, base_url: "${server.url}" }\n`,
-      );
-      const personas = join(dir, "forty.jsonl");
-      await writeFile(
-        personas,
-        Array.from({ length: 40 }, (_, i) =>
-          JSON.stringify({
-            persona_id: `p${i}`,
-            persona_features: {},
-            queries: [{ original_query: `question number ${i}` }],
-          }),
-        ).join("\n"),
-      );
-      const out = join(dir, "interrupted");
-      const args = ["generate", "--config", config, "--personas", personas, "--out", out];
-      const running = startCli(args);
-      await new Promise((r) => setTimeout(r, 1200));
-      running.child.kill("SIGINT");
-      const first = await running.done;
-      expect(first.code, first.stderr).toBe(130);
-      expect(first.stderr).toMatch(/stopping/);
-      const saved = (await readdir(join(out, "interactions"))).filter((f) => f.endsWith(".json"));
-      expect(saved.length).toBeGreaterThan(0);
-      expect(saved.length).toBeLessThan(40);
-      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8"));
-      expect(index.count).toBe(saved.length);
-      const second = await runCli([...args, "-q"]);
-      expect(second.code, second.stderr).toBe(0);
-      expect((await readdir(join(out, "interactions"))).filter((f) => f.endsWith(".json"))).toHaveLength(40);
-    } finally {
-      await server.close();
-    }
-  }, 60_000);
 });
