@@ -18,31 +18,17 @@ import {
   type OperatorFunction,
   of,
   retry,
-  type SchedulerLike,
   tap,
   throwError,
   timer,
 } from "rxjs";
-import type { ModelIdentity, ResponseCache } from "../cache/index.js";
-import type { AssistantPool } from "../conversation/assistant-pool.js";
-import { type NoiseHook, noNoise } from "../conversation/noise-hook.js";
-import type { PriceTable } from "../conversation/pricing.js";
+import { noNoise } from "../conversation/noise-hook.js";
 import { seedFrom } from "../conversation/random.js";
-import type { StopJudge } from "../conversation/stop-judge.js";
-import {
-  drawTargetTurns,
-  followUpIntent,
-  stopAfterReply,
-  type TurnLimits,
-  userMayStop,
-} from "../conversation/turn-rules.js";
-import type { TurnVerifier } from "../conversation/turn-verifier.js";
-import type { ConversationPrompt, UserSimulator } from "../conversation/user-simulator.js";
+import { drawTargetTurns, followUpIntent, stopAfterReply, userMayStop } from "../conversation/turn-rules.js";
+import type { ConversationPrompt } from "../conversation/user-simulator.js";
 import { callTicket } from "../limits/endpoint-budgets.js";
-import type { Admission } from "../limits/types.js";
 import { noiseMetadata } from "../noise/distractor-metadata.js";
 import { contextWindowOf, DEFAULT_CONTEXT_WINDOW } from "../providers/context-window.js";
-import { ProviderError } from "../providers/errors.js";
 import { estimatePromptTokens, estimateTokens } from "../providers/estimate.js";
 import type { ChatModel, ChatRequest } from "../providers/types.js";
 import type {
@@ -58,74 +44,21 @@ import type {
   UserRejection,
 } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
-import { scrubSecrets } from "../shared/redact-secrets.js";
 import { assistantReply, checkedReply } from "./assistant-turn.js";
-import { type CallRetryPolicy, cacheOption, callModel, failedCallRecord, usageRecord } from "./call-model.js";
+import { cacheOption, callModel, failedCallRecord, usageRecord } from "./call-model.js";
+import { ContextFullError, errorKind, errorMessage, isFatal } from "./conversation-errors.js";
+import type { ConverseDeps } from "./converse-types.js";
 import { isStopped, StopRequested, stoppableWait } from "./stop.js";
 import { type TurnCall, UserSimulatorError, userTurn } from "./user-turn.js";
 
+export { ContextFullError } from "./conversation-errors.js";
+export type {
+  ConversationCache,
+  ConversationEvents,
+  ConverseDeps,
+  InterruptedConversation,
+} from "./converse-types.js";
 export { UserSimulatorError } from "./user-turn.js";
-
-export interface ConversationEvents {
-  /** Every model call that returned, with its usage and cost. */
-  onCall?(record: UsageRecord): void;
-  /** Every retry of a model call after a transient failure, and how long it waits first. */
-  onCallRetry?(error: unknown, delayMs?: number): void;
-  /**
-   * A conversation the stop signal (or the hard abort) ended before it finished: it is neither
-   * saved nor a failure, but its calls were paid for (the run writes them to the usage ledger).
-   */
-  onInterrupted?(conversation: InterruptedConversation): void;
-}
-
-/** What is left of a conversation the stop signal ended: who it was, and every call it paid for. */
-export interface InterruptedConversation {
-  interaction_id: string;
-  persona_id: string;
-  query_id: string;
-  completed_turns: number;
-  /** False for a task the stop signal kept from starting (its helper steps may have paid already). */
-  started: boolean;
-  usage: UsageRecord[];
-}
-
-/** The response cache as conversations use it: a store, and which identity a model has. */
-export interface ConversationCache {
-  store: ResponseCache;
-  /** Undefined for a model the cache cannot tell apart from others: its calls are not cached. */
-  identityOf(model: ChatModel): ModelIdentity | undefined;
-}
-
-export interface ConverseDeps {
-  pool: AssistantPool;
-  user: UserSimulator;
-  limits: TurnLimits;
-  noise?: NoiseHook;
-  callRetry: CallRetryPolicy;
-  /** Per conversation: failed steps retried (from the last good turn) before giving up. */
-  maxRetries: number;
-  retryDelayMs: number;
-  prices: PriceTable;
-  scheduler?: SchedulerLike;
-  events?: ConversationEvents;
-  /** Admission control per model endpoint (src/limits); absent: calls start at once. */
-  admissionFor?: (model: ChatModel) => Admission | undefined;
-  /** Aborts model calls in flight (the run's hard stop, e.g. a second Ctrl-C). */
-  signal?: AbortSignal;
-  /**
-   * The run's stop (a first Ctrl-C or SIGTERM): a conversation ends at its next model call or
-   * turn, every wait ends at once, requests already sent finish; the conversation is reported
-   * through events.onInterrupted, neither saved nor failed (stop.ts).
-   */
-  stopSignal?: AbortSignal;
-  cache?: ConversationCache;
-  /** After each assistant reply from min_turns on: has the expected outcome been reached? */
-  judge?: StopJudge;
-  /** Checks each user turn that passed the guards (a model call per turn). */
-  verifier?: TurnVerifier;
-  /** Re-asks of an empty assistant reply (assistant_model.max_reasks); default 2. */
-  assistantReasks?: number;
-}
 
 interface State {
   readonly messages: readonly Message[];
@@ -135,36 +68,6 @@ interface State {
   readonly verdicts: readonly JudgeVerdict[];
   /** Why the simulated user failed, when the conversation was saved as user_sim_failed. */
   readonly simFailure?: { reason: string; rejections: readonly UserRejection[] };
-}
-
-/** The conversation outgrew a model's context window before min_turns (or at its opening). */
-export class ContextFullError extends Error {
-  readonly kind = "context_full";
-  constructor(turns: number) {
-    super(
-      `the next prompt would not fit the model's context window after ${turns} turn(s) (set context_window, or shorten prompts)`,
-    );
-    this.name = "ContextFullError";
-  }
-}
-
-// Errors that no retry can fix: wrong key, bad request, configuration, programming errors.
-function isFatal(error: unknown): boolean {
-  if (error instanceof UserSimulatorError) return false;
-  if (error instanceof ProviderError) return !error.transient;
-  return true;
-}
-
-function errorKind(error: unknown): string {
-  if (error instanceof ProviderError) return error.kind;
-  if (error instanceof UserSimulatorError) return error.kind;
-  if (error instanceof ContextFullError) return error.kind;
-  return "unknown";
-}
-
-/** An error's text for a failure record: saved and printed, so never with a secret in it. */
-function errorMessage(error: unknown): string {
-  return scrubSecrets(error instanceof Error ? error.message : String(error));
 }
 
 function lastUserText(messages: readonly Message[]): string | undefined {

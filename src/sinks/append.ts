@@ -4,8 +4,9 @@
 // grouped into the next write ("group commit"), so thousands of records per second cost a
 // handful of syscalls instead of thousands.
 import type { FileHandle } from "node:fs/promises";
-import { mkdir, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { dirname } from "node:path";
+import { makeFolder } from "../shared/writable-folder.js";
 import { fsyncDirectory } from "./atomic-file.js";
 
 type ChunkWriter = (data: string) => Promise<void>;
@@ -119,7 +120,7 @@ export class FileAppender {
   }
 
   async #open(): Promise<FileHandle> {
-    await mkdir(dirname(this.path), { recursive: true });
+    await makeFolder(dirname(this.path));
     const handle = await open(this.path, "a+");
     try {
       const { size } = await handle.stat();

@@ -1,9 +1,10 @@
 // The reference's InteractionStorage in TypeScript: one file per interaction, written
 // atomically, with an index kept in memory and written out every few seconds (not per save:
 // the reference's O(n²) flaw) and at close. filesSink is this class behind an operator.
-import { mkdir, opendir, readdir, readFile } from "node:fs/promises";
+import { opendir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FailureRecord, Interaction } from "../schema/interaction.js";
+import { makeFolder } from "../shared/writable-folder.js";
 import { FileAppender } from "./append.js";
 import { atomicWriteFile, cleanTempFiles } from "./atomic-file.js";
 import { type IndexEntry, indexEntryFor, readIndex, renderIndex } from "./index-file.js";
@@ -190,7 +191,7 @@ export class InteractionStorage {
    * before a crash) are read and added. Leftover temp files are deleted.
    */
   async #load(): Promise<void> {
-    await mkdir(this.paths.interactions, { recursive: true });
+    await makeFolder(this.paths.interactions);
     const names = await readdir(this.paths.interactions);
     await cleanTempFiles(this.paths.interactions, names);
     await cleanTempFiles(this.paths.dir);

@@ -9,9 +9,10 @@
 // is refused, with the path to delete if the user knows that run is over.
 import { randomBytes } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
-import { link, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { makeFolder } from "../shared/writable-folder.js";
 import { isProcessAlive } from "./atomic-file.js";
 import { isErrno } from "./layout.js";
 
@@ -64,7 +65,7 @@ export async function acquireOutputLock(dir: string, options: AcquireOptions = {
   const grace = options.unreadableGraceMs ?? 10_000;
   const path = join(dir, LOCK_FILE);
   const shown = `${dir.replace(/(.)\/+$/, "$1")}/`;
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   const mine: LockHolder = {
     pid: process.pid,
     host: hostname(),

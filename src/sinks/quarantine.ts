@@ -2,8 +2,9 @@
 // another id's interaction, a directory) are moved aside to DIR/quarantine/ rather than left
 // in place: in place they would be counted, read and exported by every later command, and a
 // directory would make the rerun's write fail. Moved, not deleted: they may be someone's data.
-import { lstat, mkdir, rename } from "node:fs/promises";
+import { lstat, rename } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { makeFolder } from "../shared/writable-folder.js";
 import { type CompletedSet, loadCompleted } from "./completed.js";
 import { type CorruptFileError, isErrno, outputPaths } from "./layout.js";
 
@@ -30,7 +31,7 @@ export async function quarantineUnreadable(
 ): Promise<QuarantinedFile[]> {
   if (unreadable.length === 0) return [];
   const folder = quarantineFolder(dir);
-  await mkdir(folder, { recursive: true });
+  await makeFolder(folder);
   const moved: QuarantinedFile[] = [];
   for (const error of unreadable) {
     const to = await freeName(folder, basename(error.path));

@@ -40,7 +40,7 @@ describe("generate() and the output folder lock", () => {
     expect(ran).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect(refused[0]?.reason).toBeInstanceOf(InputError);
-    expect((refused[0]?.reason as Error).message).toMatch(
+    expect(String((refused[0]?.reason as Error | undefined)?.message)).toMatch(
       new RegExp(`/ is in use by convosim pid ${process.pid} on host .+; wait for it or stop it$`),
     );
     expect((ran[0] as PromiseFulfilledResult<{ done: number }>).value.done).toBe(5);
