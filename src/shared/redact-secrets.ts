@@ -15,12 +15,13 @@ const QUERY_PARAMETER = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*)/g;
 /**
  * Parameter names that say they carry a credential: key, api_key, apiKey, x-api-key, token,
  * access_token, sig, signature, client_secret, password, auth, … — the whole name or its last
- * part (snake_case, kebab-case or camelCase). Same rule as config's refusal (url-credentials).
+ * part (snake_case, kebab-case or camelCase). The one rule for config's refusal (url-credentials.ts) and for masking.
  */
 const CREDENTIAL_NAME =
   /(^|[-_.])(key|apikey|token|secret|password|passwd|pwd|auth|authorization|sig|signature|credentials?)$/i;
 
-function isCredentialName(name: string): boolean {
+/** True for a query parameter (or header) name that says it carries a credential. */
+export function isCredentialName(name: string): boolean {
   return CREDENTIAL_NAME.test(name) || CREDENTIAL_NAME.test(name.replace(/([a-z0-9])([A-Z])/g, "$1_$2"));
 }
 

@@ -1,16 +1,7 @@
 // Credentials written into a URL (`http://user:secret@host/v1`, `…/v1?api_key=…`) end up in
 // logs, error messages, cache identities and saved metadata. Config refuses them; this says
 // whether a URL carries any, and masks them where a value must be shown.
-
-/** Query parameter names that carry a credential: key, api_key, apiKey, x-api-key, token, sig, … */
-const CREDENTIAL_PARAM =
-  /(^|[-_.])(key|apikey|token|secret|password|passwd|pwd|auth|authorization|sig|signature|credentials?)$/i;
-
-function isCredentialParam(name: string): boolean {
-  // apiKey, accessToken: camelCase parts count like snake_case ones.
-  const snake = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2");
-  return CREDENTIAL_PARAM.test(name) || CREDENTIAL_PARAM.test(snake);
-}
+import { isCredentialName as isCredentialParam } from "./redact-secrets.js";
 
 export type UrlCredential = "userinfo" | "query";
 
