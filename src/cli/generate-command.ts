@@ -19,10 +19,14 @@ import { outputPaths } from "../sinks/layout.js";
 import { readPersonas } from "../sources/read-personas.js";
 import { samplePersonas } from "../sources/samples.js";
 import { personaTasks } from "../sources/tasks.js";
+import { chooseConfig } from "./default-config.js";
 import { EXIT } from "./fail.js";
+import { applyModelFlags, type ModelFlags, modelOverrides } from "./model-flags.js";
 
-export interface GenerateCommandOptions {
+export interface GenerateCommandOptions extends ModelFlags {
   config?: string;
+  maxTurns?: number;
+  minTurns?: number;
   personas?: string;
   out?: string;
   maxWorkers?: number;
@@ -114,12 +118,16 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   const overrides = {
     ...(options.maxWorkers !== undefined ? { max_workers: options.maxWorkers } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.maxTurns !== undefined ? { max_turns: options.maxTurns } : {}),
+    ...(options.minTurns !== undefined ? { min_turns: options.minTurns } : {}),
+    ...modelOverrides(options),
   };
-  const config = await loadConfig(options.config, overrides);
+  const configPath = chooseConfig(options.config, (line) => process.stderr.write(`${line}\n`));
+  const config = applyModelFlags(await loadConfig(configPath, overrides), options);
   try {
     checkRuntimeConfig(config); // a missing key variable fails here, before any call
   } catch (error) {
-    throw inConfigFile(error, options.config);
+    throw inConfigFile(error, configPath);
   }
   const ig = config.interaction_generation;
   applyHeapPolicy(ig.max_workers); // thousands in flight: keep the heap near the live set (run/heap.ts)

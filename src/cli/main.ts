@@ -12,6 +12,7 @@ import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
 import { runGenerate } from "./generate-command.js";
+import { registerInitCommand } from "./init-command.js";
 import { registerNoiseCommand } from "./noise-command.js";
 import { requireOutputFolder } from "./output-folder-arg.js";
 import { registerReportCommand } from "./report-command.js";
@@ -98,7 +99,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command("generate")
     .description("run conversations for personas (built-in sample by default)")
-    .option("-c, --config <file>", "YAML config (default: all defaults, embedded local model)")
+    .option(
+      "-c, --config <file>",
+      "YAML config (default: ./convosim.yaml if present, else all defaults on the embedded local model)",
+    )
     .option("-p, --personas <file|->", "personas as JSONL, JSON or YAML; - reads JSONL from stdin")
     .option(
       "-o, --out <dir>",
@@ -121,9 +125,26 @@ export async function main(argv: readonly string[]): Promise<number> {
       amount("--budget-tokens"),
     )
     .option("--dry-run", "print the estimated calls, tokens and cost, and spend nothing")
+    .option("--model <provider:model>", "both models, e.g. openai:gpt-4o-mini (overrides the config)")
+    .option("--assistant <provider:model>", "the assistant model, e.g. local:qwen2.5-coder-0.5b-instruct")
+    .option("--user <provider:model>", "the simulated user's model")
+    .option(
+      "--base-url <url>",
+      "OpenAI-compatible endpoint of the models chosen with --model/--assistant/--user",
+    )
+    .option("--max-turns <n>", "most turns per conversation (overrides max_turns)", integer("--max-turns", 1))
+    .option(
+      "--min-turns <n>",
+      "fewest turns per conversation (overrides min_turns)",
+      integer("--min-turns", 1),
+    )
     .action(async (options) => {
       exitCode = await runGenerate(options);
     });
+
+  registerInitCommand(program, (code) => {
+    exitCode = code;
+  });
 
   registerExportCommand(program, (code) => {
     exitCode = code;
