@@ -13,7 +13,15 @@ import { withDiskFullPath } from "../shared/fs-errors.js";
 import { makeFolder } from "../shared/writable-folder.js";
 import type { CorruptFileError } from "../sinks/layout.js";
 import { renderDatasetCard } from "./card.js";
-import { toJsonlRecord, toOpenAI, toShareGPT } from "./formats.js";
+import {
+  DATASET_INFO,
+  datasetInfoEntry,
+  datasetInfoPlan,
+  isDatasetInfoFormat,
+  readDatasetInfo,
+  writeDatasetInfo,
+} from "./dataset-info.js";
+import { nothingToTrain, type OpenAIRecord, toJsonlRecord, toOpenAI, toShareGPT } from "./formats.js";
 import { type ExportOptions, type ResolvedExport, resolveExportOptions } from "./options.js";
 import { openOutputFile, refuseInsideFolder } from "./output-file.js";
 import { JsonLinesFile, JsonLinesStream, type RowSink } from "./outputs.js";
@@ -26,6 +34,8 @@ import { conversationDigest, type ExportMessage, variantMessages } from "./varia
 export interface ExportSummary {
   format: string;
   variant: string;
+  /** Which assistant replies are trained on (openai weights; "all" elsewhere). */
+  train_on: string;
   /** The file or folder written, or "-" for stdout. */
   output: string;
   /** Interactions read from the folder. */
@@ -38,14 +48,18 @@ export interface ExportSummary {
   filtered: { min_turns: number; stop_reason: number };
   /** Chat formats only: conversations with no assistant reply to end on. */
   skipped_no_reply: number;
+  /** openai with --train-on: conversations whose every reply got weight 0 (nothing to learn). */
+  skipped_nothing_to_train: number;
   /** Interaction files that could not be read (skipped). */
   corrupt: number;
   /** Split name → conversations and personas written there. */
   splits: ExportTallySnapshot["splits"];
   /** hf only: splits that received no conversation, left out of the dataset (load_dataset rejects them). */
   omitted_splits: string[];
-  /** Files written (data files, then the dataset card for hf). */
+  /** Files written (data files, then the dataset card for hf or dataset_info.json). */
   files: string[];
+  /** --dataset-info: the dataset_info.json written and the entry names added to it. */
+  dataset_info?: { path: string; entries: string[] };
   tally: ExportTallySnapshot;
 }
 
@@ -146,7 +160,7 @@ function recordFor(
 ) {
   switch (o.format) {
     case "openai":
-      return toOpenAI(interaction, messages, { system: o.system });
+      return toOpenAI(interaction, messages, { system: o.system, trainOn: o.trainOn });
     case "sharegpt":
       return toShareGPT(interaction, messages, { system: o.system });
     case "jsonl":
@@ -161,12 +175,26 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
   const o = resolveExportOptions(options);
   const parquet = o.format === "parquet" || o.format === "hf";
   const layout = parquet ? await scanLayout(o.dir) : undefined;
+  const infoPlan =
+    o.datasetInfo && o.output !== undefined
+      ? datasetInfoPlan(o.output, o.split !== undefined, targetPaths(o) as Map<string, string>)
+      : undefined;
+  // Read (and refused if unusable) before the export writes anything.
+  const infoBefore = infoPlan ? await readDatasetInfo(infoPlan.path) : undefined;
   await prepareOutput(o);
   const targets = await openTargets(o, layout);
   const tally = new ExportTally();
   for (const split of targets.keys()) tally.declareSplit(split);
   const seen = new Set<string>();
-  const summary = { read: 0, duplicates: 0, skipped: 0, corrupt: 0, minTurns: 0, stopReason: 0 };
+  const summary = {
+    read: 0,
+    duplicates: 0,
+    skipped: 0,
+    untrained: 0,
+    corrupt: 0,
+    minTurns: 0,
+    stopReason: 0,
+  };
   try {
     const onUnreadable = (error: CorruptFileError): void => {
       summary.corrupt++;
@@ -191,6 +219,12 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
       const record = recordFor(o, interaction, messages, layout);
       if (record === undefined) {
         summary.skipped += 1;
+        continue;
+      }
+      // trainOn other than "all" was refused for every format but openai (options.ts).
+      if (o.trainOn !== "all" && nothingToTrain(record as OpenAIRecord)) {
+        // Every reply at weight 0: a line that teaches nothing (and that trainers may reject).
+        summary.untrained += 1;
         continue;
       }
       seen.add(digest);
@@ -244,19 +278,37 @@ export async function exportConversations(options: ExportOptions): Promise<Expor
     );
     files.push(card);
   }
+  let datasetInfo: ExportSummary["dataset_info"];
+  if (infoPlan && infoBefore && isDatasetInfoFormat(o.format)) {
+    // Only splits that received conversations: LLaMA-Factory fails on an empty dataset file.
+    const entries = Object.fromEntries(
+      [...targets]
+        .filter(([split]) => (snapshot.splits[split]?.conversations ?? 0) > 0)
+        .map(([split, target]) => [
+          infoPlan.names.get(split) ?? split,
+          datasetInfoEntry(o.format as "openai" | "sharegpt", basename(target.final)),
+        ]),
+    );
+    await writeDatasetInfo(infoPlan.path, infoBefore, entries);
+    files.push(infoPlan.path);
+    datasetInfo = { path: infoPlan.path, entries: Object.keys(entries) };
+  }
   return {
     format: o.format,
     variant: o.variant,
+    train_on: o.trainOn,
     output: o.output ?? "-",
     read: summary.read,
     exported: snapshot.conversations,
     duplicates: summary.duplicates,
     filtered,
     skipped_no_reply: summary.skipped,
+    skipped_nothing_to_train: summary.untrained,
     corrupt: summary.corrupt,
     splits: snapshot.splits,
     omitted_splits: omitted,
     files,
+    ...(datasetInfo ? { dataset_info: datasetInfo } : {}),
     tally: snapshot,
   };
 }
@@ -273,11 +325,17 @@ export function formatExportSummary(summary: ExportSummary): string {
     summary.filtered.min_turns > 0 ? `${summary.filtered.min_turns} under --min-turns` : undefined,
     summary.filtered.stop_reason > 0 ? `${summary.filtered.stop_reason} other stop reasons` : undefined,
     summary.skipped_no_reply > 0 ? `${summary.skipped_no_reply} without an assistant reply` : undefined,
+    summary.skipped_nothing_to_train > 0
+      ? `${summary.skipped_nothing_to_train} with every reply at weight 0 (--train-on ${summary.train_on})`
+      : undefined,
     summary.corrupt > 0 ? `${summary.corrupt} unreadable files skipped` : undefined,
     summary.omitted_splits.length > 0
       ? `empty split left out of the dataset: ${summary.omitted_splits.join(", ")}`
       : undefined,
     summary.output !== "-" ? `→ ${summary.output}` : undefined,
+    summary.dataset_info
+      ? `${DATASET_INFO} entry ${summary.dataset_info.entries.join(", ")} → ${summary.dataset_info.path}`
+      : undefined,
   ];
   return parts.filter((part) => part !== undefined).join("; ");
 }

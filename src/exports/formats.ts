@@ -6,14 +6,32 @@ import { type ExportMessage, endOnAssistant } from "./variant.js";
 export const FORMATS = ["jsonl", "openai", "sharegpt", "parquet", "hf"] as const;
 export type ExportFormat = (typeof FORMATS)[number];
 
+/**
+ * Which assistant messages an openai line trains on. "all": every reply, no weight keys (the
+ * format as it always was). "last": the final reply only. "unnoised": the replies to user
+ * messages the distractor did not change — a reply to a noised message answered text the
+ * model should learn to cope with, not necessarily text whose answer is worth imitating.
+ */
+export const TRAIN_ON = ["all", "last", "unnoised"] as const;
+export type TrainOn = (typeof TRAIN_ON)[number];
+
 export interface ChatFormatOptions {
   /** System message to put first; overrides the one recorded on the interaction. */
   system?: string | undefined;
+  /** openai only: which assistant messages get weight 1 (default "all": no weight keys). */
+  trainOn?: TrainOn | undefined;
 }
 
-/** OpenAI chat fine-tuning format: {"messages": [{role, content}, …]}. */
+export interface OpenAIMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+  /** Assistant messages only, and only with --train-on last|unnoised: 1 trained on, 0 not. */
+  weight?: 0 | 1;
+}
+
+/** OpenAI chat fine-tuning format: {"messages": [{role, content, weight?}, …]}. */
 export interface OpenAIRecord {
-  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  messages: OpenAIMessage[];
 }
 
 /** ShareGPT: {"conversations": [{from, value}, …]}. */
@@ -50,12 +68,26 @@ export function toOpenAI(
   const turns = endOnAssistant(messages);
   if (turns.length === 0) return undefined;
   const system = systemFor(interaction, options);
+  const trainOn = options.trainOn ?? "all";
+  const lastReply = turns.length - 1;
+  let answersNoised = false;
   return {
     messages: [
       ...(system !== undefined ? [{ role: "system" as const, content: system }] : []),
-      ...turns.map((m) => ({ role: m.role, content: m.content })),
+      ...turns.map((m, i): OpenAIMessage => {
+        if (m.role === "user") answersNoised = m.was_noised;
+        if (m.role !== "assistant" || trainOn === "all") return { role: m.role, content: m.content };
+        const trained = trainOn === "last" ? i === lastReply : !answersNoised;
+        return { role: m.role, content: m.content, weight: trained ? 1 : 0 };
+      }),
     ],
   };
+}
+
+/** True when a weighted line has no assistant message at weight 1: nothing in it is learned. */
+export function nothingToTrain(record: OpenAIRecord): boolean {
+  const replies = record.messages.filter((m) => m.role === "assistant");
+  return replies.every((m) => m.weight === 0);
 }
 
 /** The same conversation in ShareGPT's format (human/gpt, optional system first). */

@@ -4,7 +4,7 @@ import { InputError } from "../config/errors.js";
 import { STOP_REASONS as ALL_STOP_REASONS, type StopReason } from "../schema/interaction.js";
 import type { CorruptFileError } from "../sinks/layout.js";
 import { DEFAULT_LICENSE } from "./card.js";
-import { type ExportFormat, FORMATS } from "./formats.js";
+import { type ExportFormat, FORMATS, TRAIN_ON, type TrainOn } from "./formats.js";
 import { parseSplitSpec, type SplitBy, type SplitSpec, validateSplitSpec } from "./split.js";
 import { VARIANTS, type Variant } from "./variant.js";
 
@@ -29,10 +29,17 @@ export interface ExportOptions {
   minTurns?: number | undefined;
   /** Keep conversations that stopped for one of these reasons. */
   stopReasons?: readonly string[] | undefined;
-  /** System message for openai/sharegpt (default: the one recorded on the interaction, if any). */
+  /**
+   * System message for openai/sharegpt (default: the one recorded on the interaction, if any).
+   * Refused with the other formats: they carry the record as stored.
+   */
   system?: string | undefined;
-  /** Licence in the hf dataset card (default "other"). */
+  /** Licence in the hf dataset card (default "other"). Refused with the other formats. */
   license?: string | undefined;
+  /** openai only: which assistant messages are trained on (weight keys); default "all". */
+  trainOn?: TrainOn | string | undefined;
+  /** openai/sharegpt to a file: write LLaMA-Factory's dataset_info.json entry beside it. */
+  datasetInfo?: boolean | undefined;
   /** Parquet row group size (default 1000 interactions). */
   rowGroupSize?: number | undefined;
   /** Where JSON lines go without an output file (default process.stdout). */
@@ -53,6 +60,8 @@ export interface ResolvedExport {
   stopReasons: ReadonlySet<string> | undefined;
   system: string | undefined;
   license: string;
+  trainOn: TrainOn;
+  datasetInfo: boolean;
   rowGroupSize: number;
   stdout: NodeJS.WritableStream;
 }
@@ -116,6 +125,13 @@ export function resolveExportOptions(options: ExportOptions): ResolvedExport {
   if (!/^[\w.+-]+$/.test(license)) {
     throw bad("--license", `"${license}" is not a licence identifier`, "e.g. --license apache-2.0");
   }
+  refuseWhereIgnored(options, format);
+  const trainOn = (options.trainOn ?? "all") as TrainOn;
+  if (!TRAIN_ON.includes(trainOn)) {
+    throw bad("--train-on", `unknown choice "${options.trainOn}"`, `use one of ${TRAIN_ON.join(", ")}`);
+  }
+  const datasetInfo = options.datasetInfo === true;
+  if (datasetInfo) refuseDatasetInfo(format, output, trainOn, split !== undefined);
   return {
     dir: options.dir,
     format,
@@ -128,7 +144,72 @@ export function resolveExportOptions(options: ExportOptions): ResolvedExport {
     stopReasons,
     system: options.system,
     license,
+    trainOn,
+    datasetInfo,
     rowGroupSize,
     stdout: options.stdout ?? process.stdout,
   };
+}
+
+/**
+ * A flag a format has no place for is refused rather than dropped: a user who asked for a
+ * system message or a licence would otherwise ship a dataset without it and never know.
+ */
+function refuseWhereIgnored(options: ExportOptions, format: ExportFormat): void {
+  const chat = format === "openai" || format === "sharegpt";
+  if (options.system !== undefined && !chat) {
+    throw bad(
+      "--system",
+      `${format} has no system message: it carries the conversations as recorded`,
+      "use --format openai or sharegpt, or drop --system",
+    );
+  }
+  if (options.license !== undefined && format !== "hf") {
+    throw bad(
+      "--license",
+      `${format} has no place for a licence (only the hf dataset card has one)`,
+      "use --format hf, or drop --license",
+    );
+  }
+  if (options.trainOn !== undefined && options.trainOn !== "all" && format !== "openai") {
+    throw bad(
+      "--train-on",
+      `${format} has no per-message weight (only openai's "weight" key)`,
+      "use --format openai, or drop --train-on",
+    );
+  }
+}
+
+/** --dataset-info names a file LLaMA-Factory reads with the columns of an openai/sharegpt line. */
+function refuseDatasetInfo(
+  format: ExportFormat,
+  output: string | undefined,
+  trainOn: TrainOn,
+  split: boolean,
+): void {
+  if (format !== "openai" && format !== "sharegpt") {
+    throw bad(
+      "--dataset-info",
+      `${format} is not a LLaMA-Factory chat format`,
+      "use --format sharegpt or openai with --dataset-info",
+    );
+  }
+  if (output === undefined) {
+    throw bad("--dataset-info", "needs a file to describe, not stdout", "add -o data/NAME.jsonl");
+  }
+  if (!split && !/\.jsonl?$/.test(output)) {
+    // LLaMA-Factory picks the loader by extension and refuses files without a known one.
+    throw bad(
+      "--dataset-info",
+      `LLaMA-Factory cannot read "${output}"`,
+      "name a .json or .jsonl file, e.g. -o data/NAME.jsonl",
+    );
+  }
+  if (trainOn !== "all") {
+    throw bad(
+      "--dataset-info",
+      `LLaMA-Factory ignores openai's "weight" keys, so --train-on ${trainOn} would not hold there`,
+      "drop --train-on (LLaMA-Factory's own mask_history: true trains on the last reply only)",
+    );
+  }
 }
