@@ -8,7 +8,7 @@
 import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaModel } from "node-llama-cpp";
 import type { ChatMessage } from "../types.js";
 import type { LocalExtraBody } from "./options.js";
-import { chatWrapperOf, type LoadedModel, type Slot } from "./runtime.js";
+import { chatWrapperOf, type LoadedModel, llamaModule, type Slot } from "./runtime.js";
 import { cleanCompletion, fitTranscript } from "./transcript.js";
 
 export interface SamplingSettings {
@@ -138,7 +138,7 @@ export async function generateChat(
   const contextSize = loaded.context.contextSize;
   const chatWrapper = await chatWrapperOf(loaded);
   if (!slot.chat || slot.chat.chatWrapper !== chatWrapper) {
-    const { LlamaChat } = await import("node-llama-cpp");
+    const { LlamaChat } = await llamaModule();
     slot.chat = new LlamaChat({ contextSequence: slot.sequence, chatWrapper });
   }
   const history = toChatHistory(messages);

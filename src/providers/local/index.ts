@@ -6,7 +6,8 @@
 // Design choices:
 // - One loaded model per process and path (runtime.ts), shared by every ChatModel pointing at
 //   it, loaded lazily on the first complete() or load(); nothing happens at import time and
-//   node-llama-cpp itself is imported on demand.
+//   node-llama-cpp itself is imported on demand (runtime.ts's llamaModule): it is an optional
+//   dependency, absent from an `--omit=optional` install.
 // - Concurrency: one context with N sequences (CONVOSIM_LOCAL_SEQUENCES, default 2), one
 //   LlamaCompletion (and, in chat format, one LlamaChat) per sequence, handed out by a FIFO pool
 //   (pool.ts); node-llama-cpp batches the busy sequences into one llama_decode per step.
@@ -34,7 +35,7 @@ import {
 } from "./generate.js";
 import { type EmbeddedModel, type PromptFormat, resolveLocalModel } from "./model-cache.js";
 import { parseLocalExtraBody, runtimeSettingsFromEnv } from "./options.js";
-import { chatWrapperOf, type LoadedModel, leaseModel } from "./runtime.js";
+import { chatWrapperOf, type LoadedModel, leaseModel, llamaModule } from "./runtime.js";
 
 export {
   convosimCacheDir,
@@ -86,7 +87,8 @@ const DEFAULT_MAX_TOKENS = 256;
 /**
  * Creates a ChatModel backed by the in-process model. Resolves the model file now (so that a
  * missing model fails at set-up with the fix in the message) but loads it on first use.
- * Throws ProviderError("config") for a bad extra_body, environment setting or model path.
+ * Throws ProviderError("config") for a bad extra_body, environment setting or model path, or
+ * when node-llama-cpp (an optional dependency) is not installed.
  */
 export async function createLocalChatModel(
   config: ModelConfig,
@@ -95,6 +97,9 @@ export async function createLocalChatModel(
   const env = options.env ?? process.env;
   const extra = parseLocalExtraBody(config);
   const settings = runtimeSettingsFromEnv(env);
+  // node-llama-cpp is optional: without it, say so at set-up (exit 2, no conversation started),
+  // and before the model file, whose 491 MB fetch is of no use without it.
+  await llamaModule();
   const { path, embedded } = await resolveLocalModel(config, {
     env,
     ...(options.cwd ? { cwd: options.cwd } : {}),

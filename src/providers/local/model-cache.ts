@@ -2,11 +2,13 @@
 // the embedded models that `npm run fetch-model` (scripts/fetch-model.mjs) puts in the cache.
 // The cache location rule and the catalogue of embedded models live here and in that script;
 // keep the two in sync (test/providers/local-model-cache.test.ts compares them).
-// node-llama-cpp is imported lazily (≈300 ms) so that runs without the local provider never pay.
+// node-llama-cpp is imported lazily (runtime.ts's llamaModule) so that runs without the local
+// provider never pay for it, nor need it installed.
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { ProviderError } from "../errors.js";
+import { llamaModule } from "./runtime.js";
 
 /** How a model is prompted: through its chat template, or as a plain transcript it continues. */
 export type PromptFormat = "chat" | "transcript";
@@ -194,7 +196,7 @@ async function resolveHubReference(reference: string, env: Env, options: Resolve
   const directory = modelsDir(env);
   if (options.resolveHub) return wrapHubErrors(reference, () => options.resolveHub!(reference, directory));
 
-  const { resolveModelFile } = await import("node-llama-cpp");
+  const { resolveModelFile } = await llamaModule();
   // Already downloaded? node-llama-cpp answers that offline when download is disabled.
   try {
     return await resolveModelFile(reference, { directory, download: false, cli: false });

@@ -49,11 +49,67 @@ interface Entry {
 let llamaPromise: Promise<Llama> | undefined;
 const entries = new Map<string, Entry>();
 
+type LlamaModule = typeof import("node-llama-cpp");
+
+/**
+ * The fix named when node-llama-cpp is absent. It is an optional dependency (≈700 MB with its
+ * prebuilt binaries), so `npm i convosim --omit=optional` leaves it out; keep the version equal
+ * to package.json's optionalDependencies (test/providers/local-runtime-missing.test.ts).
+ */
+export const LOCAL_RUNTIME_INSTALL = "npm i node-llama-cpp@3.21.1";
+
+const importLlamaModule = (): Promise<LlamaModule> => import("node-llama-cpp");
+let loadLlamaModule = importLlamaModule;
+let llamaModulePromise: Promise<LlamaModule> | undefined;
+
+/**
+ * node-llama-cpp, imported on first use (≈300 ms), so runs without the local provider neither pay
+ * for it nor need it installed. Every import of it in src/ goes through here (type imports
+ * aside), so a missing package is always the same one-line config error. A failed import is
+ * not remembered: installing the package and retrying in the same process works.
+ */
+export function llamaModule(): Promise<LlamaModule> {
+  if (!llamaModulePromise) {
+    llamaModulePromise = loadLlamaModule().catch((error: unknown) => {
+      llamaModulePromise = undefined;
+      throw runtimeImportError(error);
+    });
+  }
+  return llamaModulePromise;
+}
+
+/** Test seam: replaces how node-llama-cpp is imported; returns a function restoring the real import. */
+export function setLlamaModuleLoader(loader: () => Promise<LlamaModule>): () => void {
+  loadLlamaModule = loader;
+  llamaModulePromise = undefined;
+  return () => {
+    loadLlamaModule = importLlamaModule;
+    llamaModulePromise = undefined;
+  };
+}
+
+function runtimeImportError(error: unknown): ProviderError {
+  const code = (error as { code?: unknown } | null)?.code;
+  // Node names the package it could not find; node-llama-cpp itself absent is the omitted optional
+  // dependency, anything else a broken install of it.
+  const absent =
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+    /['"]node-llama-cpp['"]/.test(messageOf(error));
+  return new ProviderError(
+    "config",
+    absent
+      ? "the local model needs node-llama-cpp, an optional dependency, and node-llama-cpp is not installed " +
+          `(\`--omit=optional\` leaves it out): run \`${LOCAL_RUNTIME_INSTALL}\`, or choose a hosted model (docs/providers.md)`
+      : `node-llama-cpp could not be imported (${messageOf(error)}); reinstall it: \`${LOCAL_RUNTIME_INSTALL}\``,
+    { cause: error },
+  );
+}
+
 /** getLlama() once per process, prebuilt binaries only: never a source build or a download. */
 async function loadLlama(settings: RuntimeSettings): Promise<Llama> {
   if (!llamaPromise) {
     llamaPromise = (async () => {
-      const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+      const { getLlama, LlamaLogLevel } = await llamaModule();
       return getLlama({
         build: "never",
         gpu: settings.gpu,
@@ -62,6 +118,7 @@ async function loadLlama(settings: RuntimeSettings): Promise<Llama> {
       });
     })().catch((error: unknown) => {
       llamaPromise = undefined;
+      if (error instanceof ProviderError) throw error; // node-llama-cpp missing: llamaModule's message
       throw new ProviderError(
         "config",
         `node-llama-cpp could not start its prebuilt llama.cpp binaries on ${process.platform}-${process.arch} ` +
@@ -75,7 +132,7 @@ async function loadLlama(settings: RuntimeSettings): Promise<Llama> {
 
 async function load(path: string, settings: RuntimeSettings): Promise<LoadedModel> {
   const llama = await loadLlama(settings);
-  const { LlamaCompletion } = await import("node-llama-cpp");
+  const { LlamaCompletion } = await llamaModule();
   const started = performance.now();
   let model: LlamaModel | undefined;
   try {
@@ -131,7 +188,7 @@ async function load(path: string, settings: RuntimeSettings): Promise<LoadedMode
  */
 export async function chatWrapperOf(loaded: LoadedModel): Promise<ChatWrapper> {
   if (!loaded.chatWrapper) {
-    const { resolveChatWrapper } = await import("node-llama-cpp");
+    const { resolveChatWrapper } = await llamaModule();
     loaded.chatWrapper = loaded.hasChatTemplate
       ? resolveChatWrapper(loaded.model, { type: "jinjaTemplate" })
       : resolveChatWrapper(loaded.model);
