@@ -2,7 +2,7 @@
 // the one-line summary on stderr. Bad values become InputErrors (exit 2, one short message).
 import { type Command, InvalidArgumentError } from "commander";
 import { exportConversations, formatExportSummary } from "../exports/export.js";
-import { FORMATS } from "../exports/formats.js";
+import { FORMATS, TRAIN_ON } from "../exports/formats.js";
 import { unreadableFileLine } from "../run/output-reader.js";
 import { EXIT } from "./fail.js";
 
@@ -17,6 +17,8 @@ interface ExportFlags {
   stopReason?: string;
   system?: string;
   license?: string;
+  trainOn?: string;
+  datasetInfo?: boolean;
 }
 
 function integer(name: string) {
@@ -41,6 +43,8 @@ export async function runExport(dir: string, flags: ExportFlags): Promise<number
     stopReasons: flags.stopReason?.split(",").map((reason) => reason.trim()),
     system: flags.system,
     license: flags.license,
+    trainOn: flags.trainOn,
+    datasetInfo: flags.datasetInfo,
     onUnreadable: (error) => process.stderr.write(`${unreadableFileLine(error)}\n`),
   });
   process.stderr.write(`${formatExportSummary(summary)}\n`);
@@ -64,7 +68,12 @@ export function registerExportCommand(program: Command, setExit: (code: number) 
     .option("--min-turns <n>", "keep conversations with at least this many turns", integer("--min-turns"))
     .option("--stop-reason <reasons>", "keep only these stop reasons (comma-separated)")
     .option("--system <text>", "system message for openai and sharegpt (default: the recorded one, if any)")
-    .option("--license <id>", 'licence in the hf dataset card (default "other")')
+    .option("--license <id>", 'licence in the hf dataset card (default "other"; hf only)')
+    .option(
+      "--train-on <which>",
+      `openai only: assistant replies trained on, ${TRAIN_ON.join(" | ")} (weight keys; default all)`,
+    )
+    .option("--dataset-info", "openai/sharegpt: also write LLaMA-Factory's dataset_info.json entry beside -o")
     .action(async (dir: string, flags: ExportFlags) => {
       setExit(await runExport(dir, flags));
     });

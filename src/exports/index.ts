@@ -1,14 +1,19 @@
 // The exports' public API: training formats out of an output folder, and the reference's
 // TrainingDataExporter. See docs/exports.md.
 export { DEFAULT_LICENSE, renderDatasetCard, sizeCategory } from "./card.js";
+export { DATASET_INFO, type DatasetInfoEntry, datasetInfoEntry } from "./dataset-info.js";
 export { type ExportSummary, exportConversations, formatExportSummary, hfDataFile } from "./export.js";
 export {
   type ChatFormatOptions,
   type ExportFormat,
   FORMATS,
+  nothingToTrain,
+  type OpenAIMessage,
   type OpenAIRecord,
   recordedSystemPrompt,
   type ShareGPTRecord,
+  TRAIN_ON,
+  type TrainOn,
   toJsonlRecord,
   toOpenAI,
   toShareGPT,

@@ -1,6 +1,6 @@
 // `convosim export` through the built CLI: formats, the summary line on stderr, a split into
 // a folder, and bad input as a short message with exit 2 and no stack trace.
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateRun, tempDir } from "../exports/support.js";
@@ -58,8 +58,51 @@ describe("convosim export", () => {
     expect(bytes.subarray(-4).toString()).toBe("PAR1");
   });
 
+  it("--train-on last weights the openai lines; --dataset-info writes the LLaMA-Factory entry", async () => {
+    const out = join(dir, "llama", "chats.jsonl");
+    await mkdir(join(dir, "llama"));
+    const weighted = await runCli([
+      "export",
+      run,
+      "-f",
+      "openai",
+      "-o",
+      join(dir, "w.jsonl"),
+      "--train-on",
+      "last",
+    ]);
+    expect(weighted.code, weighted.stderr).toBe(0);
+    const rows = (await readFile(join(dir, "w.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    for (const row of rows) {
+      const replies = row.messages.filter((m: { role: string }) => m.role === "assistant");
+      expect(replies.map((m: { weight: number }) => m.weight)).toEqual([...replies.slice(1).map(() => 0), 1]);
+    }
+    const info = await runCli(["export", run, "-f", "sharegpt", "-o", out, "--dataset-info"]);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stderr).toMatch(/; dataset_info\.json entry chats → .*llama\/dataset_info\.json\n$/);
+    const entry = JSON.parse(await readFile(join(dir, "llama", "dataset_info.json"), "utf8")).chats;
+    expect(entry).toMatchObject({ file_name: "chats.jsonl", formatting: "sharegpt" });
+  });
+
   it.each([
     [["export", "/nonexistent/run", "-f", "openai"], /not a convosim output folder/],
+    [
+      ["export", "RUN", "-f", "parquet", "-o", "OUT", "--system", "Be brief."],
+      /--system: parquet has no system/,
+    ],
+    [["export", "RUN", "-f", "openai", "--license", "mit"], /--license: openai has no place for a licence/],
+    [
+      ["export", "RUN", "-f", "sharegpt", "--train-on", "last"],
+      /--train-on: sharegpt has no per-message weight/,
+    ],
+    [["export", "RUN", "-f", "openai", "--train-on", "first"], /--train-on: unknown choice "first"/],
+    [
+      ["export", "RUN", "-f", "jsonl", "-o", "OUT", "--dataset-info"],
+      /--dataset-info: jsonl is not a LLaMA-Factory/,
+    ],
     [["export", "RUN", "-f", "csv"], /--format: unknown format "csv"/],
     [
       ["export", "RUN", "-f", "jsonl", "-o", "OUT", "--split", "train:0.8"],
