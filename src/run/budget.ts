@@ -1,16 +1,20 @@
 // Spending limits (`--budget-usd`, `--budget-tokens`). A budget never stops a model call: it
-// decides whether the next conversation may start. A conversation is admitted only while
+// decides whether the next conversation may start. A conversation is admitted while
 //
-//     spent + reserved for conversations in flight + the next conversation's ceiling ≤ limit
+//     spent + reserved for conversations in flight + the next conversation's reservation ≤ limit
 //
 // where `spent` counts every call that returned (this run, plus what the output folder's
-// usage.ndjson says earlier runs spent), and each conversation in flight holds its expected
-// cost until it finishes. The first conversation that does not fit closes the budget: the task
-// stream completes, conversations in flight finish and are saved, and the run reports
-// `exhausted` (the CLI exits 4). A conversation in flight can outrun its reservation, so a run
-// can pass its limit by at most Σ (ceiling − expected) over the conversations in flight at the
-// last admission: one wave of in-flight conversations (docs/budgets.md).
-import { type MonoTypeOperatorFunction, takeWhile } from "rxjs";
+// usage.ndjson says earlier runs spent), and each conversation in flight holds its reservation
+// until it finishes (generate() reserves from the completion sizes the run has observed,
+// estimate-observed.ts). A conversation that does not fit *waits* while others are in flight:
+// they settle at what they really spent, which frees room. Only when nothing is in flight and
+// it still does not fit is it refused, which closes the budget: the task stream completes and
+// the run reports `exhausted` (the CLI exits 4). One exception, so that a budget smaller than
+// one conversation's worst case still learns something: when nothing at all has been spent and
+// nothing is in flight, one conversation is admitted whatever its reservation. A conversation
+// in flight can outrun its reservation, so a run can pass its limit by at most one wave of
+// in-flight conversations (docs/budgets.md).
+import { type MonoTypeOperatorFunction, Observable } from "rxjs";
 import type { ConversationResult, UsageRecord } from "../schema/interaction.js";
 import type { Task } from "../schema/persona.js";
 import { outputPaths } from "../sinks/layout.js";
@@ -26,10 +30,10 @@ export interface BudgetLimits {
 
 export interface BudgetOptions {
   /**
-   * What a conversation in flight holds: "expected" (default) keeps more conversations running
-   * and may pass the limit by one wave; "max" holds each conversation's ceiling, so the limit is
-   * passed only where the ceiling itself is wrong (re-asks, retries, chars/4), at the price of
-   * stopping earlier.
+   * What a conversation is checked and held at: "expected" (default) spends the budget and may
+   * pass the limit by one wave; "max" holds each conversation's ceiling and never admits one
+   * that does not fit (no first-conversation exception), so the limit is passed only where the
+   * ceiling itself is wrong (re-asks, retries, chars/4), at the price of stopping earlier.
    */
   reserve?: "expected" | "max";
 }
@@ -46,9 +50,11 @@ function usageCost(records: readonly UsageRecord[]): Cost {
   return cost;
 }
 
-function ceilingOf(next: Cost | ConversationCost): Cost {
-  return "max" in next ? next.max : next;
-}
+/** What `offer` decided: started, not yet (offer it again after the next settle), or never. */
+export type Offer = "admitted" | "wait" | "refused";
+
+const usd = (v: number): string => v.toFixed(v < 0.01 ? 4 : 2);
+const tokens = (v: number): string => Math.round(v).toLocaleString("en-US");
 
 export class Budget {
   readonly limits: Readonly<BudgetLimits>;
@@ -63,6 +69,9 @@ export class Budget {
   readonly #holds = new Map<string, Cost[]>();
   #inFlight = 0;
   #refused = 0;
+  /** What the refused conversation would have held: why the rest of the limit stays unspent. */
+  #refusedAt: Cost | undefined;
+  readonly #listeners = new Set<() => void>();
 
   constructor(limits: BudgetLimits = {}, alreadySpent: Cost = zero(), options: BudgetOptions = {}) {
     for (const [name, value] of Object.entries(limits)) {
@@ -125,33 +134,58 @@ export class Budget {
     }
   }
 
-  /** Would one more conversation with this cost fit? Closed for good once one was refused. */
+  /** What a conversation is checked and held at: its reservation, or its ceiling in strict mode. */
+  holdOf(next: Cost | ConversationCost): Cost {
+    return "max" in next ? { ...(this.#reserveMax ? next.max : next.expected) } : { ...next };
+  }
+
+  /** Would one more conversation with this cost fit now? Never once the budget closed. */
   admits(next: Cost | ConversationCost): boolean {
     if (this.#refused > 0) return false;
-    const ceiling = ceilingOf(next);
+    const hold = this.holdOf(next);
     const spent = this.spent;
     const outstanding = this.outstanding;
     const fits = (k: keyof Cost) => {
       const limit = this.limits[k];
-      return limit === undefined || spent[k] + outstanding[k] + ceiling[k] <= limit;
+      return limit === undefined || spent[k] + outstanding[k] + hold[k] <= limit;
     };
     return fits("usd") && fits("tokens");
   }
 
-  /** Admits and reserves, or refuses (and closes the budget). */
-  admit(interactionId: string, next: Cost | ConversationCost): boolean {
-    if (!this.admits(next)) {
+  /**
+   * Admits and reserves; or "wait" while it does not fit but conversations in flight will settle
+   * (and may free room); or refuses, which closes the budget. With nothing spent and nothing in
+   * flight one conversation is admitted even when it does not fit (not with reserve: "max").
+   */
+  offer(interactionId: string, next: Cost | ConversationCost): Offer {
+    if (this.#refused > 0) return "refused";
+    const nothingSpent = this.spent.usd === 0 && this.spent.tokens === 0;
+    const first = this.#inFlight === 0 && nothingSpent && !this.#reserveMax;
+    if (!this.admits(next) && !first) {
+      if (this.#inFlight > 0) return "wait";
       this.#refused++;
-      return false;
+      this.#refusedAt = this.holdOf(next);
+      return "refused";
     }
-    const hold = { ...("max" in next ? (this.#reserveMax ? next.max : next.expected) : next) };
+    const hold = this.holdOf(next);
     this.#reserved.usd += hold.usd;
     this.#reserved.tokens += hold.tokens;
     const holds = this.#holds.get(interactionId);
     if (holds) holds.push(hold);
     else this.#holds.set(interactionId, [hold]);
     this.#inFlight++;
-    return true;
+    return "admitted";
+  }
+
+  /** offer() without waiting: true when admitted (a "wait" is false but does not close the budget). */
+  admit(interactionId: string, next: Cost | ConversationCost): boolean {
+    return this.offer(interactionId, next) === "admitted";
+  }
+
+  /** Calls `listener` whenever a conversation settles or is released; returns the unsubscribe. */
+  onSettled(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** A conversation finished (interaction or failure): its reservation gives way to what it spent. */
@@ -166,10 +200,26 @@ export class Budget {
     const holds = this.#holds.get(id);
     const hold = holds?.shift();
     if (!hold) return; // not admitted through this budget: its calls are settled all the same
+    // A conversation's spend is settled once: a later release of the same id finds no hold.
+    this.#release(id, holds, hold);
+  }
+
+  /**
+   * A conversation that ended without a result (a stop signal ended it: its calls were recorded
+   * as they returned and stay spent) gives its reservation back.
+   */
+  release(interactionId: string): void {
+    const holds = this.#holds.get(interactionId);
+    const hold = holds?.shift();
+    if (hold) this.#release(interactionId, holds, hold);
+  }
+
+  #release(id: string, holds: Cost[] | undefined, hold: Cost): void {
     if (holds?.length === 0) this.#holds.delete(id);
     this.#reserved.usd -= hold.usd;
     this.#reserved.tokens -= hold.tokens;
     this.#inFlight--;
+    for (const listener of [...this.#listeners]) listener();
   }
 
   /** One line for the end of a run. */
@@ -177,34 +227,104 @@ export class Budget {
     if (!this.limited) return "no budget";
     const parts: string[] = [];
     const spent = this.spent;
-    if (this.limits.usd !== undefined)
-      parts.push(`$${spent.usd.toFixed(spent.usd < 0.01 ? 4 : 2)} of $${this.limits.usd.toFixed(2)}`);
+    if (this.limits.usd !== undefined) parts.push(`$${usd(spent.usd)} of $${this.limits.usd.toFixed(2)}`);
     if (this.limits.tokens !== undefined)
-      parts.push(
-        `${Math.round(spent.tokens).toLocaleString("en-US")} of ${this.limits.tokens.toLocaleString("en-US")} tokens`,
-      );
+      parts.push(`${tokens(spent.tokens)} of ${tokens(this.limits.tokens)} tokens`);
     const state = this.exhausted ? "budget reached" : "budget";
-    return `${state}: ${parts.join(", ")} spent`;
+    return `${state}: ${parts.join(", ")} spent${this.#unspent()}`;
+  }
+
+  /**
+   * What the limit left unspent when the budget closed, and why: the next conversation's
+   * reservation did not fit. Reserved but never spent, so nothing was paid for it.
+   */
+  #unspent(): string {
+    const at = this.#refusedAt;
+    if (!at) return "";
+    const spent = this.spent;
+    const parts: string[] = [];
+    if (this.limits.usd !== undefined) {
+      const left = Math.max(0, this.limits.usd - spent.usd);
+      parts.push(`$${usd(left)} left unspent (the next conversation would reserve $${usd(at.usd)})`);
+    }
+    if (this.limits.tokens !== undefined) {
+      const left = Math.max(0, this.limits.tokens - spent.tokens);
+      parts.push(
+        `${tokens(left)} tokens left unspent (the next conversation would reserve ${tokens(at.tokens)})`,
+      );
+    }
+    return `; ${parts.join(", ")}`;
   }
 }
 
 /**
- * Passes tasks while the budget admits them; at the first it refuses, completes the task stream
- * (so the source stops reading and conversations already admitted finish). No buffering: each
- * task is decided as it arrives, from the budget's live spend (fed by `budget.record` and
- * `budget.settle`). `onExhausted` gets the refused task, e.g. to return its backpressure slot.
+ * Passes tasks while the budget admits them. A task that does not fit yet waits (and the tasks
+ * behind it with it) until a conversation in flight settles; at the first the budget refuses,
+ * the task stream completes (so the source stops reading and conversations already admitted
+ * finish). `onDropped` gets every task taken in and not passed on (the refused one, those queued
+ * behind it, those queued when the stop signal fires), e.g. to return its backpressure slot, so
+ * put this after the backpressure count: tasks waiting here hold slots and the reader stays
+ * bounded. After the stop signal nothing more is passed on.
  */
 export function withinBudget(
   budget: Budget,
   estimateOne: (task: Task) => Cost | ConversationCost,
-  onExhausted?: (task: Task) => void,
+  onDropped?: (task: Task) => void,
+  stopSignal?: AbortSignal,
 ): MonoTypeOperatorFunction<Task> {
   if (!budget.limited) return (tasks) => tasks;
-  return takeWhile((task: Task) => {
-    if (budget.admit(task.interaction_id, estimateOne(task))) return true;
-    onExhausted?.(task);
-    return false;
-  });
+  return (tasks) =>
+    new Observable<Task>((subscriber) => {
+      const queue: Task[] = [];
+      let sourceDone = false;
+      let closed = false;
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        for (const task of queue.splice(0)) onDropped?.(task);
+        subscriber.complete();
+      };
+      const pump = (): void => {
+        if (stopSignal?.aborted) {
+          close();
+          return;
+        }
+        while (!closed && queue.length > 0) {
+          const offer = budget.offer(queue[0]!.interaction_id, estimateOne(queue[0]!));
+          if (offer === "wait") return;
+          const task = queue.shift()!;
+          if (offer === "refused") {
+            onDropped?.(task);
+            close();
+            return;
+          }
+          subscriber.next(task);
+        }
+        if (sourceDone) close();
+      };
+      const stopListening = budget.onSettled(pump);
+      stopSignal?.addEventListener("abort", pump, { once: true });
+      const source = tasks.subscribe({
+        next: (task) => {
+          if (closed) {
+            onDropped?.(task);
+            return;
+          }
+          queue.push(task);
+          pump();
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          sourceDone = true;
+          pump();
+        },
+      });
+      return () => {
+        stopListening();
+        stopSignal?.removeEventListener("abort", pump);
+        source.unsubscribe();
+      };
+    });
 }
 
 export interface OutputSpend extends Cost {

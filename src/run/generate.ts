@@ -40,7 +40,8 @@ import type { PersonaInputSource } from "../sources/open.js";
 import { readPersonas } from "../sources/read-personas.js";
 import { personaTasks, toTasks } from "../sources/tasks.js";
 import { Budget, type BudgetLimits, spentInOutput, withinBudget } from "./budget.js";
-import { RunEstimator } from "./estimate.js";
+import { ReservationEstimator } from "./estimate-observed.js";
+import { type FailureCount, FailureCounter } from "./failure-counts.js";
 import { lockOutputFolder } from "./output-folder-lock.js";
 import { preflightOutputFolder, preflightResponseCache } from "./preflight.js";
 import { buildRuntime, type RuntimeOptions, runtimeDistractor } from "./runtime.js";
@@ -104,6 +105,8 @@ export interface RunSummary {
   elapsedMs: number;
   /** The first failures (up to 20), for the end-of-run message. */
   failures: FailureRecord[];
+  /** Every failure of the run counted by error_kind and normalised reason, most frequent first. */
+  failureCounts: FailureCount[];
   /** True when a stop or abort signal ended the run early. */
   interrupted: boolean;
   /** Conversations the signal ended before they finished: not saved, their spend in the ledger. */
@@ -189,11 +192,19 @@ async function generateHoldingLock(
     options.budget ?? {},
     options.out && options.budget ? await spentInOutput(options.out) : undefined,
   );
-  const estimator = budget.limited ? new RunEstimator(options.config, runtime.prices) : undefined;
-  const budgetGate = withinBudget(budget, (task) => (estimator as RunEstimator).conversation(task));
+  // Reservations from the completion sizes this run observes (the worst case until it has).
+  const estimator = budget.limited ? new ReservationEstimator(options.config, runtime.prices) : undefined;
   // Enough buffered work to keep every slot busy, never the whole input.
   const backpressure = new Backpressure(ig.max_workers + Math.max(16, ig.max_workers));
+  // After the backpressure count: a task waiting for room in the budget holds its slot.
+  const budgetGate = withinBudget(
+    budget,
+    (task) => (estimator as ReservationEstimator).conversation(task),
+    () => backpressure.released(),
+    options.stopSignal,
+  );
   const failures: FailureRecord[] = [];
+  const failureCounts = new FailureCounter();
   // A signal that fired before the run began (Ctrl-C during start-up) stops it all the same.
   const stop$ = options.stopSignal
     ? options.stopSignal.aborted
@@ -218,10 +229,12 @@ async function generateHoldingLock(
     onCall: (record) => {
       progress.onCall(record);
       budget.record(record);
+      estimator?.observe(record);
     },
     onCallRetry: (error, delayMs) => progress.onCallRetry(error, delayMs),
     onInterrupted: (conversation) => {
       progress.onInterrupted(conversation);
+      budget.release(conversation.interaction_id); // its calls stay spent; its hold is freed
       if (conversation.started) interruptedConversations++;
       // Not saved, not a failure (a rerun redoes it), but paid for: the ledger keeps its spend.
       if (conversation.usage.length > 0) ledgerAppend(interruptedLedgerLine(conversation));
@@ -320,9 +333,9 @@ async function generateHoldingLock(
   const main$ = tasks$.pipe(
     options.limit !== undefined ? take(options.limit) : (tasks) => tasks,
     notDone,
-    budgetGate,
     endpointsUp,
     admit(backpressure, options.stopSignal),
+    budgetGate,
     styled,
     scenarios,
     conversations,
@@ -381,7 +394,10 @@ async function generateHoldingLock(
         sink,
         extraSinks,
         tap((result) => {
-          if (result.kind === "failure" && failures.length < 20) failures.push(result.failure);
+          if (result.kind === "failure") {
+            if (failures.length < 20) failures.push(result.failure);
+            failureCounts.add(result.failure);
+          }
           options.onResult?.(result);
         }),
       ),
@@ -407,6 +423,7 @@ async function generateHoldingLock(
     costUsd: s.costUsd,
     elapsedMs: s.elapsedMs,
     failures,
+    failureCounts: failureCounts.counts(),
     interrupted: stopped(),
     interruptedConversations,
     replayed: s.replayed,
