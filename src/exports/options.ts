@@ -97,6 +97,14 @@ export function resolveExportOptions(options: ExportOptions): ResolvedExport {
     const what = split || format === "hf" ? "a folder" : "a file";
     throw bad("--output", `${format}${split ? " with --split" : ""} needs ${what}`, `add -o PATH`);
   }
+  if (options.seed !== undefined && split === undefined) {
+    // Without a split nothing is drawn: a seed given there would be silently meaningless.
+    throw bad(
+      "--seed",
+      "given without --split (it seeds the split only)",
+      "add e.g. --split train=0.8,test=0.2",
+    );
+  }
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0) {
     throw bad("--seed", `must be an integer ≥ 0 (got ${seed})`, "e.g. --seed 42");

@@ -91,6 +91,13 @@ describe("--system and --license apply where they can, are refused where they ca
     expect((await readdir(dir)).sort()).toEqual(["run"]);
   });
 
+  it("--seed without --split is refused: it only seeds the split", async () => {
+    const error = await inputError({ format: "openai", output: join(dir, "o.jsonl"), seed: 4 });
+    expect(error.field).toBe("--seed");
+    expect(error.hint).toMatch(/--split/);
+    expect((await readdir(dir)).sort()).toEqual(["run"]);
+  });
+
   it("--system reaches openai and sharegpt lines, --license the hf card", async () => {
     const openai = join(dir, "o.jsonl");
     const sharegpt = join(dir, "s.jsonl");
