@@ -11,6 +11,7 @@ import { type CorruptFileError, outputPaths, readInteractionFile } from "../sink
 import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
+import { registerFetchModelCommand } from "./fetch-model-command.js";
 import { runGenerate } from "./generate-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { registerNoiseCommand } from "./noise-command.js";
@@ -124,7 +125,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       "stop admitting conversations before this many tokens",
       amount("--budget-tokens"),
     )
-    .option("--dry-run", "print the estimated calls, tokens and cost, and spend nothing")
+    .option("--dry-run", "print the estimated calls, tokens and cost, and spend nothing (needs no API key)")
+    .option("--env-file <file>", "read KEY=value variables from this file first (the shell's values win)")
     .option("--model <provider:model>", "both models, e.g. openai:gpt-4o-mini (overrides the config)")
     .option("--assistant <provider:model>", "the assistant model, e.g. local:qwen2.5-coder-0.5b-instruct")
     .option("--user <provider:model>", "the simulated user's model")
@@ -143,6 +145,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   registerInitCommand(program, (code) => {
+    exitCode = code;
+  });
+
+  registerFetchModelCommand(program, (code) => {
     exitCode = code;
   });
 

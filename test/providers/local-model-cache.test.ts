@@ -143,8 +143,8 @@ describe("resolveLocalModelPath — default model", () => {
     const env = { CONVOSIM_CACHE_DIR: join(root, "empty") };
     const error = await expectConfigError(resolveLocalModelPath({}, { env }));
     expect(error.message).toBe(
-      `embedded model not found at ${defaultModelPath(env)}; run \`npm run fetch-model\` ` +
-        `(or \`node scripts/fetch-model.mjs --model ${DEFAULT_LOCAL_MODEL}\`)`,
+      `embedded model not found at ${defaultModelPath(env)}; run \`npx convosim fetch-model ${DEFAULT_LOCAL_MODEL}\` ` +
+        "(in a clone of convosim: `npm run fetch-model`)",
     );
   });
 
@@ -190,7 +190,7 @@ describe("resolveLocalModelPath — file paths", () => {
     );
     expect(error.message).toContain(`local model file not found: ${join(root, "nope", "missing.gguf")}`);
     expect(error.message).toContain(`relative to ${root}`);
-    expect(error.message).toContain("npm run fetch-model");
+    expect(error.message).toContain("npx convosim fetch-model");
   });
 
   it("rejects a directory", async () => {

@@ -34,7 +34,7 @@ describe("createLocalChatModel — configuration errors", () => {
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).kind).toBe("config");
     expect((error as ProviderError).message).toMatch(
-      /^embedded model not found at .*; run `npm run fetch-model`/,
+      /^embedded model not found at .*; run `npx convosim fetch-model qwen2.5-coder-0.5b-instruct`/,
     );
   });
 
@@ -79,7 +79,7 @@ describe("createLocalChatModel — a file that is not a GGUF model", () => {
       expect(error).toBeInstanceOf(ProviderError);
       expect((error as ProviderError).kind).toBe("config");
       expect((error as Error).message).toContain(`failed to load local model ${bogus}`);
-      expect((error as Error).message).toContain("fetch-model.mjs --verify");
+      expect((error as Error).message).toContain("npx convosim fetch-model --verify");
     }
 
     await model.close();

@@ -76,8 +76,9 @@ export function embeddedModel(name: string): EmbeddedModel | undefined {
   return Object.hasOwn(EMBEDDED_MODELS, name) ? EMBEDDED_MODELS[name] : undefined;
 }
 
+// The CLI command works wherever convosim is installed; the npm script only in a clone.
 const fetchHint = (name: string) =>
-  `run \`npm run fetch-model\` (or \`node scripts/fetch-model.mjs --model ${name}\`)`;
+  `run \`npx convosim fetch-model ${name}\` (in a clone of convosim: \`npm run fetch-model\`)`;
 
 type Env = Readonly<Record<string, string | undefined>>;
 

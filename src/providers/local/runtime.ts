@@ -171,7 +171,7 @@ async function load(path: string, settings: RuntimeSettings): Promise<LoadedMode
     throw new ProviderError(
       "config",
       `failed to load local model ${path}: ${messageOf(error)}. Check that it is a complete GGUF file ` +
-        "(for the default model: `node scripts/fetch-model.mjs --verify`) and that it fits in memory " +
+        "(for an embedded model: `npx convosim fetch-model --verify`) and that it fits in memory " +
         "(CONVOSIM_LOCAL_CONTEXT_SIZE / CONVOSIM_LOCAL_SEQUENCES shrink the context).",
       { cause: error },
     );
