@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { from, lastValueFrom, tap } from "rxjs";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
-import { describeDown, formatProgress, type ProgressSnapshot } from "../operators/progress.js";
+import { describeDown, type ProgressSnapshot } from "../operators/progress.js";
 import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
@@ -22,6 +22,7 @@ import { personaTasks } from "../sources/tasks.js";
 import { chooseConfig } from "./default-config.js";
 import { EXIT } from "./fail.js";
 import { applyModelFlags, type ModelFlags, modelOverrides } from "./model-flags.js";
+import { liveProgress, progressDisplay } from "./progress-display.js";
 
 export interface GenerateCommandOptions extends ModelFlags {
   config?: string;
@@ -58,46 +59,6 @@ async function prevalidate(
     { defaultValue: undefined },
   );
   return tasks;
-}
-
-function progressPrinter(stderr: NodeJS.WriteStream, total: number | undefined) {
-  const tty = stderr.isTTY === true;
-  let lastLine = 0;
-  return {
-    update(snapshot: ProgressSnapshot) {
-      const line = formatProgress(snapshot, total);
-      if (tty) stderr.write(`\r\x1b[2K${line}`);
-      else if (snapshot.elapsedMs - lastLine >= 10_000) {
-        lastLine = snapshot.elapsedMs;
-        stderr.write(`${line}\n`);
-      }
-    },
-    end(summary: RunSummary) {
-      if (tty) stderr.write("\r\x1b[2K");
-      const seconds = (summary.elapsedMs / 1000).toFixed(1);
-      const replayed = summary.replayed > 0 ? ` (+${summary.replayed} replayed from the cache)` : "";
-      stderr.write(
-        `${summary.done} done, ${summary.failed} failed, ${summary.skipped} already done · ${summary.calls} model calls${replayed} · ` +
-          `${summary.promptTokens + summary.completionTokens} tokens · $${summary.costUsd.toFixed(4)} · ${seconds}s\n`,
-      );
-      const noise = summary.distractor;
-      if (noise && noise.messages > 0) {
-        const semantic =
-          noise.semantic.attempted > 0
-            ? ` · semantic rewrites ${noise.semantic.accepted} accepted, ${noise.semantic.dropped} dropped by the verifier`
-            : "";
-        stderr.write(
-          `noise: ${noise.changed} of ${noise.messages} user messages changed (${noise.activated} activated)${semantic}\n`,
-        );
-      }
-      for (const failure of summary.failures.slice(0, 5)) {
-        // Ids come from personas and reasons quote servers and models: one line each, escapes
-        // shown, secrets masked.
-        const line = `  failed ${failure.interaction_id}: ${failure.error_kind}: ${failure.reason}`;
-        stderr.write(`${terminalLine(scrubSecrets(line))}\n`);
-      }
-    },
-  };
 }
 
 /** "endpoint … down: …; 30 conversations not started — rerun to retry", and its exit code. */
@@ -169,6 +130,17 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     (line) => process.stderr.write(`${line}\n`),
   );
 
+  const printer = options.quiet
+    ? undefined
+    : progressDisplay(process.stderr, {
+        ...(total !== undefined ? { total } : {}),
+        live: liveProgress(process.stderr, process.stdout, options.out === undefined),
+        failuresAt: options.out
+          ? outputPaths(options.out).failures
+          : "the NDJSON on stdout (records with error_kind)",
+      });
+  // Lines said during the run go above a live display, never into it.
+  const say = (line: string) => (printer ? printer.note(line) : process.stderr.write(`${line}\n`));
   const stop = new AbortController();
   const abort = new AbortController();
   // First signal: stop (generate() calls onStop, which says what happens); second: abort the
@@ -182,14 +154,12 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       // A request already sent may hang (a stalled endpoint holds it until request_timeout):
       // calls still running this long after the stop are aborted, as by a second signal.
       grace = setTimeout(() => {
-        process.stderr.write(`\ncalls still running ${STOP_GRACE_MS / 1000} s after the stop: aborted\n`);
+        say(`calls still running ${STOP_GRACE_MS / 1000} s after the stop: aborted`);
         abort.abort();
       }, STOP_GRACE_MS);
       grace.unref();
     } else if (signals === 2) {
-      process.stderr.write(
-        "\naborting the calls in flight; writing what was spent (signal again to exit at once)\n",
-      );
+      say("aborting the calls in flight; writing what was spent (signal again to exit at once)");
       abort.abort();
     } else {
       process.stderr.write("\nexiting at once: calls in flight may be missing from usage.ndjson\n");
@@ -198,7 +168,6 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
-  const printer = options.quiet ? undefined : progressPrinter(process.stderr, total);
   try {
     const summary = await generate({
       config,
@@ -213,9 +182,10 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       stopSignal: stop.signal,
       abortSignal: abort.signal,
       onStop: (s) =>
-        process.stderr.write(
-          `\nstopping (${s.done} done, ${s.inFlight} in flight): no new conversation starts; those in flight end at their next model call, unsaved — rerunning the same command redoes them, replaying their calls from the cache (signal again to abort calls in flight)\n`,
+        say(
+          `stopping (${s.done} done, ${s.inFlight} in flight): no new conversation starts; those in flight end at their next model call, unsaved — rerunning the same command redoes them, replaying their calls from the cache (signal again to abort calls in flight)`,
         ),
+      onNotice: say,
       ...(printer ? { onProgress: (s: ProgressSnapshot) => printer.update(s) } : {}),
     });
     printer?.end(summary);

@@ -18,6 +18,8 @@ export interface ProgressSnapshot {
   /** Replies served from the response cache (no model call). */
   replayed: number;
   callRetries: number;
+  /** Retries by what went wrong (a ProviderError's kind: rate_limit, server, timeout…; "other"). */
+  retryKinds?: Record<string, number>;
   /** Model calls per second over the last interval (or since the start for snapshot()). */
   callsPerSecond: number;
   promptTokens: number;
@@ -79,6 +81,7 @@ export class ProgressTracker implements RunEvents {
   private calls = 0;
   private replayed = 0;
   private callRetries = 0;
+  private readonly retryKinds: Record<string, number> = {};
   private promptTokens = 0;
   private completionTokens = 0;
   private cachedTokens = 0;
@@ -125,6 +128,8 @@ export class ProgressTracker implements RunEvents {
 
   onCallRetry(error?: unknown, delayMs?: number): void {
     this.callRetries++;
+    const kind = error instanceof ProviderError ? error.kind : "other";
+    this.retryKinds[kind] = (this.retryKinds[kind] ?? 0) + 1;
     if (delayMs === undefined || delayMs < PAUSE_SHOWN_MS) return;
     const now = this.scheduler.now();
     this.backoffs = this.backoffs.filter((b) => b.until > now);
@@ -193,6 +198,7 @@ export class ProgressTracker implements RunEvents {
       calls: this.calls,
       replayed: this.replayed,
       callRetries: this.callRetries,
+      ...(this.callRetries > 0 ? { retryKinds: { ...this.retryKinds } } : {}),
       callsPerSecond: elapsedMs > 0 ? (this.calls * 1000) / elapsedMs : 0,
       promptTokens: this.promptTokens,
       completionTokens: this.completionTokens,
@@ -216,27 +222,96 @@ export class ProgressTracker implements RunEvents {
   }
 }
 
-/** One line for a terminal: "12 done · 1 failed · 40 in flight · 8.1 calls/s · 52k tok · $0.0123". */
-export function formatProgress(s: ProgressSnapshot, total?: number): string {
+/** How many of `total` are behind us: saved, failed, done by an earlier run, or not started. */
+export function finished(s: ProgressSnapshot): number {
+  return s.done + s.failed + s.skipped + s.notStarted;
+}
+
+/** Conversations ended per second since the start (those an earlier run did are not counted). */
+export function conversationsPerSecond(s: ProgressSnapshot): number {
+  return s.elapsedMs > 0 ? ((s.done + s.failed) * 1000) / s.elapsedMs : 0;
+}
+
+/** Time left at the rate so far; undefined until a conversation has ended or without a total. */
+export function etaMs(s: ProgressSnapshot, total?: number): number | undefined {
+  if (total === undefined) return undefined;
+  const left = Math.max(0, total - finished(s));
+  if (left === 0) return 0;
+  const rate = conversationsPerSecond(s);
+  return rate > 0 ? (left / rate) * 1000 : undefined;
+}
+
+/** "42s", "3m05s", "2h07m". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+}
+
+const RETRY_WORDS: Record<string, [one: string, many: string]> = {
+  rate_limit: ["rate-limited", "rate-limited"],
+  server: ["server error", "server errors"],
+  timeout: ["timeout", "timeouts"],
+  connection: ["connection failure", "connection failures"],
+  malformed: ["malformed reply", "malformed replies"],
+};
+
+/** "7 retries (5 rate-limited, 2 server errors)": most frequent reason first. */
+export function describeRetries(s: ProgressSnapshot): string | undefined {
+  if (s.callRetries === 0) return undefined;
+  const reasons = Object.entries(s.retryKinds ?? {})
+    .sort(([, a], [, b]) => b - a)
+    .map(([kind, n]) => `${n} ${(RETRY_WORDS[kind] ?? [kind, kind])[n === 1 ? 0 : 1]}`);
+  const why = reasons.length > 0 ? ` (${reasons.join(", ")})` : "";
+  return `${s.callRetries} ${s.callRetries === 1 ? "retry" : "retries"}${why}`;
+}
+
+/** "52k tokens" past 10 000, the exact count below. */
+export function formatTokens(s: ProgressSnapshot): string {
   const tokens = s.promptTokens + s.completionTokens;
-  const tok = tokens >= 10_000 ? `${(tokens / 1000).toFixed(0)}k` : String(tokens);
-  const of = total !== undefined ? `/${total}` : "";
-  const parts = [
-    `${s.done}${of} done`,
-    `${s.failed} failed`,
-    `${s.inFlight} in flight`,
-    ...(s.skipped > 0 ? [`${s.skipped} already done`] : []),
-    `${s.callsPerSecond.toFixed(1)} calls/s`,
-    `${tok} tokens`,
-    `$${s.costUsd.toFixed(4)}`,
-    ...(s.callRetries > 0 ? [`${s.callRetries} retries`] : []),
-    ...(s.replayed > 0 ? [`${s.replayed} replayed`] : []),
-    ...(s.notStarted > 0 ? [`${s.notStarted} not started`] : []),
-    ...(s.pause ? [describePause(s.pause)] : []),
-    ...(s.endpointsDown ?? []).map(describeDown),
+  return `${tokens >= 10_000 ? `${(tokens / 1000).toFixed(0)}k` : String(tokens)} tokens`;
+}
+
+/**
+ * The progress as named groups of short parts, each group one idea (how far, how fast, what
+ * went wrong, what it cost, what waits). Joined into one line by formatProgress; packed into
+ * lines of the terminal's width by the CLI's live display. Every part is terminal-safe.
+ */
+export function progressGroups(s: ProgressSnapshot, total?: number): string[][] {
+  const eta = etaMs(s, total);
+  const percent = total ? Math.floor((Math.min(finished(s), total) * 100) / total) : undefined;
+  const groups = [
+    [
+      `${s.done}${total !== undefined ? `/${total}` : ""} done`,
+      `${s.failed} failed`,
+      `${s.inFlight} in flight`,
+      ...(s.skipped > 0 ? [`${s.skipped} already done`] : []),
+      ...(s.notStarted > 0 ? [`${s.notStarted} not started`] : []),
+    ],
+    [
+      ...(percent !== undefined ? [`${percent}%`] : []),
+      `${formatDuration(s.elapsedMs)} elapsed`,
+      ...(eta !== undefined ? [`ETA ${formatDuration(eta)}`] : []),
+    ],
+    [`${conversationsPerSecond(s).toFixed(2)} conv/s`, `${s.callsPerSecond.toFixed(1)} calls/s`],
+    [formatTokens(s), `$${s.costUsd.toFixed(4)}`, ...(s.replayed > 0 ? [`${s.replayed} replayed`] : [])],
+    [describeRetries(s) ?? ""],
+    [s.pause ? describePause(s.pause) : ""],
+    ...(s.endpointsDown ?? []).map((down) => [describeDown(down)]),
   ];
   // Reasons and endpoints come from servers and the config: one line, no escape, no secret.
-  return terminalLine(scrubSecrets(parts.join(" · ")));
+  return groups
+    .map((group) => group.filter((part) => part !== "").map((part) => terminalLine(scrubSecrets(part))))
+    .filter((group) => group.length > 0);
+}
+
+/** One line: "12/40 done · 1 failed · 3 in flight · 32% · 1m05s elapsed · ETA 2m10s · 0.20 conv/s · …". */
+export function formatProgress(s: ProgressSnapshot, total?: number): string {
+  return progressGroups(s, total)
+    .map((group) => group.join(" · "))
+    .join(" · ");
 }
 
 /** "paused 42s: rate limited by api.example.com (Retry-After)" (and how many calls wait, if several). */
