@@ -1,7 +1,8 @@
 // loadConfig: YAML file → validated ConvosimConfig, with every problem reported as an
 // InputError that names the file, the line and the full dotted key. Order matters:
 //   1. read at most MAX_CONFIG_BYTES (a device or FIFO never fills memory), parse YAML (syntax
-//      errors with line/column, alias bombs, deep nesting); an empty file means "all defaults";
+//      errors with line/column, alias bombs, deep nesting), substitute `${VAR}` in values
+//      (substitute-env.ts); an empty file means "all defaults";
 //   2. validate with the zod schema (unknown keys, wrong types, ranges), then the model blocks
 //      as written (a hosted model named without `provider`);
 //   3. resolve relative paths against the config file's folder;
@@ -34,6 +35,11 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 export type ConfigOverrides = z.input<typeof InteractionGenerationConfig> & {
   distractor?: z.input<typeof DistractorConfig>;
 };
+
+export interface LoadConfigOptions {
+  /** Where `${VAR}` in the file's values is looked up; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
 
 type PlainObject = Record<string, unknown>;
 
@@ -140,11 +146,16 @@ function overriddenPaths(value: unknown, prefix: (string | number)[] = []): stri
  * Loads and validates a config. No path → every default (the embedded local model).
  * Every problem is thrown as an InputError naming the file, line and key.
  */
-export async function loadConfig(path?: string, overrides?: ConfigOverrides): Promise<ConvosimConfig> {
+export async function loadConfig(
+  path?: string,
+  overrides?: ConfigOverrides,
+  options: LoadConfigOptions = {},
+): Promise<ConvosimConfig> {
   let raw: unknown = {};
   let lineOf: (keys: readonly PropertyKey[]) => number | undefined = () => undefined;
   if (path !== undefined) {
-    const parsed = parseYaml(await readConfigText(path), path);
+    const text = await readConfigText(path);
+    const parsed = parseYaml(text, path, { substituteFrom: options.env ?? process.env });
     lineOf = parsed.lineOf;
     // An empty file (or one holding only comments) means "all defaults".
     raw = parsed.value ?? {};

@@ -7,6 +7,7 @@
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { valueNestedDeeperThan } from "../shared/nesting.js";
 import { InputError } from "./errors.js";
+import { substituteEnvironment } from "./substitute-env.js";
 
 type PathKey = PropertyKey;
 
@@ -28,7 +29,16 @@ function shortMessage(message: string): string {
   return first.replace(/ at line \d+, column \d+:?$/, "").trim();
 }
 
-export function parseYaml(text: string, file: string | undefined): ParsedYaml {
+export interface ParseYamlOptions {
+  /** Replace `${VAR}` / `${VAR:-default}` in string values from this environment (configs only). */
+  readonly substituteFrom?: NodeJS.ProcessEnv;
+}
+
+export function parseYaml(
+  text: string,
+  file: string | undefined,
+  options: ParseYamlOptions = {},
+): ParsedYaml {
   const at = (line: number | undefined) => ({
     ...(file !== undefined && { file }),
     ...(line !== undefined && { line }),
@@ -57,6 +67,14 @@ export function parseYaml(text: string, file: string | undefined): ParsedYaml {
   const lineOf = (path: readonly PathKey[]) => lineOfPath(doc, lineCounter, path);
   const deepPath = pathDeeperThan(doc.contents, MAX_NESTING_DEPTH);
   if (deepPath) throw tooDeep(at(lineOf(deepPath)));
+  // On the nodes, before aliases are expanded: an anchored value is substituted once.
+  if (options.substituteFrom) {
+    substituteEnvironment(doc.contents, {
+      env: options.substituteFrom,
+      ...(file !== undefined && { file }),
+      lineOf: (path) => lineOf(path),
+    });
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) as unknown;

@@ -194,10 +194,23 @@ export function runtimeDistractor(
   }
 }
 
+export interface RuntimeCheckOptions {
+  /**
+   * false for a dry run: it only estimates and calls nothing, so it must work before the user
+   * has a key (seeing the cost is often why they have not set one up yet).
+   */
+  requireKeys?: boolean;
+}
+
 /** Throws (naming the environment variable) when a key is missing or a provider is unusable. */
-export function checkRuntimeConfig(config: ConvosimConfig, env: NodeJS.ProcessEnv = process.env): void {
+export function checkRuntimeConfig(
+  config: ConvosimConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  options: RuntimeCheckOptions = {},
+): void {
   // `where`: the error names the model block (the config may have several).
-  for (const { field, model } of modelConfigs(config)) checkModelConfig(model, env, { where: field });
+  if (options.requireKeys !== false)
+    for (const { field, model } of modelConfigs(config)) checkModelConfig(model, env, { where: field });
   checkDistractorConfig(config);
 }
 

@@ -25,7 +25,8 @@ export function startCli(
   args: string[],
   options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ) {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // `--` as in bin/convosim's first line: node must not read the CLI's --env-file as its own.
+  const child = spawn(process.execPath, ["--", BIN, ...args], {
     env: { ...process.env, ...options.env },
     cwd: options.cwd ?? ROOT,
     stdio: ["pipe", "pipe", "pipe"],
