@@ -2,6 +2,8 @@
 // run the public generate(), render progress on stderr, and pick the exit code.
 import { existsSync } from "node:fs";
 import { from, lastValueFrom, tap } from "rxjs";
+import { applyEndpointEnvironment, describeEndpointEnvironment } from "../config/endpoint-env.js";
+import { loadEnvFile } from "../config/env-file.js";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { describeDown, type ProgressSnapshot } from "../operators/progress.js";
@@ -40,6 +42,8 @@ export interface GenerateCommandOptions extends ModelFlags {
   budgetUsd?: number;
   budgetTokens?: number;
   dryRun?: boolean;
+  /** --env-file: variables for this run from a KEY=value file (src/config/env-file.ts). */
+  envFile?: string;
 }
 
 /** Reads a persona file once without keeping it, so bad lines fail before any model call. */
@@ -76,6 +80,8 @@ function endpointDownExit(summary: RunSummary): number {
 export const STOP_GRACE_MS = 10_000;
 
 export async function runGenerate(options: GenerateCommandOptions): Promise<number> {
+  // First: the file's variables are what the config's ${VAR} and OPENAI_BASE_URL read.
+  if (options.envFile !== undefined) await loadEnvFile(options.envFile);
   const overrides = {
     ...(options.maxWorkers !== undefined ? { max_workers: options.maxWorkers } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
@@ -85,8 +91,12 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   };
   const configPath = chooseConfig(options.config, (line) => process.stderr.write(`${line}\n`));
   const config = applyModelFlags(await loadConfig(configPath, overrides), options);
+  // After the model flags: a model chosen on the command line follows OPENAI_BASE_URL too.
+  for (const line of describeEndpointEnvironment(applyEndpointEnvironment(config)))
+    process.stderr.write(`${terminalLine(line)}\n`);
   try {
-    checkRuntimeConfig(config); // a missing key variable fails here, before any call
+    // A missing key variable fails here, before any call; a dry run calls nothing, needs no key.
+    checkRuntimeConfig(config, process.env, { requireKeys: options.dryRun !== true });
   } catch (error) {
     throw inConfigFile(error, configPath);
   }
