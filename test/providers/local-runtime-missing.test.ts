@@ -76,7 +76,7 @@ describe("node-llama-cpp left out of the install", () => {
     expect(code).toBe(EXIT.badInput);
     expect(text.split("\n").filter(Boolean)).toHaveLength(1);
     expect(text).toContain("`npm i node-llama-cpp@3.21.1`");
-    expect(text).toContain("node-llama-cpp is not installed");
+    expect(text).toContain("the local model needs node-llama-cpp, which is not installed");
     expect(text).not.toMatch(/\n\s+at /);
   });
 
@@ -106,7 +106,7 @@ describe("node-llama-cpp left out of the install", () => {
     expect((error as ProviderError).kind).toBe("config");
     expect((error as Error).message).toContain("Cannot find package 'lifecycle-utils'");
     expect((error as Error).message).toContain(LOCAL_RUNTIME_INSTALL);
-    expect((error as Error).message).not.toContain("node-llama-cpp is not installed");
+    expect((error as Error).message).not.toContain("not installed");
   });
 
   it("a failed import is not remembered: installing it and retrying in the same process works", async () => {

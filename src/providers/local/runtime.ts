@@ -98,8 +98,8 @@ function runtimeImportError(error: unknown): ProviderError {
   return new ProviderError(
     "config",
     absent
-      ? "the local model needs node-llama-cpp, an optional dependency, and node-llama-cpp is not installed " +
-          `(\`--omit=optional\` leaves it out): run \`${LOCAL_RUNTIME_INSTALL}\`, or choose a hosted model (docs/providers.md)`
+      ? "the local model needs node-llama-cpp, which is not installed (an optional dependency: " +
+          `\`--omit=optional\` leaves it out): run \`${LOCAL_RUNTIME_INSTALL}\`, or choose a hosted model (docs/providers.md)`
       : `node-llama-cpp could not be imported (${messageOf(error)}); reinstall it: \`${LOCAL_RUNTIME_INSTALL}\``,
     { cause: error },
   );
