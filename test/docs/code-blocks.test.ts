@@ -4,13 +4,14 @@
 // `$ command` block must print what it shows); YAML blocks load with the config loader; JSON
 // blocks parse; TypeScript blocks typecheck against the built package's types.
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { requireBuild } from "../support/cli.js";
 import { ROOT } from "../support/dist-freshness.js";
-import { allBlocks, type DocBlock, shellCommands, where } from "./markdown-blocks.js";
+import { allBlocks, type DocBlock, docFiles, readDoc, shellCommands, where } from "./markdown-blocks.js";
 import { openSandbox, type Sandbox } from "./sandbox.js";
 
 const blocks = allBlocks();
@@ -128,6 +129,33 @@ describe("the docs' YAML, JSON and TypeScript blocks", () => {
       await loadConfig(path).catch((error: Error) => failures.push(`${where(block)}: ${error.message}`));
     }
     expect(failures).toEqual([]);
+  });
+
+  it("examples/*.yaml load with the config loader", async () => {
+    const examples = readdirSync(join(ROOT, "examples")).filter((name) => name.endsWith(".yaml"));
+    expect(examples.length).toBeGreaterThan(0);
+    const failures: string[] = [];
+    for (const name of examples)
+      await loadConfig(join(ROOT, "examples", name)).catch((e: Error) =>
+        failures.push(`${name}: ${e.message}`),
+      );
+    expect(failures).toEqual([]);
+  });
+
+  it("every built-in prompt the docs and examples name exists in prompts/", () => {
+    const texts = [
+      ...docFiles().map((file) => readDoc(file)),
+      ...readdirSync(join(ROOT, "examples")).map((name) =>
+        readFileSync(join(ROOT, "examples", name), "utf8"),
+      ),
+    ];
+    const named = new Set(
+      texts.flatMap((text) =>
+        [...text.matchAll(/(?<![\w/])prompts\/([\w.-]+\.\w+)/g)].map((m) => m[1] ?? ""),
+      ),
+    );
+    expect(named.size).toBeGreaterThan(0);
+    expect([...named].filter((name) => !existsSync(join(ROOT, "prompts", name)))).toEqual([]);
   });
 
   it("JSON blocks parse (one document, or one per line)", () => {
