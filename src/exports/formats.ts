@@ -16,7 +16,7 @@ export const TRAIN_ON = ["all", "last", "unnoised"] as const;
 export type TrainOn = (typeof TRAIN_ON)[number];
 
 export interface ChatFormatOptions {
-  /** System message to put first; overrides the one recorded on the interaction. */
+  /** System message to put first; overrides the one recorded on the interaction ("" for none). */
   system?: string | undefined;
   /** openai only: which assistant messages get weight 1 (default "all": no weight keys). */
   trainOn?: TrainOn | undefined;
@@ -49,10 +49,10 @@ export function recordedSystemPrompt(interaction: Interaction): string | undefin
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+/** `--system TEXT` wins; `--system ""` asks for none (not even the recorded one). */
 function systemFor(interaction: Interaction, options: ChatFormatOptions): string | undefined {
-  return options.system !== undefined && options.system !== ""
-    ? options.system
-    : recordedSystemPrompt(interaction);
+  if (options.system === undefined) return recordedSystemPrompt(interaction);
+  return options.system === "" ? undefined : options.system;
 }
 
 /**

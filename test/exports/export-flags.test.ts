@@ -91,6 +91,23 @@ describe("--system and --license apply where they can, are refused where they ca
     expect((await readdir(dir)).sort()).toEqual(["run"]);
   });
 
+  it('--system "" leaves the system message out, even one recorded on the interaction', async () => {
+    await save([
+      {
+        ...conversation("r"),
+        metadata: { ...conversation("r").metadata, assistant_system_prompt: "Stored." },
+      },
+    ]);
+    const kept = join(dir, "kept.jsonl");
+    const dropped = join(dir, "dropped.jsonl");
+    await exportConversations({ dir: store, format: "openai", output: kept });
+    await exportConversations({ dir: store, format: "sharegpt", output: dropped, system: "" });
+    const recorded = (await lines(kept)).find((r) => r.messages[0].role === "system");
+    expect(recorded?.messages[0].content).toBe("Stored.");
+    const rows = await lines(dropped);
+    expect(rows.map((r) => r.conversations[0].from)).not.toContain("system");
+  });
+
   it("--seed without --split is refused: it only seeds the split", async () => {
     const error = await inputError({ format: "openai", output: join(dir, "o.jsonl"), seed: 4 });
     expect(error.field).toBe("--seed");
