@@ -95,6 +95,23 @@ describe("npm pack", () => {
     expect(broken).toEqual([]);
   });
 
+  it("lets CommonJS require() it where Node can require an ES module (>= 20.19), else import() works", () => {
+    // Run in the repository so that "convosim" resolves to this package through its exports.
+    const run = (args: string[]) =>
+      execFileSync(process.execPath, args, {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    if (major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19)) {
+      expect(run(["-e", 'process.stdout.write(typeof require("convosim").generate)'])).toBe("function");
+    }
+    expect(
+      run(["-e", 'import("convosim").then(({ generate }) => process.stdout.write(typeof generate))']),
+    ).toBe("function");
+  });
+
   it("stays small: under 10 MB unpacked (the models and node-llama-cpp are fetched, never shipped)", () => {
     expect(unpackedSize).toBeLessThan(10_000_000);
   });
