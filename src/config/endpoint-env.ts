@@ -107,7 +107,11 @@ export function describeEndpointEnvironment(applied: readonly EndpointFromEnviro
     byVariable.set(entry.variable, [...(byVariable.get(entry.variable) ?? []), entry]);
   return [...byVariable.entries()].map(([variable, entries]) => {
     const fields = entries.map((e) => e.field.replace(/^interaction_generation\./, "")).join(", ");
-    const keys = [...new Set(entries.map((e) => e.keyVariable ?? "none (placeholder sent)"))].join(" / ");
-    return scrubSecrets(`${fields}: base_url from ${variable} (${entries[0]!.url}), key from ${keys}`);
+    const keys = [
+      ...new Set(
+        entries.map((e) => (e.keyVariable ? `key from ${e.keyVariable}` : "no key (placeholder sent)")),
+      ),
+    ].join(" / ");
+    return scrubSecrets(`${fields}: base_url from ${variable} (${entries[0]!.url}), ${keys}`);
   });
 }
