@@ -1,6 +1,8 @@
 // The budget: admission stops before the limit would be passed, in-flight conversations hold
-// their expected cost until they settle, earlier runs' spending comes from usage.ndjson, and
-// withinBudget stops the task stream in virtual time while results of admitted work still arrive.
+// their reservation until they settle, a task that does not fit waits for them instead of
+// closing the budget, one conversation runs when nothing is spent yet, earlier runs' spending
+// (interrupted lines too) comes from usage.ndjson, and withinBudget stops the task stream in
+// virtual time while results of admitted work still arrive.
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +22,7 @@ import type { ConversationResult } from "../../src/schema/interaction.js";
 import type { Persona } from "../../src/schema/persona.js";
 import { loadCompleted } from "../../src/sinks/completed.js";
 import { filesSink } from "../../src/sinks/files-sink.js";
-import { helperLedgerLine, usageLedgerLine } from "../../src/sinks/usage-ledger.js";
+import { helperLedgerLine, interruptedLedgerLine, usageLedgerLine } from "../../src/sinks/usage-ledger.js";
 import { Backpressure } from "../../src/sources/backpressure.js";
 import { readPersonas } from "../../src/sources/read-personas.js";
 import { personaTasks, toTasks } from "../../src/sources/tasks.js";
@@ -48,21 +50,44 @@ function finished(id: string, tokens: number, usd = 0): ConversationResult {
 }
 
 describe("Budget admission", () => {
-  it("admits while spent + reserved + the next ceiling stays within the limit, then closes", () => {
+  it("admits while spent + reserved + the next reservation fits; waits while conversations are in flight", () => {
     const budget = new Budget({ tokens: 1000 });
-    // Each conversation: expected 200, ceiling 400. Reserved grows by the expected cost.
-    expect(budget.admit("a", conv(200, 400))).toBe(true); // 0 + 0 + 400
-    expect(budget.admit("b", conv(200, 400))).toBe(true); // 0 + 200 + 400
-    expect(budget.admit("c", conv(200, 400))).toBe(true); // 0 + 400 + 400
-    expect(budget.admit("d", conv(200, 400))).toBe(true); // 0 + 600 + 400 = 1000: exactly at the limit
-    expect(budget.outstanding.tokens).toBe(800);
+    // Each conversation reserved at 200 (its ceiling, 400, is not what is held or checked).
+    for (const id of ["a", "b", "c", "d", "e"]) expect(budget.offer(id, conv(200, 400))).toBe("admitted");
+    expect(budget.outstanding.tokens).toBe(1000); // exactly at the limit
+    // Does not fit now, but five conversations in flight will settle: wait, do not close.
+    expect(budget.offer("f", conv(200, 400))).toBe("wait");
     expect(budget.exhausted).toBe(false);
-    expect(budget.admit("e", conv(200, 400))).toBe(false); // 800 + 400 would pass it
-    expect(budget.exhausted).toBe(true);
-    expect(budget.inFlight).toBe(4);
-    // Once refused, the budget stays closed even when room appears: the task stream has ended.
     budget.settle(finished("a", 10));
+    expect(budget.offer("f", conv(200, 400))).toBe("wait"); // 10 + 800 + 200 > 1000
+    for (const id of ["b", "c", "d", "e"]) budget.settle(finished(id, 10));
+    expect(budget.inFlight).toBe(0);
+    expect(budget.offer("f", conv(200, 400))).toBe("admitted"); // 50 + 0 + 200
+  });
+
+  it("refuses, and closes for good, only when nothing is in flight to free room", () => {
+    const budget = new Budget({ tokens: 100 }, { usd: 0, tokens: 50 });
+    expect(budget.offer("a", conv(60, 100))).toBe("refused"); // 50 + 60 > 100, nothing in flight
+    expect(budget.exhausted).toBe(true);
+    // Once refused, the budget stays closed even for what would fit: the task stream has ended.
     expect(budget.admits(conv(1, 1))).toBe(false);
+    expect(budget.offer("b", conv(1, 1))).toBe("refused");
+  });
+
+  it("admits one conversation when nothing is spent yet, however large its reservation", () => {
+    // A budget below one conversation's worst case: the run still starts one, and learns.
+    const budget = new Budget({ usd: 0.01 });
+    const big = { expected: { usd: 0.03, tokens: 9000 }, max: { usd: 0.03, tokens: 9000 } };
+    expect(budget.offer("a", big)).toBe("admitted");
+    expect(budget.offer("b", big)).toBe("wait"); // a is in flight: no second exception
+    budget.record(usage({ cost_usd: 0.004 }));
+    budget.settle(finished("a", 1000, 0.004));
+    expect(budget.offer("b", big)).toBe("refused"); // something is spent now
+    expect(budget.spent.usd).toBeCloseTo(0.004);
+    // Not when an earlier run spent something on the folder (the rerun spends nothing more),
+    // and not in strict mode.
+    expect(new Budget({ usd: 0.01 }, { usd: 0.001, tokens: 10 }).offer("a", big)).toBe("refused");
+    expect(new Budget({ usd: 0.01 }, undefined, { reserve: "max" }).offer("a", big)).toBe("refused");
   });
 
   it("counts calls of in-flight conversations against their reservation, not twice", () => {
@@ -71,9 +96,9 @@ describe("Budget admission", () => {
     budget.record(usage({ prompt_tokens: 100, completion_tokens: 20 })); // a's first call
     expect(budget.spent.tokens).toBe(120);
     expect(budget.outstanding.tokens).toBe(180); // 300 reserved, 120 of it already spent
-    // spent 120 + outstanding 180 + ceiling 700 = 1000 fits; 701 does not.
-    expect(budget.admits(conv(1, 700))).toBe(true);
-    expect(budget.admits(conv(1, 701))).toBe(false);
+    // spent 120 + outstanding 180 + reservation 700 = 1000 fits; 701 does not.
+    expect(budget.admits(conv(700, 9999))).toBe(true);
+    expect(budget.admits(conv(701, 9999))).toBe(false);
     // a overran its reservation: outstanding never goes below 0, what it spent counts in full.
     budget.record(usage({ prompt_tokens: 300, completion_tokens: 0 }));
     expect(budget.outstanding.tokens).toBe(0);
@@ -81,8 +106,24 @@ describe("Budget admission", () => {
     budget.settle(finished("a", 420));
     expect(budget.inFlight).toBe(0);
     expect(budget.outstanding.tokens).toBe(0);
-    expect(budget.admits(conv(1, 580))).toBe(true);
-    expect(budget.admits(conv(1, 581))).toBe(false);
+    expect(budget.admits(conv(580, 9999))).toBe(true);
+    expect(budget.admits(conv(581, 9999))).toBe(false);
+  });
+
+  it("frees the hold of a conversation a stop ended; its calls stay spent", () => {
+    const budget = new Budget({ tokens: 1000 });
+    budget.admit("a", conv(300, 500));
+    budget.record(usage({ prompt_tokens: 100, completion_tokens: 20 }));
+    let settled = 0;
+    budget.onSettled(() => settled++);
+    budget.release("a");
+    expect(settled).toBe(1);
+    expect(budget.inFlight).toBe(0);
+    expect(budget.outstanding.tokens).toBe(0);
+    expect(budget.spent.tokens).toBe(120);
+    budget.release("a"); // nothing held any more: no second release
+    expect(budget.inFlight).toBe(0);
+    expect(settled).toBe(1);
   });
 
   it("releases a settled conversation's reservation even when it spent less", () => {
@@ -114,9 +155,9 @@ describe("Budget admission", () => {
 
   it("holds each ceiling with reserve: 'max'", () => {
     const budget = new Budget({ tokens: 1000 }, undefined, { reserve: "max" });
-    expect(budget.admit("a", conv(100, 400))).toBe(true);
-    expect(budget.admit("b", conv(100, 400))).toBe(true);
-    expect(budget.admit("c", conv(100, 400))).toBe(false); // 800 held + 400
+    expect(budget.offer("a", conv(100, 400))).toBe("admitted");
+    expect(budget.offer("b", conv(100, 400))).toBe("admitted");
+    expect(budget.offer("c", conv(100, 400))).toBe("wait"); // 800 held + 400
   });
 
   it("with no limit admits everything; rejects a negative or non-numeric limit", () => {
@@ -127,10 +168,16 @@ describe("Budget admission", () => {
     expect(() => new Budget({ tokens: Number.NaN })).toThrow(/tokens/);
   });
 
-  it("describes itself for the end-of-run line", () => {
+  it("describes itself for the end-of-run line, with what was left unspent and why", () => {
+    const open = new Budget({ usd: 5 }, { usd: 0.0042, tokens: 10 });
+    expect(open.describe()).toBe("budget: $0.0042 of $5.00 spent");
     const budget = new Budget({ usd: 5, tokens: 100_000 }, { usd: 4.5, tokens: 1234 });
-    budget.admit("a", { usd: 1, tokens: 1 });
-    expect(budget.describe()).toBe("budget reached: $4.50 of $5.00, 1,234 of 100,000 tokens spent");
+    expect(budget.offer("a", { usd: 1, tokens: 1 })).toBe("refused");
+    expect(budget.describe()).toBe(
+      "budget reached: $4.50 of $5.00, 1,234 of 100,000 tokens spent; " +
+        "$0.50 left unspent (the next conversation would reserve $1.00), " +
+        "98,766 tokens left unspent (the next conversation would reserve 1)",
+    );
   });
 });
 
@@ -204,6 +251,27 @@ describe("spentInOutput", () => {
     expect(spent.usd).toBeCloseTo(0.252);
   });
 
+  it("counts what interrupted conversations spent, but not as saved conversations", async () => {
+    dir = await mkdtemp(join(tmpdir(), "convosim-budget-"));
+    const stopped = interruptedLedgerLine({
+      interaction_id: "i9",
+      persona_id: "p",
+      completed_turns: 1,
+      usage: [usage({ prompt_tokens: 200, completion_tokens: 40, cost_usd: 0.03 })],
+    });
+    await writeFile(
+      join(dir, "usage.ndjson"),
+      `${JSON.stringify(usageLedgerLine(finished("i1", 100, 0.01)))}\n${JSON.stringify(stopped)}\n`,
+    );
+    const spent = await spentInOutput(dir);
+    expect(spent).toMatchObject({ conversations: 1, completed: 1, tokens: 340 });
+    expect(spent.usd).toBeCloseTo(0.04);
+    // A rerun's budget starts from it: $0.04 of $0.05 spent leaves room for $0.01, not more.
+    const budget = new Budget({ usd: 0.05 }, spent);
+    expect(budget.admits({ usd: 0.0099, tokens: 0 })).toBe(true);
+    expect(budget.admits({ usd: 0.0101, tokens: 0 })).toBe(false);
+  });
+
   it("is zero for a folder with no ledger (a first run)", async () => {
     dir = await mkdtemp(join(tmpdir(), "convosim-budget-"));
     const spent = await spentInOutput(join(dir, "not-yet"));
@@ -212,7 +280,7 @@ describe("spentInOutput", () => {
 });
 
 describe("withinBudget (virtual time)", () => {
-  it("stops admitting tasks once the next would pass the budget; admitted conversations finish", () => {
+  it("holds a task that does not fit until a conversation settles; refuses when none is left in flight", () => {
     const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
     ts.run(({ cold, expectObservable, flush }) => {
       // One-turn conversations; each call takes 15 ms and reports 9 prompt + 2 completion tokens.
@@ -220,15 +288,16 @@ describe("withinBudget (virtual time)", () => {
       const user = new FakeChatModel({ scheduler: ts, respond: () => "unused" });
       const deps = makeDeps({ assistant, user, minTurns: 1, maxTurns: 1, scheduler: ts });
       const budget = new Budget({ tokens: 45 });
-      // Expected 11 tokens, ceiling 20. a@0: 0+0+20. b@10: 0+11+20. a settles @15 (spent 11).
-      // c@20: 11+11+20 = 42. b settles @25 (spent 22). d@30: 22+11+20 = 53 > 45: refused.
-      const refused: string[] = [];
+      // Reserved at 20, each really spends 11. a@0: 0+0+20. b@10: 0+20+20. a settles @15.
+      // c@20: 11+20+20 = 51 > 45: waits. b settles @25: 22+0+20 = 42: c starts @25.
+      // d@30: 22+20+20 > 45: waits. c settles @40: 33+0+20 > 45 with nothing in flight: refused.
+      const dropped: string[] = [];
       const admitted = cold("a 9ms b 9ms c 9ms d 9ms e 9ms f|").pipe(
         map((id) => makeTask({ interaction_id: id, seed: id.charCodeAt(0) })),
         withinBudget(
           budget,
-          () => conv(11, 20),
-          (task) => refused.push(task.interaction_id),
+          () => conv(20, 40),
+          (task) => dropped.push(task.interaction_id),
         ),
         share(),
       );
@@ -240,15 +309,39 @@ describe("withinBudget (virtual time)", () => {
         }),
         map((r) => (r.kind === "interaction" ? r.interaction.interaction_id : "failed")),
       );
-      expectObservable(admitted.pipe(map((t) => t.interaction_id))).toBe("a 9ms b 9ms c 9ms |");
-      // Results keep arriving after the task stream ended at 30 ms: c finishes at 35 ms.
-      expectObservable(results).toBe("15ms a 9ms b 9ms (c|)");
+      expectObservable(admitted.pipe(map((t) => t.interaction_id))).toBe("a 9ms b 14ms c 14ms |");
+      expectObservable(results).toBe("15ms a 9ms b 14ms (c|)");
       flush();
-      expect(refused).toEqual(["d"]);
+      expect(dropped).toEqual(["d", "e"]); // d refused; e had arrived and waited behind it
       expect(assistant.callCount).toBe(3);
       expect(budget.exhausted).toBe(true);
       expect(budget.spent.tokens).toBe(33);
       expect(budget.inFlight).toBe(0);
+    });
+  });
+
+  it("drops the waiting tasks and completes when the stop signal fires", () => {
+    const ts = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    ts.run(({ cold, expectObservable, flush }) => {
+      const budget = new Budget({ tokens: 30 });
+      const stop = new AbortController();
+      ts.schedule(() => stop.abort(), 15);
+      const dropped: string[] = [];
+      // a holds 20 and never settles: b waits until the stop at 15 ms ends the stream.
+      const tasks = cold("a 9ms b 9ms c|").pipe(
+        map((id) => makeTask({ interaction_id: id })),
+        withinBudget(
+          budget,
+          () => conv(20, 20),
+          (task) => dropped.push(task.interaction_id),
+          stop.signal,
+        ),
+        map((t) => t.interaction_id),
+      );
+      expectObservable(tasks).toBe("a 14ms |");
+      flush();
+      expect(dropped).toEqual(["b"]);
+      expect(budget.exhausted).toBe(false); // stopped, not refused
     });
   });
 
