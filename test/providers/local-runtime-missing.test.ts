@@ -109,6 +109,27 @@ describe("node-llama-cpp left out of the install", () => {
     expect((error as Error).message).not.toContain("not installed");
   });
 
+  it("binaries that will not start name the reinstall command that works from an installed package", async () => {
+    // node-llama-cpp imports, but its prebuilt binaries for this platform are missing.
+    const broken = {
+      getLlama: () => Promise.reject(new Error("No prebuilt binary found for this platform")),
+      LlamaLogLevel: { error: "error" },
+    } as unknown as Awaited<ReturnType<typeof llamaModule>>;
+    restore = setLlamaModuleLoader(() => Promise.resolve(broken));
+    const file = join(root, "binaries.gguf");
+    await writeFile(file, "not really a GGUF");
+    const model = await createLocalChatModel(ModelConfig.parse({ model_path: file }), { env: env() });
+    const error = await rejection(
+      model.complete({ messages: [{ role: "user", content: "hi" }], maxTokens: 4 }),
+    );
+    await model.close();
+    expect((error as ProviderError).kind).toBe("config");
+    expect((error as Error).message).toContain("No prebuilt binary found for this platform");
+    expect((error as Error).message).toContain(LOCAL_RUNTIME_INSTALL);
+    expect((error as Error).message).toContain(`@node-llama-cpp/${process.platform}-${process.arch}`);
+    expect((error as Error).message).not.toContain("npm ci");
+  });
+
   it("a failed import is not remembered: installing it and retrying in the same process works", async () => {
     let calls = 0;
     restore = setLlamaModuleLoader(() => {

@@ -122,7 +122,7 @@ async function loadLlama(settings: RuntimeSettings): Promise<Llama> {
       throw new ProviderError(
         "config",
         `node-llama-cpp could not start its prebuilt llama.cpp binaries on ${process.platform}-${process.arch} ` +
-          `(${messageOf(error)}). Reinstall dependencies (\`npm ci\`) so that @node-llama-cpp/${process.platform}-${process.arch} is present.`,
+          `(${messageOf(error)}). Reinstall it (\`${LOCAL_RUNTIME_INSTALL}\`) so that @node-llama-cpp/${process.platform}-${process.arch} is present.`,
         { cause: error },
       );
     });
