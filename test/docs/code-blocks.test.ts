@@ -16,7 +16,9 @@ import { openSandbox, type Sandbox } from "./sandbox.js";
 
 const blocks = allBlocks();
 const shell = blocks.filter((b) => b.lang === "sh" || b.lang === "bash");
-const KNOWN_LANGS = new Set(["", "sh", "bash", "yaml", "json", "ts"]);
+const KNOWN_LANGS = new Set(["", "sh", "bash", "yaml", "json", "ts", "python"]);
+/** Languages this test never runs: such a block must say why in its marker. */
+const NEVER_RUN = new Set(["python"]);
 
 /** Programs a docs command may run here; anything else (npm, pip, python3, node …) is marked. */
 const RUNNABLE = /^(\.\/bin\/convosim|convosim|cat|echo|rm|ls|head|test)\b/;
@@ -34,6 +36,7 @@ describe("the docs' code blocks", () => {
   it("are in languages this test knows, and every marker gives a reason", () => {
     const unknown = blocks.filter((b) => !KNOWN_LANGS.has(b.lang)).map((b) => `${where(b)} (${b.lang})`);
     expect(unknown).toEqual([]);
+    expect(blocks.filter((b) => NEVER_RUN.has(b.lang) && b.skip === undefined).map(where)).toEqual([]);
     expect(blocks.filter((b) => b.skip !== undefined && b.skip.trim().length < 3)).toEqual([]);
   });
 

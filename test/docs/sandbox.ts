@@ -53,7 +53,9 @@ export async function openSandbox(): Promise<Sandbox> {
   await writeFile(join(dir, ".path", "convosim"), `#!/bin/sh\nexec "${BIN}" "$@"\n`);
   await chmod(join(dir, ".path", "convosim"), 0o755);
   await writeFile(join(dir, "config.yaml"), configFor(server.url));
-  await writeFile(join(dir, "run.yaml"), configFor(server.url));
+  // run.yaml (budgets.md); eval-a/eval-b.yaml (recipes.md): two assistants, the same users.
+  for (const name of ["run.yaml", "eval-a.yaml", "eval-b.yaml"])
+    await writeFile(join(dir, name), configFor(server.url));
   await writeFile(join(dir, "personas.jsonl"), `${PERSONAS.map((p) => JSON.stringify(p)).join("\n")}\n`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
