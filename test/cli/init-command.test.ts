@@ -41,7 +41,7 @@ describe("convosim init", () => {
   it("writes a config that loads (schema comment first, openai by default) and three personas, and says what to run next", async () => {
     const target = join(await freshDir(), "project");
     const run = await runCli(["init", target]);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     const config = await readFile(join(target, "convosim.yaml"), "utf8");
     expect(config.split("\n")[0]).toBe(
       "# yaml-language-server: $schema=./node_modules/convosim/schema/convosim.schema.json",
@@ -81,7 +81,8 @@ describe("convosim init", () => {
 
   it("generate in the init'ed folder uses ./convosim.yaml without --config and says so", async () => {
     const target = await freshDir();
-    expect((await runCli(["init"], { cwd: target })).code).toBe(0);
+    const init = await runCli(["init"], { cwd: target });
+    expect(init.code, init.stderr).toBe(0);
     const server = await completions();
     try {
       // The test's only edit: point both models at the stand-in instead of api.openai.com.
@@ -106,7 +107,7 @@ describe("convosim init", () => {
         { cwd: target, env: { OPENAI_API_KEY: "sk-init-test" } },
       );
       expect(run.stderr.split("\n")[0]).toBe("config: ./convosim.yaml");
-      expect(run.code).toBe(0);
+      expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain("3 done, 0 failed");
       expect(server.requests.length).toBeGreaterThanOrEqual(3);
       expect(server.requests[0]?.headers.authorization).toBe("Bearer sk-init-test");
@@ -120,7 +121,7 @@ describe("convosim init", () => {
   it("generate without --config and no ./convosim.yaml says nothing about a config", async () => {
     const target = await freshDir();
     const run = await runCli(["generate", "--dry-run", "--limit", "1"], { cwd: target });
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain("config:");
   });
 });
