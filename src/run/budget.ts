@@ -53,7 +53,11 @@ function usageCost(records: readonly UsageRecord[]): Cost {
 /** What `offer` decided: started, not yet (offer it again after the next settle), or never. */
 export type Offer = "admitted" | "wait" | "refused";
 
-const usd = (v: number): string => v.toFixed(v < 0.01 ? 4 : 2);
+/** Cents for dollar budgets; four decimals below $1 (or below a cent), where cents would round $0.0485 up to the limit. */
+const usdOf =
+  (limit: number) =>
+  (v: number): string =>
+    v.toFixed(limit >= 1 && v >= 0.01 ? 2 : 4);
 const tokens = (v: number): string => Math.round(v).toLocaleString("en-US");
 
 export class Budget {
@@ -227,7 +231,10 @@ export class Budget {
     if (!this.limited) return "no budget";
     const parts: string[] = [];
     const spent = this.spent;
-    if (this.limits.usd !== undefined) parts.push(`$${usd(spent.usd)} of $${this.limits.usd.toFixed(2)}`);
+    if (this.limits.usd !== undefined) {
+      const usd = usdOf(this.limits.usd);
+      parts.push(`$${usd(spent.usd)} of $${usd(this.limits.usd)}`);
+    }
     if (this.limits.tokens !== undefined)
       parts.push(`${tokens(spent.tokens)} of ${tokens(this.limits.tokens)} tokens`);
     const state = this.exhausted ? "budget reached" : "budget";
@@ -244,6 +251,7 @@ export class Budget {
     const spent = this.spent;
     const parts: string[] = [];
     if (this.limits.usd !== undefined) {
+      const usd = usdOf(this.limits.usd);
       const left = Math.max(0, this.limits.usd - spent.usd);
       parts.push(`$${usd(left)} left unspent (the next conversation would reserve $${usd(at.usd)})`);
     }
