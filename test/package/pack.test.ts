@@ -112,6 +112,32 @@ describe("npm pack", () => {
     ).toBe("function");
   });
 
+  it("asks for a Node.js at least as new as every runtime dependency asks for (engines.node)", () => {
+    type Manifest = {
+      engines?: { node?: string };
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as Manifest;
+    /** [major, minor, patch] of a plain ">= x.y.z" range; undefined for any other form. */
+    const floor = (range: string | undefined) => {
+      const match = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(range?.trim() ?? "");
+      return match ? [1, 2, 3].map((i) => Number(match[i] ?? 0)) : undefined;
+    };
+    const weight = (v: number[]) => (v[0] ?? 0) * 1e6 + (v[1] ?? 0) * 1e3 + (v[2] ?? 0);
+    const own = manifest(ROOT);
+    const ours = floor(own.engines?.node);
+    expect(ours, "package.json engines.node is a plain >= range").toBeDefined();
+    const names = Object.keys({ ...own.dependencies, ...own.optionalDependencies });
+    const stricter = names.filter((name) => {
+      const dir = join(ROOT, "node_modules", name);
+      if (!existsSync(dir)) return false;
+      const theirs = floor(manifest(dir).engines?.node);
+      return theirs !== undefined && weight(theirs) > weight(ours ?? []);
+    });
+    expect(stricter).toEqual([]);
+  });
+
   it("stays small: under 10 MB unpacked (the models and node-llama-cpp are fetched, never shipped)", () => {
     expect(unpackedSize).toBeLessThan(10_000_000);
   });
