@@ -23,6 +23,7 @@ export function configJsonSchema(): string {
     $schema: schema.$schema,
     title: "convosim configuration",
     description:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: `${VAR}` is the config syntax, described here
       "A convosim config file (docs/configuration.md). Values may use ${VAR} or ${VAR:-default}; API keys never go in the file.",
     ...schema,
   };
