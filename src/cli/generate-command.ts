@@ -7,6 +7,7 @@ import { loadEnvFile } from "../config/env-file.js";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { describeDown, type ProgressSnapshot } from "../operators/progress.js";
+import { setCallLogger } from "../providers/call-log.js";
 import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
@@ -44,6 +45,9 @@ export interface GenerateCommandOptions extends ModelFlags {
   dryRun?: boolean;
   /** --env-file: variables for this run from a KEY=value file (src/config/env-file.ts). */
   envFile?: string;
+  /** --verbose, or --log-level debug: a line per model request (src/providers/call-log.ts). */
+  verbose?: boolean;
+  logLevel?: "debug" | "info";
 }
 
 /** Reads a persona file once without keeping it, so bad lines fail before any model call. */
@@ -151,6 +155,8 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
       });
   // Lines said during the run go above a live display, never into it.
   const say = (line: string) => (printer ? printer.note(line) : process.stderr.write(`${line}\n`));
+  // Models are built inside generate(): the call log must be on before it starts.
+  if (options.verbose || options.logLevel === "debug") setCallLogger((line) => say(terminalLine(line)));
   const stop = new AbortController();
   const abort = new AbortController();
   // First signal: stop (generate() calls onStop, which says what happens); second: abort the
@@ -213,6 +219,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
     clearTimeout(grace);
+    setCallLogger(undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 // The convosim command line: thin over the public API (parse, call, render).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../config/errors.js";
 import { packageRoot } from "../conversation/templates.js";
 import { iterateInteractions, unreadableFileLine } from "../run/output-reader.js";
@@ -139,6 +139,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       "--min-turns <n>",
       "fewest turns per conversation (overrides min_turns)",
       integer("--min-turns", 1),
+    )
+    .option("--verbose", "one line per model request: endpoint, status, time, Retry-After (never a key)")
+    .addOption(
+      new Option("--log-level <level>", "debug: as --verbose; info: the default").choices(["debug", "info"]),
     )
     .action(async (options) => {
       exitCode = await runGenerate(options);

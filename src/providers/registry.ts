@@ -2,10 +2,12 @@
 // naming the variable, never a value), never falls back to another provider, and shares one SDK
 // client between models that use the same endpoint and key. Provider modules are imported on
 // first use so that a run with the embedded model never loads the HTTP SDKs, and vice versa.
+
 import { createHash } from "node:crypto";
 import type Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
 import type { ModelConfig } from "../schema/config.js";
+import { callLogger, loggingFetch } from "./call-log.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, type ResolveOptions, resolveEndpoint } from "./presets.js";
 import { httpEndpointKey } from "./rate-limit-headers.js";
 import type { ChatModel } from "./types.js";
@@ -78,17 +80,20 @@ export async function createChatModel(
   // A custom fetch is caller-specific: such clients are not shared. The lean transport
   // (transport: "undici") is one process-wide fetch, so its clients are shared like the SDK's.
   const lean = options.fetch === undefined && config.transport === "undici";
+  // --verbose: clients made while the call log is on log every request (call-log.ts).
+  const log = callLogger();
   const key =
     options.fetch === undefined
       ? clientKey(
-          lean ? `${config.provider}+undici` : config.provider,
+          `${config.provider}${lean ? "+undici" : ""}${log ? "+log" : ""}`,
           resolved.baseUrl,
           resolved.apiKeyEnv,
           apiKey,
           config.request_timeout ?? DEFAULT_REQUEST_TIMEOUT_S,
         )
       : undefined;
-  const fetchImpl = lean ? (await import("./transport.js")).sharedLeanTransport().fetch : options.fetch;
+  const chosenFetch = lean ? (await import("./transport.js")).sharedLeanTransport().fetch : options.fetch;
+  const fetchImpl = log ? loggingFetch(chosenFetch ?? globalThis.fetch, log) : chosenFetch;
   const transport = fetchImpl ? { fetch: fetchImpl } : {};
   // Models on one endpoint and key share one rate-limit budget; the key itself is never in it.
   const endpointKey = httpEndpointKey(config.provider, resolved.baseUrl, resolved.apiKeyEnv);
