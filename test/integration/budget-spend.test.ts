@@ -135,7 +135,9 @@ describe("--budget-usd on realistic replies", () => {
     expect(spent.usd).toBeLessThanOrEqual(budget + wave);
     expect(spent.conversations).toBeLessThan(200); // the budget, not the input, ended the run
     // The end line says what was spent and what was left unspent.
-    expect(result.stderr).toMatch(/budget reached: \$0\.0[4-9]\d\d of \$0\.0500 spent; \$0\.0\d+ left unspent/);
+    expect(result.stderr).toMatch(
+      /budget reached: \$0\.0[4-9]\d\d of \$0\.0500 spent; \$0\.0\d+ left unspent/,
+    );
     console.log(result.stderr.split("\n").find((l) => l.startsWith("budget reached")));
   }, 90_000);
 
