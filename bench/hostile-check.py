@@ -87,6 +87,12 @@ def reply_text(mode: str, messages: list[dict], n: int) -> str:
     if not is_user_request(messages):
         return (f"Here is what to do. Step 1: open the settings. Step 2: choose the option you need "
                 f"(reply {n}). Step 3: save and try again.")
+    if mode == "realistic":  # a follow-up until two answers are in, then the stop
+        answers = json.dumps(messages).count("Here is what to do.")  # whatever the prompt's format
+        if answers < 2:
+            rng = random.Random(n)
+            return rng.choice(ASKS).format(t=rng.choice(TOPICS), n=rng.randint(1, 9))
+        return "Thanks, that solves it. ###STOP###"
     if mode in ("endless", "slow"):  # a user who never stops, each follow-up different
         rng = random.Random(n)
         return rng.choice(ASKS).format(t=rng.choice(TOPICS), n=rng.randint(1, 9))
@@ -133,10 +139,16 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(0.4)
         text = reply_text(mode, messages, n)
+        completion = 20
+        if mode == "realistic" and not is_user_request(messages):  # answers of 80–300 tokens
+            completion = random.Random(n).randint(80, 300)
+            words = " ".join(random.Random(n + 1).choice(TOPICS).split()[0] for _ in range(int(completion * 0.75)))
+            text = f"{text} {words}"
         body = {
             "id": f"c{n}", "object": "chat.completion", "created": 0, "model": request.get("model", "m"),
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+            "usage": {"prompt_tokens": 50 + len(json.dumps(messages)) // 4, "completion_tokens": completion,
+                      "total_tokens": 50 + len(json.dumps(messages)) // 4 + completion},
         }
         if mode == "reset" and n % 2 == 1:  # headers and half a body, then the connection dies
             data = json.dumps(body).encode()
