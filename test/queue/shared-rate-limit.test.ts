@@ -1,0 +1,143 @@
+// The cluster-wide rate limit against a real redis-server, with separate Node processes taking
+// permits (test/queue/fixtures/take-permits.mjs, through dist/): together they stay under the cap,
+// and a pause one of them publishes (a 429's Retry-After) holds the others too.
+import { execFile } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedAdmissionFor, sharedBudgetKeys } from "../../src/queue/shared-rate-limit.js";
+import { ROOT } from "../support/dist-freshness.js";
+import { type RealRedis, startRedis } from "./real-redis.js";
+
+const run = promisify(execFile);
+const TAKER = join(import.meta.dirname, "fixtures/take-permits.mjs");
+
+interface TakerReport {
+  grants: number[];
+  pauseSeen: number;
+  publishedAt?: number;
+  stats: { granted: number; redisErrors: number };
+}
+
+async function taker(
+  port: number,
+  key: string,
+  rpm: number,
+  wanted: number,
+  startAt: number,
+  endAt: number,
+  pauseMs?: number,
+) {
+  const args = [TAKER, String(port), key, String(rpm), String(wanted), String(startAt), String(endAt)];
+  if (pauseMs !== undefined) args.push(String(pauseMs));
+  const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
+  return JSON.parse(stdout) as TakerReport;
+}
+
+let redis: RealRedis;
+
+/**
+ * The processes run dist/ (the global setup rebuilds a stale one): refuse a build older than
+ * the sources under test, which the whole-dist check would also do for unrelated files.
+ */
+function requireSharedRateLimitBuild(): void {
+  for (const name of ["shared-rate-limit", "shared-rate-limit-scripts"]) {
+    const built = join(ROOT, `dist/src/queue/${name}.js`);
+    const source = join(ROOT, `src/queue/${name}.ts`);
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs)
+      throw new Error(`dist/src/queue/${name}.js is missing or older than its source: run \`npm run build\``);
+  }
+}
+
+beforeAll(async () => {
+  requireSharedRateLimitBuild();
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe("shared rate limit across processes (real redis-server)", () => {
+  it("three processes asking for 200 permits each stay within the cap over the window", async () => {
+    const rpm = 1200; // 20 a second; burst 0.25 s = 5 permits
+    const windowMs = 5000;
+    const startAt = Date.now() + 1500; // after the three have started and connected
+    const endAt = startAt + windowMs;
+    const reports = await Promise.all(
+      [0, 1, 2].map(() => taker(redis.port, "openai|http://127.0.0.1:1/v1|KEY", rpm, 200, startAt, endAt)),
+    );
+    const inWindow = reports.flatMap((report) => report.grants.filter((t) => t >= startAt && t <= endAt));
+    const total = reports.reduce((sum, report) => sum + report.grants.length, 0);
+    const cap = (rpm / 60_000) * windowMs; // 100
+    const burst = (rpm / 60) * 0.25;
+    // A grant is stamped after Redis answered; a late one may fall just outside the window.
+    expect(total).toBeLessThanOrEqual(cap + burst + 2);
+    // Unshared, three processes would have taken 3 × 100; a loaded machine may take fewer than the cap.
+    expect(inWindow.length).toBeGreaterThanOrEqual(cap * 0.6);
+    for (const report of reports) {
+      expect(report.stats.redisErrors).toBe(0);
+      expect(report.grants.length).toBeGreaterThan(0); // every process got a share
+    }
+  }, 60_000);
+
+  it("a 429 in one process pauses the others for its Retry-After", async () => {
+    const pauseMs = 1500;
+    const key = "openai|http://127.0.0.1:2/v1|KEY";
+    const startAt = Date.now() + 1500;
+    // The first process's first call is answered with a 429 at startAt; the others start asking 300 ms later.
+    const [pauser, ...others] = await Promise.all([
+      taker(redis.port, key, 600, 1, startAt, startAt + 3000, pauseMs),
+      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000),
+      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000),
+    ]);
+    expect(pauser.publishedAt).toBeDefined();
+    const pauseEnd = pauser.publishedAt! + pauseMs;
+    for (const other of others) {
+      expect(other.pauseSeen).toBeGreaterThan(0);
+      expect(other.grants.length).toBeGreaterThan(0); // and they go on after it
+      // Redis's clock and ours agree on one host; allow a little for the round trips.
+      expect(Math.min(...other.grants)).toBeGreaterThanOrEqual(pauseEnd - 50);
+    }
+  }, 60_000);
+});
+
+describe("shared rate limit in one process (real redis-server)", () => {
+  it("a grant withdrawn before it is used keeps no permit queued; tokens are corrected by usage", async () => {
+    const client = new Redis({ port: redis.port, host: "127.0.0.1" });
+    try {
+      const key = "openai|http://127.0.0.1:3/v1|KEY";
+      const admission = sharedAdmissionFor(client, key, { tpm: 60_000 }); // 1 000 a second, burst 250
+      const release = await new Promise<(o: object) => void>((resolve) =>
+        admission.admit({ priority: 0, tokens: 200 }).subscribe(resolve),
+      );
+      const level = async () => Number(await client.hget(sharedBudgetKeys(key).tokens, "level"));
+      expect(await level()).toBeLessThanOrEqual(51); // 250 - 200 (plus a few ms of refill)
+      release({ usage: { prompt_tokens: 20, completion_tokens: 10 } }); // 170 given back
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await level()).toBeGreaterThan(200);
+      admission.close();
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it("learned limits from x-ratelimit headers pace an endpoint without a configured one", async () => {
+    const client = new Redis({ port: redis.port, host: "127.0.0.1" });
+    try {
+      const key = "openai|http://127.0.0.1:4/v1|KEY";
+      const admission = sharedAdmissionFor(client, key);
+      await admission.learn({ limitRequests: 120, remainingRequests: 0 }); // 2 a second, nothing left
+      const started = Date.now();
+      await new Promise((resolve) => admission.admit({ priority: 0, tokens: 0 }).subscribe(resolve));
+      // The shared level was lowered to 0: the first permit refills in 1/2 s.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      expect(await client.hget(sharedBudgetKeys(key).learned, "rpm")).toBe("120");
+      admission.close();
+    } finally {
+      await client.quit();
+    }
+  });
+});
