@@ -35,8 +35,9 @@ const LAYERS: Record<string, readonly string[]> = {
   run: ["schema", ...RUN_DEPS],
   exports: ["schema", "config", "sinks", "run"],
   report: ["schema", "sinks", "run", "exports"],
+  queue: ["schema", ...RUN_DEPS, "run"],
   api: ["schema", ...RUN_DEPS, "run", "exports", "report"],
-  cli: ["schema", ...RUN_DEPS, "run", "api", "exports", "report"],
+  cli: ["schema", ...RUN_DEPS, "run", "queue", "api", "exports", "report"],
   ".": ["schema", ...RUN_DEPS, "run", "api", "exports", "report"],
 };
 const ALLOWED: Record<string, readonly string[]> = Object.fromEntries(

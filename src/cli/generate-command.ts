@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { from, lastValueFrom, tap } from "rxjs";
 import { applyEndpointEnvironment, describeEndpointEnvironment } from "../config/endpoint-env.js";
 import { loadEnvFile } from "../config/env-file.js";
+import { InputError } from "../config/errors.js";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
 import { describeDown, type ProgressSnapshot } from "../operators/progress.js";
@@ -26,6 +27,7 @@ import { chooseConfig } from "./default-config.js";
 import { EXIT } from "./fail.js";
 import { applyModelFlags, type ModelFlags, modelOverrides } from "./model-flags.js";
 import { liveProgress, progressDisplay } from "./progress-display.js";
+import { runCoordinator } from "./queue-commands.js";
 
 export interface GenerateCommandOptions extends ModelFlags {
   config?: string;
@@ -48,6 +50,8 @@ export interface GenerateCommandOptions extends ModelFlags {
   /** --verbose, or --log-level debug: a line per model request (src/providers/call-log.ts). */
   verbose?: boolean;
   logLevel?: "debug" | "info";
+  /** --queue redis://…: this process coordinates workers (src/queue/). */
+  queue?: string;
 }
 
 /** Reads a persona file once without keeping it, so bad lines fail before any model call. */
@@ -135,6 +139,21 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     total = await prevalidate(options.personas, ig.query_generation.enabled, taskOptions);
   }
   if (total !== undefined && options.limit !== undefined) total = Math.min(total, options.limit);
+  if (options.queue !== undefined) {
+    if (!options.out)
+      throw new InputError({ field: "--queue", message: "needs --out DIR (the coordinator saves there)" });
+    return runCoordinator(
+      options.queue,
+      {
+        config,
+        personas,
+        personasName,
+        out: options.out,
+        ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      },
+      options.quiet === true,
+    );
+  }
 
   // Before any call: an --out or --cache-dir that cannot be written fails now (exit 2), not
   // after paying for calls; an unusable default cache folder is a warning and no cache.

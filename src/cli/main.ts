@@ -16,6 +16,7 @@ import { runGenerate } from "./generate-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { registerNoiseCommand } from "./noise-command.js";
 import { requireOutputFolder } from "./output-folder-arg.js";
+import { registerWorkerCommand } from "./queue-commands.js";
 import { registerReportCommand } from "./report-command.js";
 import { registerStatsCommand } from "./stats-command.js";
 
@@ -140,6 +141,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       "fewest turns per conversation (overrides min_turns)",
       integer("--min-turns", 1),
     )
+    .option(
+      "--queue <url>",
+      "redis://HOST:PORT[/DB]: coordinate workers (convosim worker) instead of running here",
+    )
     .option("--verbose", "one line per model request: endpoint, status, time, Retry-After (never a key)")
     .addOption(
       new Option("--log-level <level>", "debug: as --verbose; info: the default").choices(["debug", "info"]),
@@ -165,6 +170,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     exitCode = code;
   });
   registerReportCommand(program);
+  registerWorkerCommand(
+    program,
+    (code) => {
+      exitCode = code;
+    },
+    integer,
+  );
 
   program
     .command("show <dir> [id]")

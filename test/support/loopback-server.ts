@@ -15,6 +15,8 @@ export interface CannedResponse {
   headers?: Record<string, string>;
   /** An object is sent as JSON; a string is sent as is. */
   body?: unknown;
+  /** Answer this many milliseconds later (a model taking its time). */
+  delayMs?: number;
 }
 
 export type Handler = (request: RecordedRequest, index: number) => CannedResponse | "hang";
@@ -48,8 +50,12 @@ export async function startLoopbackServer(handler: Handler): Promise<LoopbackSer
       const answer = handler(recorded, requests.length - 1);
       if (answer === "hang") return;
       const payload = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {});
-      res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
-      res.end(payload);
+      const send = () => {
+        res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+        res.end(payload);
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

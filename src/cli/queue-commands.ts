@@ -1,0 +1,91 @@
+// The command line of the queue (src/queue/): `generate --queue URL` as the coordinator and
+// `worker --queue URL`. Bad input — an unreachable Redis, a missing key variable — is one line
+// and exit 2 through reportError, like every other command.
+import type { Command } from "commander";
+import { InputError } from "../config/errors.js";
+import { describeUrl, parseQueueUrl } from "../queue/connection.js";
+import { type CoordinateOptions, coordinate } from "../queue/coordinator.js";
+import { runWorker } from "../queue/worker.js";
+import { EXIT } from "./fail.js";
+
+/** generate --queue: the same folder, files and exit codes as a local run, with the work done by workers. */
+export async function runCoordinator(
+  url: string,
+  options: Omit<CoordinateOptions, "connection">,
+  quiet: boolean,
+): Promise<number> {
+  const connection = parseQueueUrl(url);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  if (!quiet)
+    say(
+      `coordinator: queueing tasks on ${describeUrl(url)}; start workers with \`convosim worker --queue ${describeUrl(url)}\``,
+    );
+  const summary = await coordinate({ ...options, connection, onNotice: say });
+  if (!quiet)
+    say(
+      `${summary.done} done, ${summary.failed} failed, ${summary.skipped} skipped (saved earlier); saved to ${options.out}/ (index: ${options.out}/index.json)`,
+    );
+  return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+}
+
+interface WorkerCommandOptions {
+  queue: string;
+  concurrency?: number;
+  cache?: boolean;
+  cacheDir?: string;
+}
+
+export function registerWorkerCommand(
+  program: Command,
+  setExit: (code: number) => void,
+  integer: (name: string, min: number) => (value: string) => number,
+): void {
+  program
+    .command("worker")
+    .description("run conversations for the run a coordinator (generate --queue) started on this Redis")
+    .requiredOption("--queue <url>", "redis://HOST:PORT[/DB] of the run")
+    .option(
+      "--concurrency <n>",
+      "conversations in flight here (default: the run's max_workers)",
+      integer("--concurrency", 1),
+    )
+    .option("--cache-dir <dir>", "response cache folder (default: ~/.cache/convosim/responses)")
+    .option("--no-cache", "neither read nor write the response cache")
+    .action(async (options: WorkerCommandOptions) => {
+      setExit(await workerCommand(options));
+    });
+}
+
+async function workerCommand(options: WorkerCommandOptions): Promise<number> {
+  const stop = new AbortController();
+  // SIGTERM or Ctrl-C: take no new job, finish those in flight (their results reach the
+  // coordinator); a second signal exits at once and BullMQ re-runs them as stalled jobs.
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) stop.abort();
+    else process.exit(EXIT.interrupted);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    const stalled = process.env.CONVOSIM_QUEUE_STALLED_MS;
+    if (stalled !== undefined && !/^\d+$/.test(stalled))
+      throw new InputError({
+        field: "CONVOSIM_QUEUE_STALLED_MS",
+        message: `must be milliseconds (got ${stalled})`,
+      });
+    await runWorker({
+      connection: parseQueueUrl(options.queue),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.cache === false ? { cache: false as const } : {}),
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      ...(stalled !== undefined ? { stalledIntervalMs: Number(stalled) } : {}),
+      stopSignal: stop.signal,
+    });
+    return EXIT.ok;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}

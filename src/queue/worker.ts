@@ -1,0 +1,113 @@
+// `convosim worker`: runs whole conversations (the converse operator: turns, noise, retries,
+// cache) for the run active on a Redis, as many at once as --concurrency. Returns each
+// ConversationResult as the job's return value; the coordinator saves it and removes the job.
+import { Worker } from "bullmq";
+import { lastValueFrom } from "rxjs";
+import { openResponseCache } from "../cache/index.js";
+import { conversation } from "../operators/converse.js";
+import type { ConverseDeps } from "../operators/converse-types.js";
+import { buildRuntime, checkRuntimeConfig, runtimeDistractor } from "../run/runtime.js";
+import type { ConversationResult } from "../schema/interaction.js";
+import type { Task } from "../schema/persona.js";
+import { probeRedis, type QueueConnection, redisClient } from "./connection.js";
+import { QUEUE_NAME } from "./names.js";
+import { waitForRunConfig } from "./run-config.js";
+
+export interface WorkerOptions {
+  connection: QueueConnection;
+  /** Conversations in flight on this worker; default: the run's max_workers. */
+  concurrency?: number;
+  env?: NodeJS.ProcessEnv;
+  /** false: no response cache; default: the shared on-disk cache (docs/cache.md). */
+  cache?: false;
+  cacheDir?: string;
+  /** Aborting stops taking jobs; jobs in flight finish and are handed back as results. */
+  stopSignal?: AbortSignal;
+  /** A job whose worker stopped renewing its lock (killed) is re-run after this long. */
+  stalledIntervalMs?: number;
+  onNotice?: (line: string) => void;
+}
+
+export interface WorkerSummary {
+  /** Jobs this worker completed (interactions and failure records). */
+  completed: number;
+}
+
+export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
+  const notice = options.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await probeRedis(options.connection);
+  const redis = redisClient(options.connection);
+  redis.on("error", () => {}); // ioredis reconnects by itself; BullMQ reports what matters
+  try {
+    const config = await waitForRunConfig(redis, options.stopSignal);
+    if (!config) return { completed: 0 };
+    const env = options.env ?? process.env;
+    checkRuntimeConfig(config, env); // a missing api_key_env variable: InputError naming it
+    return await work(config, options, env, notice);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function work(
+  config: Awaited<ReturnType<typeof waitForRunConfig>> & object,
+  options: WorkerOptions,
+  env: NodeJS.ProcessEnv,
+  notice: (line: string) => void,
+): Promise<WorkerSummary> {
+  const ig = config.interaction_generation;
+  const runtime = await buildRuntime(config, { env });
+  const cache =
+    options.cache === false
+      ? undefined
+      : openResponseCache(options.cacheDir ? { dir: options.cacheDir } : {});
+  const conversationCache = cache ? { store: cache, identityOf: runtime.identityOf } : undefined;
+  const distractor = runtimeDistractor(config, runtime, cache ? { cache } : {});
+  // As generate() builds them, minus what belongs to the coordinator (progress, budget).
+  const deps: ConverseDeps = {
+    pool: runtime.pool,
+    user: runtime.user,
+    limits: { minTurns: ig.min_turns, maxTurns: ig.max_turns },
+    ...(distractor ? { noise: distractor } : {}),
+    callRetry: runtime.callRetry,
+    maxRetries: ig.max_retries,
+    retryDelayMs: ig.retry_delay * 1000,
+    prices: runtime.prices,
+    admissionFor: runtime.admissionFor,
+    assistantReasks: ig.assistant_model.max_reasks,
+    ...(conversationCache ? { cache: conversationCache } : {}),
+    ...(runtime.judge ? { judge: runtime.judge } : {}),
+    ...(runtime.verifier ? { verifier: runtime.verifier } : {}),
+  };
+  let completed = 0;
+  const worker = new Worker<Task, ConversationResult>(
+    QUEUE_NAME,
+    async (job) => {
+      const result = await lastValueFrom(conversation(job.data, deps));
+      completed++;
+      return result;
+    },
+    {
+      connection: redisClient(options.connection),
+      concurrency: options.concurrency ?? ig.max_workers,
+      ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
+      // A killed worker's jobs are taken back once their lock runs out (it is renewed every
+      // lockDuration/2 while a conversation runs, however long that is).
+      ...(options.stalledIntervalMs !== undefined ? { lockDuration: options.stalledIntervalMs } : {}),
+    },
+  );
+  worker.on("error", (error) => notice(`worker: ${error.message}`));
+  notice(`worker: taking conversations from the queue (${options.concurrency ?? ig.max_workers} at once)`);
+  try {
+    await new Promise<void>((resolve) => {
+      if (options.stopSignal?.aborted) resolve();
+      options.stopSignal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+    notice("worker: stopping — no new conversations; finishing those in flight");
+  } finally {
+    await worker.close(); // waits for the jobs in flight, so their results reach the coordinator
+    await cache?.close();
+    await runtime.close();
+  }
+  return { completed };
+}
