@@ -40,9 +40,10 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<RealRedis> {
+/** Starts one; `port` to start it again where a stopped one was (a Redis restart). */
+export async function startRedis(port?: number): Promise<RealRedis> {
   const dir = mkdtempSync(join(tmpdir(), "convosim-redis-"));
-  const port = await freePort();
+  port ??= await freePort();
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
   const server: ChildProcess = spawn("redis-server", [...args, "--dir", dir], { stdio: "ignore" });
   let exited = false;
@@ -58,9 +59,10 @@ export async function startRedis(): Promise<RealRedis> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const listening = port;
   return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
+    port: listening,
+    url: `redis://127.0.0.1:${listening}`,
     stop: async () => {
       if (!exited) {
         const gone = new Promise((r) => server.once("exit", r));

@@ -140,4 +140,39 @@ describe("shared rate limit in one process (real redis-server)", () => {
       await client.quit();
     }
   });
+
+  it("waits through a Redis restart instead of failing the call", async () => {
+    const restarting = await startRedis();
+    const client = new Redis({ port: restarting.port, host: "127.0.0.1", retryStrategy: () => 100 });
+    client.on("error", () => {}); // reconnecting is expected here
+    const errors: unknown[] = [];
+    const admission = sharedAdmissionFor(
+      client,
+      "openai|http://127.0.0.1:5/v1|KEY",
+      { rpm: 600 },
+      {
+        retryMs: 100,
+        onRedisError: (error) => errors.push(error),
+      },
+    );
+    let again: RealRedis | undefined;
+    try {
+      await new Promise((resolve) => admission.admit({ priority: 0, tokens: 0 }).subscribe(resolve));
+      await restarting.stop();
+      let granted = false;
+      admission.admit({ priority: 0, tokens: 0 }).subscribe(() => {
+        granted = true;
+      });
+      await new Promise((r) => setTimeout(r, 600));
+      expect(granted).toBe(false);
+      again = await startRedis(restarting.port);
+      const deadline = Date.now() + 10_000;
+      while (!granted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(granted).toBe(true);
+    } finally {
+      admission.close();
+      client.disconnect();
+      await again?.stop();
+    }
+  }, 30_000);
 });
