@@ -96,6 +96,8 @@ function withCommands(redis: Redis): Redis & SharedRateLimitCommands {
 interface Lease extends Waiter {
   readonly tokens: number;
   subscriber: Subscriber<Release> | undefined;
+  /** A tokens-per-minute limit applied when it was granted: its usage corrects the reservation. */
+  tokensCharged: boolean;
 }
 
 /** Counters for progress lines and tests. */
@@ -152,6 +154,7 @@ export class SharedAdmission implements Admission {
         withdrawn: false,
         tokens: Math.max(0, Math.ceil(ticket.tokens)),
         subscriber,
+        tokensCharged: false,
       };
       this.#queue.push(lease);
       this.#pump();
@@ -224,6 +227,7 @@ export class SharedAdmission implements Admission {
           // Not shift(): a caller of higher priority may have arrived during the round trip, and
           // this permit was sized for `head`.
           this.#queue.withdraw(head);
+          head.tokensCharged = Number(reply[2]) === 1;
           this.#grant(head);
         }
         this.#pump();
@@ -272,7 +276,7 @@ export class SharedAdmission implements Admission {
     if (outcome.usage) {
       // The reservation was prompt estimate + completion limit; the answer says what it cost.
       const used = outcome.usage.prompt_tokens + outcome.usage.completion_tokens;
-      if (lease.tokens !== used) this.#refund(0, lease.tokens - used);
+      if (lease.tokensCharged && lease.tokens !== used) this.#refund(0, lease.tokens - used);
     } else if (error instanceof ProviderError && error.kind === "rate_limit") {
       // A 429 whose own headers say quota remains was refused for another reason (overload):
       // only that call waits. Otherwise every process pauses for its Retry-After.

@@ -28,10 +28,10 @@ async function taker(
   wanted: number,
   startAt: number,
   endAt: number,
-  pauseMs?: number,
+  mode?: string,
 ) {
   const args = [TAKER, String(port), key, String(rpm), String(wanted), String(startAt), String(endAt)];
-  if (pauseMs !== undefined) args.push(String(pauseMs));
+  if (mode !== undefined) args.push(mode);
   const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
   return JSON.parse(stdout) as TakerReport;
 }
@@ -89,9 +89,9 @@ describe("shared rate limit across processes (real redis-server)", () => {
     const startAt = Date.now() + 1500;
     // The first process's first call is answered with a 429 at startAt; the others start asking 300 ms later.
     const [pauser, ...others] = await Promise.all([
-      taker(redis.port, key, 600, 1, startAt, startAt + 3000, pauseMs),
-      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000),
-      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000),
+      taker(redis.port, key, 600, 1, startAt, startAt + 3000, `pause:${pauseMs}`),
+      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000, "watch"),
+      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000, "watch"),
     ]);
     expect(pauser.publishedAt).toBeDefined();
     const pauseEnd = pauser.publishedAt! + pauseMs;
