@@ -152,7 +152,7 @@ export class SharedAdmission implements Admission {
         priority: ticket.priority,
         seq: this.#queue.nextSeq(),
         withdrawn: false,
-        tokens: Math.max(0, Math.ceil(ticket.tokens)),
+        tokens: Number.isFinite(ticket.tokens) ? Math.max(0, Math.ceil(ticket.tokens)) : 0,
         subscriber,
         tokensCharged: false,
       };
