@@ -23,6 +23,7 @@ import type { Admission, CallOutcome, CallTicket, Release } from "../limits/type
 import { type Waiter, WaitQueue } from "../limits/wait-queue.js";
 import { ProviderError } from "../providers/errors.js";
 import type { RateLimitInfo } from "../schema/usage.js";
+import { chainAdmissions } from "./chained-admission.js";
 import {
   ACQUIRE_LUA,
   ADJUST_LUA,
@@ -113,6 +114,7 @@ export class SharedAdmission implements Admission {
   readonly endpointKey: string;
   readonly keys: SharedBudgetKeys;
   readonly #redis: Redis & SharedRateLimitCommands;
+  /** Configured rpm, tpm (0: none, the learned one applies) and the burst, as the scripts take them. */
   readonly #limitArgs: [number, number, number];
   readonly #maxPauseMs: number;
   readonly #learnedTtlMs: number;
@@ -173,6 +175,19 @@ export class SharedAdmission implements Admission {
       pausesPublished: this.#pausesPublished,
       redisErrors: this.#redisErrors,
     };
+  }
+
+  /**
+   * Adds configured limits (several models on one endpoint: the smaller value wins per field,
+   * as EndpointBudget.configure; the provider enforces one limit for the endpoint and key).
+   */
+  configure(limits: RateLimitConfig | undefined): void {
+    const smaller = (current: number, added: number | undefined) => {
+      const value = positiveOrZero(added);
+      return value === 0 ? current : current === 0 ? value : Math.min(current, value);
+    };
+    this.#limitArgs[0] = smaller(this.#limitArgs[0], limits?.rpm);
+    this.#limitArgs[1] = smaller(this.#limitArgs[1], limits?.tpm);
   }
 
   /** Pauses the endpoint for every process sharing this Redis; returns how long the pause lasts. */
@@ -324,4 +339,41 @@ export function sharedAdmissionFor(
   options: SharedAdmissionOptions = {},
 ): SharedAdmission {
   return new SharedAdmission(redis, endpointKey, limits, options);
+}
+
+/**
+ * One shared admission per endpoint key in a process, created on first use (as EndpointBudgets
+ * does locally): models on one endpoint and key share it, and their configured limits combine.
+ */
+export class SharedAdmissions {
+  readonly #redis: Redis;
+  readonly #options: SharedAdmissionOptions;
+  readonly #byEndpoint = new Map<string, SharedAdmission>();
+
+  constructor(redis: Redis, options: SharedAdmissionOptions = {}) {
+    this.#redis = redis;
+    this.#options = options;
+  }
+
+  for(endpointKey: string, limits?: RateLimitConfig): SharedAdmission {
+    let admission = this.#byEndpoint.get(endpointKey);
+    if (admission === undefined) {
+      admission = new SharedAdmission(this.#redis, endpointKey, limits, this.#options);
+      this.#byEndpoint.set(endpointKey, admission);
+    } else admission.configure(limits);
+    return admission;
+  }
+
+  /**
+   * What a worker puts in front of each model's call: its local budget first (endpoint health,
+   * first contact), then the endpoint's cluster-wide budget (chained-admission.ts).
+   */
+  wrap(local: Admission, endpointKey: string, limits?: RateLimitConfig): Admission {
+    return chainAdmissions(local, this.for(endpointKey, limits));
+  }
+
+  /** Stops every admission's Redis polling (a worker shutting down). */
+  close(): void {
+    for (const admission of this.#byEndpoint.values()) admission.close();
+  }
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sharedAdmissionFor, sharedBudgetKeys } from "../../src/queue/shared-rate-limit.js";
+import { SharedAdmissions, sharedAdmissionFor, sharedBudgetKeys } from "../../src/queue/shared-rate-limit.js";
 import { ROOT } from "../support/dist-freshness.js";
 import { type RealRedis, startRedis } from "./real-redis.js";
 
@@ -175,4 +175,23 @@ describe("shared rate limit in one process (real redis-server)", () => {
       await again?.stop();
     }
   }, 30_000);
+
+  it("one shared admission per endpoint in a process; the smaller configured limit wins", async () => {
+    const client = new Redis({ port: redis.port, host: "127.0.0.1" });
+    const admissions = new SharedAdmissions(client);
+    try {
+      const key = "openai|http://127.0.0.1:6/v1|KEY";
+      const first = admissions.for(key, { rpm: 6000 });
+      expect(admissions.for(key, { rpm: 120 })).toBe(first);
+      expect(admissions.for("openai|http://127.0.0.1:7/v1|KEY")).not.toBe(first);
+      // rpm 120 (not 6000): a burst of 0.5 permit rounds up to 1, then one every 500 ms.
+      const started = Date.now();
+      for (let i = 0; i < 2; i++)
+        await new Promise((resolve) => first.admit({ priority: 0, tokens: 0 }).subscribe(resolve));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    } finally {
+      admissions.close();
+      await client.quit();
+    }
+  });
 });
