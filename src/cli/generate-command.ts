@@ -54,6 +54,30 @@ export interface GenerateCommandOptions extends ModelFlags {
   queue?: string;
 }
 
+/**
+ * The queue's first slice runs the conversation alone: a run that asks for budgets or for the
+ * steps before the conversation (style transfer, query or scenario generation) is refused rather
+ * than run without them (docs/scaling.md, "not done yet").
+ */
+function refuseWhatTheQueueCannotDoYet(
+  options: GenerateCommandOptions,
+  ig: Awaited<ReturnType<typeof loadConfig>>["interaction_generation"],
+): void {
+  const unsupported = [
+    ...(options.budgetUsd !== undefined ? ["--budget-usd"] : []),
+    ...(options.budgetTokens !== undefined ? ["--budget-tokens"] : []),
+    ...(ig.style_transfer.enabled ? ["interaction_generation.style_transfer"] : []),
+    ...(ig.query_generation.enabled ? ["interaction_generation.query_generation"] : []),
+    ...(ig.scenario_generation.enabled ? ["interaction_generation.scenario_generation"] : []),
+  ];
+  if (unsupported.length > 0)
+    throw new InputError({
+      field: "--queue",
+      message: `cannot run ${unsupported.join(", ")} through the queue yet`,
+      hint: "run without --queue, or turn these off for a queued run (docs/scaling.md)",
+    });
+}
+
 /** Reads a persona file once without keeping it, so bad lines fail before any model call. */
 async function prevalidate(
   path: string,
@@ -142,6 +166,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   if (options.queue !== undefined) {
     if (!options.out)
       throw new InputError({ field: "--queue", message: "needs --out DIR (the coordinator saves there)" });
+    refuseWhatTheQueueCannotDoYet(options, ig);
     return runCoordinator(
       options.queue,
       {
