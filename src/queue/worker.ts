@@ -2,6 +2,7 @@
 // cache) for the run active on a Redis, as many at once as --concurrency. Returns each
 // ConversationResult as the job's return value; the coordinator saves it and removes the job.
 import { Worker } from "bullmq";
+import type { Redis } from "ioredis";
 import { lastValueFrom } from "rxjs";
 import { openResponseCache } from "../cache/index.js";
 import { conversation } from "../operators/converse.js";
@@ -12,6 +13,7 @@ import type { Task } from "../schema/persona.js";
 import { probeRedis, type QueueConnection, redisClient } from "./connection.js";
 import { QUEUE_NAME } from "./names.js";
 import { waitForRunConfig } from "./run-config.js";
+import { SharedAdmissions } from "./shared-rate-limit.js";
 
 export interface WorkerOptions {
   connection: QueueConnection;
@@ -43,7 +45,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (!config) return { completed: 0 };
     const env = options.env ?? process.env;
     checkRuntimeConfig(config, env); // a missing api_key_env variable: InputError naming it
-    return await work(config, options, env, notice);
+    return await work(config, options, env, notice, redis);
   } finally {
     redis.disconnect();
   }
@@ -54,9 +56,16 @@ async function work(
   options: WorkerOptions,
   env: NodeJS.ProcessEnv,
   notice: (line: string) => void,
+  redis: Redis,
 ): Promise<WorkerSummary> {
   const ig = config.interaction_generation;
-  const runtime = await buildRuntime(config, { env });
+  // rate_limit and the limits learned from the endpoint hold for all workers together: each
+  // endpoint's local budget (health, first contact) is chained to the shared one in Redis.
+  const shared = new SharedAdmissions(redis, { maxPauseMs: ig.call_retries.max_retry_after * 1000 });
+  const runtime = await buildRuntime(config, {
+    env,
+    wrapAdmission: (local, endpointKey, limit) => shared.wrap(local, endpointKey, limit),
+  });
   const cache =
     options.cache === false
       ? undefined
@@ -108,6 +117,7 @@ async function work(
     await worker.close(); // waits for the jobs in flight, so their results reach the coordinator
     await cache?.close();
     await runtime.close();
+    shared.close();
   }
   return { completed };
 }

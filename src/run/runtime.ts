@@ -12,7 +12,8 @@ import { ScenarioGenerator } from "../conversation/scenario-generator.js";
 import { StopJudge } from "../conversation/stop-judge.js";
 import { TurnVerifier } from "../conversation/turn-verifier.js";
 import { UserSimulator } from "../conversation/user-simulator.js";
-import { EndpointBudgets } from "../limits/endpoint-budgets.js";
+import type { RateLimitConfig } from "../limits/endpoint-budget.js";
+import { EndpointBudgets, endpointKeyOf } from "../limits/endpoint-budgets.js";
 import type { Admission } from "../limits/types.js";
 import { buildDistractor, type Distractor } from "../noise/distractor.js";
 import { buildSettings } from "../noise/distractor-settings.js";
@@ -49,6 +50,11 @@ export interface Runtime {
 export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
+  /**
+   * Wraps each endpoint's local admission, e.g. behind a budget shared by many processes (a queue
+   * worker chains it to the cluster-wide limit in Redis: src/queue/shared-rate-limit.ts).
+   */
+  wrapAdmission?: (local: Admission, endpointKey: string, limit?: RateLimitConfig) => Admission;
   /** Drives the rate-limit timers; virtual in marble tests. */
   scheduler?: SchedulerLike;
 }
@@ -258,7 +264,11 @@ export async function buildRuntime(config: ConvosimConfig, options: RuntimeOptio
     created.push(chat);
     identities.set(chat, modelIdentity(model));
     // Registered at build time, so every configured limit of an endpoint is known before a call.
-    if (RATE_LIMITED.has(model.provider)) admissions.set(chat, budgets.for(chat, model.rate_limit));
+    if (RATE_LIMITED.has(model.provider)) {
+      const local = budgets.for(chat, model.rate_limit);
+      const wrap = options.wrapAdmission;
+      admissions.set(chat, wrap ? wrap(local, endpointKeyOf(chat), model.rate_limit) : local);
+    }
     return chat;
   };
 
