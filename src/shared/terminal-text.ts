@@ -40,7 +40,7 @@ export function terminalLine(text: string): string {
 const RAW_IN_JSON = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 const RAW_IN_JSON_ALL = new RegExp(RAW_IN_JSON.source, "g");
 
-/** JSON text safe on a terminal and equal once parsed: the characters above as \uXXXX escapes. */
+/** JSON text safe on a terminal and equal once parsed: the characters above as \u escapes (e.g. \u009b). */
 export function terminalJson(json: string): string {
   if (!RAW_IN_JSON.test(json)) return json;
   return json.replace(
