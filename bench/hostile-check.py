@@ -142,7 +142,8 @@ class Handler(BaseHTTPRequestHandler):
         completion = 20
         if mode == "realistic" and not is_user_request(messages):  # answers of 80–300 tokens
             completion = random.Random(n).randint(80, 300)
-            words = " ".join(random.Random(n + 1).choice(TOPICS).split()[0] for _ in range(int(completion * 0.75)))
+            pick = random.Random(n + 1)  # one generator for the whole answer, so the words vary
+            words = " ".join(pick.choice(TOPICS).split()[0] for _ in range(int(completion * 0.75)))
             text = f"{text} {words}"
         body = {
             "id": f"c{n}", "object": "chat.completion", "created": 0, "model": request.get("model", "m"),
