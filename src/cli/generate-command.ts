@@ -55,17 +55,14 @@ export interface GenerateCommandOptions extends ModelFlags {
 }
 
 /**
- * The queue's first slice runs the conversation alone: a run that asks for budgets or for the
- * steps before the conversation (style transfer, query or scenario generation) is refused rather
- * than run without them (docs/scaling.md, "not done yet").
+ * The queue runs the conversation alone: a run that asks for the steps before the conversation
+ * (style transfer, query or scenario generation) is refused rather than run without them
+ * (docs/scaling.md, "not done yet").
  */
 function refuseWhatTheQueueCannotDoYet(
-  options: GenerateCommandOptions,
   ig: Awaited<ReturnType<typeof loadConfig>>["interaction_generation"],
 ): void {
   const unsupported = [
-    ...(options.budgetUsd !== undefined ? ["--budget-usd"] : []),
-    ...(options.budgetTokens !== undefined ? ["--budget-tokens"] : []),
     ...(ig.style_transfer.enabled ? ["interaction_generation.style_transfer"] : []),
     ...(ig.query_generation.enabled ? ["interaction_generation.query_generation"] : []),
     ...(ig.scenario_generation.enabled ? ["interaction_generation.scenario_generation"] : []),
@@ -166,7 +163,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
   if (options.queue !== undefined) {
     if (!options.out)
       throw new InputError({ field: "--queue", message: "needs --out DIR (the coordinator saves there)" });
-    refuseWhatTheQueueCannotDoYet(options, ig);
+    refuseWhatTheQueueCannotDoYet(ig);
     return runCoordinator(
       options.queue,
       {
@@ -175,8 +172,9 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
         personasName,
         out: options.out,
         ...(options.limit !== undefined ? { limit: options.limit } : {}),
+        ...(Object.keys(budget).length > 0 ? { budget } : {}),
       },
-      options.quiet === true,
+      { quiet: options.quiet === true, ...(total !== undefined ? { total } : {}) },
     );
   }
 

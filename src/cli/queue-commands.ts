@@ -3,29 +3,74 @@
 // and exit 2 through reportError, like every other command.
 import type { Command } from "commander";
 import { InputError } from "../config/errors.js";
+import type { ProgressSnapshot } from "../operators/progress.js";
 import { describeUrl, parseQueueUrl } from "../queue/connection.js";
 import { type CoordinateOptions, coordinate } from "../queue/coordinator.js";
 import { runWorker } from "../queue/worker.js";
+import { outputPaths } from "../sinks/layout.js";
 import { EXIT } from "./fail.js";
+import { liveProgress, progressDisplay } from "./progress-display.js";
 
-/** generate --queue: the same folder, files and exit codes as a local run, with the work done by workers. */
+/** generate --queue: the same folder, files, progress and exit codes as a local run, with the work done by workers. */
 export async function runCoordinator(
   url: string,
-  options: Omit<CoordinateOptions, "connection">,
-  quiet: boolean,
+  options: Omit<CoordinateOptions, "connection" | "stopSignal" | "onProgress" | "onNotice">,
+  display: { quiet: boolean; total?: number },
 ): Promise<number> {
   const connection = parseQueueUrl(url);
-  const say = (line: string) => process.stderr.write(`${line}\n`);
-  if (!quiet)
+  const printer = display.quiet
+    ? undefined
+    : progressDisplay(process.stderr, {
+        ...(display.total !== undefined ? { total: display.total } : {}),
+        live: liveProgress(process.stderr, process.stdout, false),
+        failuresAt: outputPaths(options.out).failures,
+      });
+  const say = (line: string) => (printer ? printer.note(line) : process.stderr.write(`${line}\n`));
+  if (!display.quiet)
     say(
       `coordinator: queueing tasks on ${describeUrl(url)}; start workers with \`convosim worker --queue ${describeUrl(url)}\``,
     );
-  const summary = await coordinate({ ...options, connection, onNotice: say });
-  if (!quiet)
-    say(
-      `${summary.done} done, ${summary.failed} failed, ${summary.skipped} skipped (saved earlier); saved to ${options.out}/ (index: ${options.out}/index.json)`,
-    );
-  return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+  // First signal: queue nothing more and stop waiting (what workers finish stays in Redis for a
+  // rerun to save); second: exit at once.
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) {
+      say("stopping: no new conversation is queued; results not back yet stay in Redis (rerun to save them)");
+      stop.abort();
+    } else process.exit(EXIT.interrupted);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const summary = await coordinate({
+      ...options,
+      connection,
+      onNotice: say,
+      stopSignal: stop.signal,
+      ...(printer ? { onProgress: (s: ProgressSnapshot) => printer.update(s) } : {}),
+    });
+    printer?.end(summary);
+    if (!display.quiet) {
+      const left =
+        summary.leftInQueue > 0 ? `; ${summary.leftInQueue} still with the workers (rerun to save them)` : "";
+      say(
+        `${summary.done} done, ${summary.failed} failed, ${summary.skipped} skipped (saved earlier); saved to ${options.out}/ (index: ${options.out}/index.json)${left}`,
+      );
+    }
+    if (summary.interrupted) return EXIT.interrupted;
+    if (summary.budgetExhausted) {
+      process.stderr.write(
+        `${summary.budgetSummary ?? "budget reached"}; rerun with a larger budget to continue\n`,
+      );
+      return EXIT.budgetReached;
+    }
+    return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 interface WorkerCommandOptions {

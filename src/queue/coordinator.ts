@@ -1,26 +1,31 @@
 // `convosim generate --queue`: this process becomes the coordinator. It streams tasks into the
-// queue with backpressure (at most `window` queued or running at once), waits for each job's
-// result (a ConversationResult returned by a worker), saves it through the same files sink as a
-// local run, and only then removes the job: a result is acknowledged once it is on disk.
+// queue with backpressure (at most `window` queued or running at once), admits them under the
+// run's budget (the coordinator is the cluster's one admission point, so a budget holds for all
+// workers together), collects each job's result, saves it through the same files sink as a local
+// run, and only then removes the job: a result is acknowledged once it is on disk.
 // Job ids are interaction ids, so a task is never queued twice; a rerun on the same DIR skips
 // what is saved and picks up jobs an earlier coordinator left in Redis (finished or not).
-import { type Job, Queue, QueueEvents } from "bullmq";
-import { defer, filter, lastValueFrom, mergeMap, type Observable, take, tap } from "rxjs";
+import { EMPTY, filter, fromEvent, lastValueFrom, type Observable, of, take, takeUntil, tap } from "rxjs";
+import { PriceTable } from "../conversation/pricing.js";
 import { admit } from "../operators/admit.js";
+import { type ProgressSnapshot, ProgressTracker } from "../operators/progress.js";
+import { Budget, type BudgetLimits, spentInOutput, withinBudget } from "../run/budget.js";
+import { ReservationEstimator } from "../run/estimate-observed.js";
+import { FailureCounter } from "../run/failure-counts.js";
+import type { RunSummary } from "../run/generate.js";
 import { lockOutputFolder } from "../run/output-folder-lock.js";
 import { preflightOutputFolder } from "../run/preflight.js";
 import type { ConvosimConfig } from "../schema/config.js";
-import type { ConversationResult } from "../schema/interaction.js";
-import type { Persona, Task } from "../schema/persona.js";
+import type { ConversationResult, FailureRecord } from "../schema/interaction.js";
+import type { Persona } from "../schema/persona.js";
 import { filesSink } from "../sinks/files-sink.js";
 import { loadCompletedForRun } from "../sinks/quarantine.js";
 import { Backpressure } from "../sources/backpressure.js";
 import type { PersonaInputSource } from "../sources/open.js";
 import { readPersonas } from "../sources/read-personas.js";
 import { toTasks } from "../sources/tasks.js";
-import { probeRedis, type QueueConnection, redisClient } from "./connection.js";
-import { QUEUE_NAME } from "./names.js";
-import { publishRunConfig } from "./run-config.js";
+import { probeRedis, type QueueConnection } from "./connection.js";
+import { openRemoteConversations, type RemoteConversations } from "./remote-converse.js";
 
 export interface CoordinateOptions {
   connection: QueueConnection;
@@ -32,18 +37,25 @@ export interface CoordinateOptions {
   limit?: number;
   /** Tasks queued or running at once; default 2 × max_workers (never the whole input). */
   window?: number;
+  /** --budget-usd / --budget-tokens, for the whole cluster. */
+  budget?: BudgetLimits;
+  /** Stops queueing; results not yet back stay in Redis for a rerun to collect. */
+  stopSignal?: AbortSignal;
+  /** How often finished jobs are looked for beside the event stream (default 5 s). */
+  sweepMs?: number;
   onNotice?: (line: string) => void;
   /** Called with every result after it is saved. */
   onResult?: (result: ConversationResult) => void;
+  /** The cluster's progress, every progressIntervalMs (default 1 s) and once at the end. */
+  onProgress?: (snapshot: ProgressSnapshot) => void;
+  progressIntervalMs?: number;
 }
 
-export interface CoordinateSummary {
-  done: number;
-  failed: number;
-  /** Saved by an earlier run on the same output folder. */
-  skipped: number;
-  /** Tasks added to the queue by this coordinator (jobs already in Redis not counted). */
+export interface CoordinateSummary extends RunSummary {
+  /** Tasks added to the queue by this coordinator. */
   queued: number;
+  /** Jobs still on workers when a stop signal ended the coordinator (a rerun collects them). */
+  leftInQueue: number;
 }
 
 export async function coordinate(options: CoordinateOptions): Promise<CoordinateSummary> {
@@ -51,37 +63,52 @@ export async function coordinate(options: CoordinateOptions): Promise<Coordinate
   await probeRedis(options.connection); // unreachable: exit 2 before the folder is touched
   await preflightOutputFolder(options.out);
   const lock = await lockOutputFolder(options.out, notice);
-  const redis = redisClient(options.connection);
-  redis.on("error", () => {}); // ioredis reconnects by itself
-  const queue = new Queue<Task, ConversationResult>(QUEUE_NAME, {
-    connection: redisClient(options.connection),
-  });
-  const events = new QueueEvents(QUEUE_NAME, { connection: redisClient(options.connection) });
   try {
-    await publishRunConfig(redis, options.config);
-    await events.waitUntilReady(); // listening before the first job is added: no result missed
-    return await collect(options, queue, events, notice);
+    const remote = await openRemoteConversations(options.connection, {
+      config: options.config,
+      onNotice: notice,
+      ...(options.sweepMs !== undefined ? { sweepMs: options.sweepMs } : {}),
+    });
+    try {
+      return await collect(options, remote, notice);
+    } finally {
+      await remote.close();
+    }
   } finally {
-    await events.close();
-    await queue.close();
-    redis.disconnect();
     await lock.release();
   }
 }
 
 async function collect(
   options: CoordinateOptions,
-  queue: Queue<Task, ConversationResult>,
-  events: QueueEvents,
+  remote: RemoteConversations,
   notice: (line: string) => void,
 ): Promise<CoordinateSummary> {
   const ig = options.config.interaction_generation;
   const window = options.window ?? 2 * ig.max_workers;
   const backpressure = new Backpressure(window);
   const completed = await loadCompletedForRun(options.out, notice);
-  const summary: CoordinateSummary = { done: 0, failed: 0, skipped: 0, queued: 0 };
-  // Dedup on this side too: a result is saved at most once per run whatever Redis replays.
-  const saved = new Set<string>();
+  const progress = new ProgressTracker();
+  const failures: FailureRecord[] = [];
+  const failureCounts = new FailureCounter();
+  let queued = 0;
+  const budget = new Budget(
+    options.budget ?? {},
+    options.budget ? await spentInOutput(options.out) : undefined,
+  );
+  const prices = new PriceTable(options.config.pricing);
+  const estimator = budget.limited ? new ReservationEstimator(options.config, prices) : undefined;
+  const budgetGate = withinBudget(
+    budget,
+    (task) => (estimator as ReservationEstimator).conversation(task),
+    () => backpressure.released(),
+    options.stopSignal,
+  );
+  const stop$ = options.stopSignal
+    ? options.stopSignal.aborted
+      ? of(true)
+      : fromEvent(options.stopSignal, "abort")
+    : EMPTY;
   const personas$ =
     typeof options.personas === "object" && "subscribe" in options.personas
       ? options.personas
@@ -90,90 +117,87 @@ async function collect(
           requireAny: true,
           ...(options.personasName ? { name: options.personasName } : {}),
         });
-  const remote = (task: Task) =>
-    defer(async () => {
-      const added = await queue.add("conversation", task, {
-        jobId: task.interaction_id,
-        attempts: 1, // the conversation retries its own steps (max_retries); a job is not rerun on error
-        removeOnComplete: false, // removed by the coordinator once the result is saved
-        removeOnFail: false,
-      });
-      if (added.data.interaction_id === task.interaction_id && added.timestamp >= startedAt) summary.queued++;
-      return resultOf(added, task, events);
-    });
-  const startedAt = Date.now();
-  await lastValueFrom(
-    personas$.pipe(
-      toTasks({
-        seed: ig.seed,
-        samplesPerQuery: ig.samples_per_query,
-        ...(ig.queries_per_persona !== undefined ? { queriesPerPersona: ig.queries_per_persona } : {}),
-      }),
-      options.limit !== undefined ? take(options.limit) : (tasks) => tasks,
-      filter((task) => {
-        if (!completed.has(task.interaction_id)) return true;
-        summary.skipped++;
-        return false;
-      }),
-      admit(backpressure),
-      mergeMap(remote, window),
-      filter((result) => {
-        const id = idOf(result);
-        if (saved.has(id)) {
-          backpressure.released();
-          return false;
-        }
-        saved.add(id);
-        return true;
-      }),
-      filesSink(options.out),
-      // Acknowledged only now, with the result on disk: a coordinator killed before this line
-      // finds the job still in Redis on its rerun and saves it then.
-      mergeMap(async (result) => {
-        await queue.remove(idOf(result));
-        backpressure.released();
-        return result;
-      }),
-      tap((result) => {
-        if (result.kind === "interaction") summary.done++;
-        else summary.failed++;
-        options.onResult?.(result);
-      }),
-    ),
-    { defaultValue: undefined },
-  );
-  return summary;
-}
-
-function idOf(result: ConversationResult): string {
-  return result.kind === "interaction" ? result.interaction.interaction_id : result.failure.interaction_id;
-}
-
-/** The job's result once a worker returns it; a job BullMQ gave up on becomes a failure record. */
-async function resultOf(
-  job: Job<Task, ConversationResult>,
-  task: Task,
-  events: QueueEvents,
-): Promise<ConversationResult> {
+  const reporter = options.onProgress
+    ? progress.snapshots(options.progressIntervalMs ?? 1000).subscribe(options.onProgress)
+    : undefined;
   try {
-    const value: unknown = await job.waitUntilFinished(events);
-    // Return values arrive as JSON text through the events stream, as objects when already finished.
-    return (typeof value === "string" ? JSON.parse(value) : value) as ConversationResult;
-  } catch (error) {
-    return {
-      kind: "failure",
-      failure: {
-        status: "failed",
-        interaction_id: task.interaction_id,
-        persona_id: task.persona_id,
-        query_id: task.query_id,
-        reason: `queue: ${error instanceof Error ? error.message : String(error)}`,
-        error_kind: "worker",
-        attempts: job.attemptsMade,
-        completed_turns: 0,
-        failed_at: new Date().toISOString(),
-        usage: [],
-      },
-    };
+    await lastValueFrom(
+      personas$.pipe(
+        toTasks({
+          seed: ig.seed,
+          samplesPerQuery: ig.samples_per_query,
+          ...(ig.queries_per_persona !== undefined ? { queriesPerPersona: ig.queries_per_persona } : {}),
+        }),
+        options.limit !== undefined ? take(options.limit) : (tasks) => tasks,
+        filter((task) => {
+          if (!completed.has(task.interaction_id)) return true;
+          progress.skipped();
+          return false;
+        }),
+        admit(backpressure),
+        budgetGate,
+        takeUntil(stop$),
+        tap(() => {
+          queued++;
+          progress.onStart();
+        }),
+        remote.converse(window, () => backpressure.released()),
+        // What is not back when the signal lands stays in Redis, finished or not: a rerun saves it.
+        takeUntil(stop$),
+        tap((result) => {
+          // The workers' calls, counted as their conversation comes back.
+          const usage =
+            result.kind === "interaction"
+              ? (result.interaction.metadata.usage ?? [])
+              : (result.failure.usage ?? []);
+          for (const record of usage) {
+            progress.onCall(record);
+            budget.record(record);
+            estimator?.observe(record);
+          }
+        }),
+        filesSink(options.out),
+        // Acknowledged only now, with the result on disk: a coordinator killed before this line
+        // finds the job still in Redis on its rerun and saves it then.
+        remote.acknowledge(),
+        tap((result) => {
+          progress.onFinish(result);
+          budget.settle(result);
+          backpressure.released();
+          if (result.kind === "failure") {
+            if (failures.length < 20) failures.push(result.failure);
+            failureCounts.add(result.failure);
+          }
+          options.onResult?.(result);
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+  } finally {
+    reporter?.unsubscribe();
   }
+  const s = progress.snapshot();
+  options.onProgress?.(s);
+  return {
+    done: s.done,
+    failed: s.failed,
+    skipped: s.skipped,
+    calls: s.calls,
+    promptTokens: s.promptTokens,
+    completionTokens: s.completionTokens,
+    cachedTokens: s.cachedTokens,
+    costUsd: s.costUsd,
+    elapsedMs: s.elapsedMs,
+    failures,
+    failureCounts: failureCounts.counts(),
+    interrupted: options.stopSignal?.aborted === true,
+    interruptedConversations: 0,
+    replayed: s.replayed,
+    endpointsDown: [],
+    notStarted: 0,
+    budgetExhausted: budget.exhausted,
+    ...(budget.limited ? { budgetSummary: budget.describe() } : {}),
+    queued,
+    leftInQueue: remote.pending,
+  };
 }

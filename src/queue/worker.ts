@@ -1,17 +1,13 @@
 // `convosim worker`: runs whole conversations (the converse operator: turns, noise, retries,
 // cache) for the run active on a Redis, as many at once as --concurrency. Returns each
 // ConversationResult as the job's return value; the coordinator saves it and removes the job.
-import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { lastValueFrom } from "rxjs";
+import { lastValueFrom, tap } from "rxjs";
 import { openResponseCache } from "../cache/index.js";
-import { conversation } from "../operators/converse.js";
 import type { ConverseDeps } from "../operators/converse-types.js";
 import { buildRuntime, checkRuntimeConfig, runtimeDistractor } from "../run/runtime.js";
-import type { ConversationResult } from "../schema/interaction.js";
-import type { Task } from "../schema/persona.js";
 import { probeRedis, type QueueConnection, redisClient } from "./connection.js";
-import { QUEUE_NAME } from "./names.js";
+import { queueTasks, serveConversations } from "./queue-tasks.js";
 import { waitForRunConfig } from "./run-config.js";
 import { SharedAdmissions } from "./shared-rate-limit.js";
 
@@ -89,32 +85,27 @@ async function work(
     ...(runtime.verifier ? { verifier: runtime.verifier } : {}),
   };
   let completed = 0;
-  const worker = new Worker<Task, ConversationResult>(
-    QUEUE_NAME,
-    async (job) => {
-      const result = await lastValueFrom(conversation(job.data, deps));
-      completed++;
-      return result;
-    },
-    {
-      connection: redisClient(options.connection),
-      concurrency: options.concurrency ?? ig.max_workers,
-      ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
-      // A killed worker's jobs are taken back once their lock runs out (it is renewed every
-      // lockDuration/2 while a conversation runs, however long that is).
-      ...(options.stalledIntervalMs !== undefined ? { lockDuration: options.stalledIntervalMs } : {}),
-    },
+  const concurrency = options.concurrency ?? ig.max_workers;
+  notice(`worker: taking conversations from the queue (${concurrency} at once)`);
+  options.stopSignal?.addEventListener(
+    "abort",
+    () => notice("worker: stopping — no new conversations; finishing those in flight"),
+    { once: true },
   );
-  worker.on("error", (error) => notice(`worker: ${error.message}`));
-  notice(`worker: taking conversations from the queue (${options.concurrency ?? ig.max_workers} at once)`);
   try {
-    await new Promise<void>((resolve) => {
-      if (options.stopSignal?.aborted) resolve();
-      options.stopSignal?.addEventListener("abort", () => resolve(), { once: true });
-    });
-    notice("worker: stopping — no new conversations; finishing those in flight");
+    await lastValueFrom(
+      queueTasks(options.connection, {
+        concurrency,
+        ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
+        ...(options.stalledIntervalMs !== undefined ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+        onError: (error) => notice(`worker: ${error.message}`),
+      }).pipe(
+        serveConversations(deps),
+        tap(() => completed++),
+      ),
+      { defaultValue: undefined },
+    );
   } finally {
-    await worker.close(); // waits for the jobs in flight, so their results reach the coordinator
     await cache?.close();
     await runtime.close();
     shared.close();

@@ -1,5 +1,5 @@
-// What the queue's first slice cannot do yet is refused before anything is queued, never run
-// without it: budgets and the steps before the conversation (docs/scaling.md).
+// What the queue cannot do yet is refused before anything is queued, never run without it: the
+// steps before the conversation (docs/scaling.md). Budgets run through the queue (queue-run.test.ts).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,16 +25,6 @@ afterAll(async () => {
 describe("generate --queue refuses what it cannot do yet", () => {
   // Redis at port 1 is never reached: the refusal comes first.
   const queue = ["--queue", "redis://127.0.0.1:1"];
-
-  it.each([
-    [["--budget-usd", "1"], "--budget-usd"],
-    [["--budget-tokens", "1000"], "--budget-tokens"],
-  ])("%s → exit 2, one line", async (flag, named) => {
-    const run = await runCli(["generate", "-p", personas, "-o", join(dir, "out"), ...queue, ...flag]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`cannot run ${named} through the queue yet`);
-    expect(run.stderr).not.toMatch(/^\s+at /m);
-  });
 
   it("a config with style transfer → exit 2 naming the key", async () => {
     const config = join(dir, "style.yaml");

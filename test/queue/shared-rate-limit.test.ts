@@ -1,17 +1,16 @@
 // The cluster-wide rate limit against a real redis-server, with separate Node processes taking
 // permits (test/queue/fixtures/take-permits.mjs, through dist/): together they stay under the cap,
 // and a pause one of them publishes (a 429's Retry-After) holds the others too.
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SharedAdmissions, sharedAdmissionFor, sharedBudgetKeys } from "../../src/queue/shared-rate-limit.js";
 import { ROOT } from "../support/dist-freshness.js";
 import { type RealRedis, startRedis } from "./real-redis.js";
 
-const run = promisify(execFile);
 const TAKER = join(import.meta.dirname, "fixtures/take-permits.mjs");
 
 interface TakerReport {
@@ -21,19 +20,40 @@ interface TakerReport {
   stats: { granted: number; redisErrors: number };
 }
 
-async function taker(
-  port: number,
-  key: string,
-  rpm: number,
-  wanted: number,
-  startAt: number,
-  endAt: number,
-  mode?: string,
-) {
-  const args = [TAKER, String(port), key, String(rpm), String(wanted), String(startAt), String(endAt)];
+interface Taker {
+  /** Resolves once the process printed `line` (or rejects if it ended first). */
+  said(line: string): Promise<void>;
+  go(endAt: number): void;
+  report: Promise<TakerReport>;
+}
+
+/** A taker process, started and connected to Redis; it asks for permits once told to go. */
+async function taker(port: number, key: string, rpm: number, wanted: number, mode?: string): Promise<Taker> {
+  const args = [TAKER, String(port), key, String(rpm), String(wanted)];
   if (mode !== undefined) args.push(mode);
-  const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
-  return JSON.parse(stdout) as TakerReport;
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const seen: string[] = [];
+  const waiters: Array<() => void> = [];
+  lines.on("line", (line) => {
+    seen.push(line);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const ended = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const said = async (line: string) => {
+    while (!seen.includes(line)) {
+      const next = new Promise<void>((resolve) => waiters.push(resolve));
+      const gone = await Promise.race([next.then(() => false), ended.then(() => true)]);
+      if (gone && !seen.includes(line))
+        throw new Error(`taker ended before saying ${line}: ${seen.join(" | ")}`);
+    }
+  };
+  await said("ready");
+  return {
+    said,
+    go: (endAt) => child.stdin.end(`${JSON.stringify({ endAt })}\n`),
+    report: ended.then(() => JSON.parse(seen.at(-1) ?? "null") as TakerReport),
+  };
 }
 
 let redis: RealRedis;
@@ -64,11 +84,14 @@ describe("shared rate limit across processes (real redis-server)", () => {
   it("three processes asking for 200 permits each stay within the cap over the window", async () => {
     const rpm = 1200; // 20 a second; burst 0.25 s = 5 permits
     const windowMs = 5000;
-    const startAt = Date.now() + 1500; // after the three have started and connected
-    const endAt = startAt + windowMs;
-    const reports = await Promise.all(
-      [0, 1, 2].map(() => taker(redis.port, "openai|http://127.0.0.1:1/v1|KEY", rpm, 200, startAt, endAt)),
+    const takers = await Promise.all(
+      [0, 1, 2].map(() => taker(redis.port, "openai|http://127.0.0.1:1/v1|KEY", rpm, 200)),
     );
+    // All three connected: they start together now.
+    const startAt = Date.now();
+    const endAt = startAt + windowMs;
+    for (const t of takers) t.go(endAt);
+    const reports = await Promise.all(takers.map((t) => t.report));
     const inWindow = reports.flatMap((report) => report.grants.filter((t) => t >= startAt && t <= endAt));
     const total = reports.reduce((sum, report) => sum + report.grants.length, 0);
     const cap = (rpm / 60_000) * windowMs; // 100
@@ -86,13 +109,18 @@ describe("shared rate limit across processes (real redis-server)", () => {
   it("a 429 in one process pauses the others for its Retry-After", async () => {
     const pauseMs = 1500;
     const key = "openai|http://127.0.0.1:2/v1|KEY";
-    const startAt = Date.now() + 1500;
-    // The first process's first call is answered with a 429 at startAt; the others start asking 300 ms later.
-    const [pauser, ...others] = await Promise.all([
-      taker(redis.port, key, 600, 1, startAt, startAt + 3000, `pause:${pauseMs}`),
-      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000, "watch"),
-      taker(redis.port, key, 600, 5, startAt + 300, startAt + 3000, "watch"),
+    // The first process's first call is answered with a 429; the others start asking once its
+    // pause is in Redis.
+    const [pauserTaker, ...otherTakers] = await Promise.all([
+      taker(redis.port, key, 600, 1, `pause:${pauseMs}`),
+      taker(redis.port, key, 600, 5, "watch"),
+      taker(redis.port, key, 600, 5, "watch"),
     ]);
+    pauserTaker!.go(Date.now() + 3000);
+    await pauserTaker!.said("published");
+    const endAt = Date.now() + pauseMs + 2000;
+    for (const t of otherTakers) t.go(endAt);
+    const [pauser, ...others] = await Promise.all([pauserTaker!.report, ...otherTakers.map((t) => t.report)]);
     expect(pauser.publishedAt).toBeDefined();
     const pauseEnd = pauser.publishedAt! + pauseMs;
     for (const other of others) {
