@@ -12,6 +12,7 @@ import { isUserSimulation, scriptedReply } from "../../src/providers/scripted-re
 import type { ChatMessage } from "../../src/providers/types.js";
 import { requireBuild, runCli, startCli } from "../support/cli.js";
 import { type LoopbackServer, startLoopbackServer } from "../support/loopback-server.js";
+import { waitUntil } from "../support/wait.js";
 import { type RealRedis, startRedis } from "./real-redis.js";
 
 const KEY_VAR = "CONVOSIM_QUEUE_TEST_KEY";
@@ -127,7 +128,11 @@ describe("generate --queue with two workers", () => {
       { env },
     );
     // Let the doomed worker take jobs and get into them, then kill it without a word.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const seen = server.requests.length;
+    await waitUntil(
+      () => server.requests.length >= seen + 12,
+      "the doomed worker two calls into its conversations",
+    );
     doomed.child.kill("SIGKILL");
     const survivor = worker(["--concurrency", "6"]);
     const run = await coordinator.done;

@@ -12,6 +12,17 @@ export interface RealRedis {
   port: number;
   url: string;
   stop(): Promise<void>;
+  /**
+   * Stops it and starts it again on the same port and folder: "graceful" (SIGTERM: with
+   * persistence on, Redis writes its snapshot first) or "crash" (SIGKILL: what was not
+   * snapshotted is gone; without persistence, everything).
+   */
+  restart(how: "graceful" | "crash"): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Redis's default persistence (RDB snapshots, written on a graceful shutdown); default off. */
+  persist?: boolean;
 }
 
 export function freePort(): Promise<number> {
@@ -41,35 +52,51 @@ function answersPing(port: number): Promise<boolean> {
 }
 
 /** Starts one; `port` to start it again where a stopped one was (a Redis restart). */
-export async function startRedis(port?: number): Promise<RealRedis> {
+export async function startRedis(port?: number, options: StartRedisOptions = {}): Promise<RealRedis> {
   const dir = mkdtempSync(join(tmpdir(), "convosim-redis-"));
   port ??= await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-  const server: ChildProcess = spawn("redis-server", [...args, "--dir", dir], { stdio: "ignore" });
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--appendonly", "no"];
+  if (!options.persist) args.push("--save", "");
+  let server: ChildProcess;
   let exited = false;
-  server.once("exit", () => {
-    exited = true;
-  });
+  const launch = async () => {
+    server = spawn("redis-server", [...args, "--dir", dir], { stdio: "ignore" });
+    exited = false;
+    server.once("exit", () => {
+      exited = true;
+    });
+    await untilAnswering(port as number, server, () => exited, dir);
+  };
+  await launch();
+  const listening = port;
+  const halt = async (signal: NodeJS.Signals) => {
+    if (exited) return;
+    const gone = new Promise((r) => server.once("exit", r));
+    server.kill(signal);
+    await gone;
+  };
+  return {
+    port: listening,
+    url: `redis://127.0.0.1:${listening}`,
+    stop: async () => {
+      await halt("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async (how) => {
+      await halt(how === "graceful" ? "SIGTERM" : "SIGKILL");
+      await launch();
+    },
+  };
+}
+
+async function untilAnswering(port: number, server: ChildProcess, exited: () => boolean, dir: string) {
   const deadline = Date.now() + 10_000;
   while (!(await answersPing(port))) {
-    if (exited || Date.now() > deadline) {
+    if (exited() || Date.now() > deadline) {
       server.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`redis-server did not start on port ${port} (installed? sh scripts/setup-redis.sh)`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const listening = port;
-  return {
-    port: listening,
-    url: `redis://127.0.0.1:${listening}`,
-    stop: async () => {
-      if (!exited) {
-        const gone = new Promise((r) => server.once("exit", r));
-        server.kill("SIGTERM");
-        await gone;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
