@@ -47,9 +47,10 @@ local tpm = rate(tonumber(ARGV[2]), 'tpm')
 /**
  * Takes one request and ARGV[4] tokens if both buckets allow it and no pause holds.
  * ARGV: configured rpm (0: none), configured tpm (0: none), burst seconds, token cost.
- * Returns { 1, 0, tokensCharged } when taken (tokensCharged 1 when a tokens-per-minute limit
- * applied, so a usage correction is due), else { 0, milliseconds to wait before asking again,
- * why } (why: 1 a pause, 2 the pace).
+ * Returns { 1, 0, tokensCharged, unlimited } when taken (tokensCharged 1 when a tokens-per-minute
+ * limit applied, so a usage correction is due; unlimited 1 when no limit applies at all, neither
+ * configured nor learned, so the caller may go on without asking for a moment), else { 0,
+ * milliseconds to wait before asking again, why } (why: 1 a pause, 2 the pace).
  */
 export const ACQUIRE_LUA = `${PRELUDE}
 local pausedUntil = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
@@ -70,8 +71,9 @@ end
 if wait > 0 then return { 0, math.ceil(wait), 2 } end
 if rpm > 0 then store(KEYS[1], rl - 1, rc, rp) end
 if tpm > 0 then store(KEYS[2], tl - cost, tc, tp) end
-if tpm > 0 then return { 1, 0, 1 } end
-return { 1, 0, 0 }
+if tpm > 0 then return { 1, 0, 1, 0 } end
+if rpm > 0 then return { 1, 0, 0, 0 } end
+return { 1, 0, 0, 1 }
 `;
 
 /**

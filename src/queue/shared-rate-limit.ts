@@ -47,6 +47,13 @@ export interface SharedAdmissionOptions {
   retryMs?: number;
   /** Told about every failed Redis command (the admission itself keeps waiting and retries). */
   onRedisError?: (error: unknown) => void;
+  /**
+   * With no limit at all (none configured, none learned, no pause), calls start without asking
+   * Redis for this long after Redis last said so. Default 500 ms: a pause or a limit learned by
+   * another worker reaches this one within that time, and an unlimited endpoint costs a Redis
+   * round trip per 500 ms instead of one per call.
+   */
+  openForMs?: number;
 }
 
 /** The Redis keys of one endpoint's shared budget. */
@@ -125,6 +132,9 @@ export class SharedAdmission implements Admission {
   #asking = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Until then (performance.now()), no limit applies: calls are granted without asking Redis. */
+  #openUntil = 0;
+  readonly #openForMs: number;
   #granted = 0;
   #pausesPublished = 0;
   #redisErrors = 0;
@@ -146,6 +156,7 @@ export class SharedAdmission implements Admission {
     this.#learnedTtlMs = options.learnedTtlMs ?? 10 * 60_000;
     this.#retryMs = options.retryMs ?? 250;
     this.#onRedisError = options.onRedisError;
+    this.#openForMs = options.openForMs ?? 500;
   }
 
   admit(ticket: CallTicket): Observable<Release> {
@@ -188,12 +199,14 @@ export class SharedAdmission implements Admission {
     };
     this.#limitArgs[0] = smaller(this.#limitArgs[0], limits?.rpm);
     this.#limitArgs[1] = smaller(this.#limitArgs[1], limits?.tpm);
+    if (this.#limitArgs[0] > 0 || this.#limitArgs[1] > 0) this.#openUntil = 0;
   }
 
   /** Pauses the endpoint for every process sharing this Redis; returns how long the pause lasts. */
   async publishPause(ms: number): Promise<number> {
     const pause = Math.max(0, Math.min(ms, this.#maxPauseMs));
     this.#pausesPublished++;
+    this.#openUntil = 0; // from now on, ask again: the pause holds here too
     return Number(await this.#redis.convosimRatePause(this.keys.pause, Math.ceil(pause)));
   }
 
@@ -204,6 +217,7 @@ export class SharedAdmission implements Admission {
 
   /** Shares what an answer's x-ratelimit-* headers say: limits learned, remaining lowers the level. */
   async learn(info: RateLimitInfo): Promise<void> {
+    if (info.limitRequests !== undefined || info.limitTokens !== undefined) this.#openUntil = 0;
     await this.#redis.convosimRateLearn(
       ...this.#scriptKeys(),
       ...this.#limitArgs,
@@ -227,6 +241,11 @@ export class SharedAdmission implements Admission {
   /** Asks Redis for the head of the queue's permit; grants it, or sleeps until it may ask again. */
   #pump(): void {
     if (this.#asking || this.#timer !== undefined || this.#closed) return;
+    if (this.#openUntil > performance.now()) {
+      // No limit applies (Redis said so a moment ago): every waiting call starts now.
+      for (let head = this.#queue.shift(); head !== undefined; head = this.#queue.shift()) this.#grant(head);
+      return;
+    }
     const head = this.#queue.peek();
     if (head === undefined) return;
     this.#asking = true;
@@ -245,6 +264,7 @@ export class SharedAdmission implements Admission {
           head.tokensCharged = Number(reply[2]) === 1;
           this.#grant(head);
         }
+        if (Number(reply[3]) === 1) this.#openUntil = performance.now() + this.#openForMs;
         this.#pump();
       },
       (error: unknown) => {

@@ -152,6 +152,46 @@ describe("shared rate limit in one process (real redis-server)", () => {
     }
   });
 
+  it("with no limit anywhere, calls go on without a Redis round trip each; a pause from elsewhere still lands", async () => {
+    const client = new Redis({ port: redis.port, host: "127.0.0.1" });
+    const other = new Redis({ port: redis.port, host: "127.0.0.1" });
+    try {
+      const key = "openai|http://127.0.0.1:6/v1|KEY";
+      const admission = sharedAdmissionFor(client, key, {}, { openForMs: 300 });
+      const take = () =>
+        new Promise<(o: object) => void>((resolve) =>
+          admission.admit({ priority: 0, tokens: 0 }).subscribe(resolve),
+        );
+      const scriptCalls = async () => {
+        const line = (await client.info("commandstats"))
+          .split("\n")
+          .find((l) => l.startsWith("cmdstat_evalsha:"));
+        return Number(/calls=(\d+)/.exec(line ?? "")?.[1] ?? 0);
+      };
+      const before = await scriptCalls();
+      for (let i = 0; i < 50; i++) (await take())({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
+      // One round trip said "no limit": the rest started without one (a loaded machine may need a few more).
+      expect((await scriptCalls()) - before).toBeLessThanOrEqual(5);
+      // A 429 in another worker pauses the endpoint: within openForMs this one asks again and waits.
+      await sharedAdmissionFor(other, key).publishPause(1500);
+      await new Promise((r) => setTimeout(r, 350));
+      const asked = Date.now();
+      await take();
+      expect(Date.now() - asked).toBeGreaterThanOrEqual(700);
+      // With a configured limit, every call asks (the bucket is the limit).
+      const limited = sharedAdmissionFor(client, "openai|http://127.0.0.1:7/v1|KEY", { rpm: 60_000 });
+      const beforeLimited = await scriptCalls();
+      for (let i = 0; i < 20; i++)
+        await new Promise((resolve) => limited.admit({ priority: 0, tokens: 0 }).subscribe(resolve));
+      expect((await scriptCalls()) - beforeLimited).toBeGreaterThanOrEqual(20);
+      admission.close();
+      limited.close();
+    } finally {
+      await client.quit();
+      await other.quit();
+    }
+  });
+
   it("learned limits from x-ratelimit headers pace an endpoint without a configured one", async () => {
     const client = new Redis({ port: redis.port, host: "127.0.0.1" });
     try {
