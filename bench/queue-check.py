@@ -205,8 +205,20 @@ def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Pope
                             env=env or ENV)
 
 
+def drain(p: subprocess.Popen) -> None:
+    """Keeps a process's stderr lines in p.lines (read on a thread, so the pipe never fills)."""
+    p.lines = []  # type: ignore[attr-defined]
+    threading.Thread(target=lambda: [p.lines.append(line) for line in p.stderr], daemon=True).start()  # type: ignore[attr-defined]
+
+
 def workers(url: str, count: int, concurrency: int) -> list[subprocess.Popen]:
-    return [start(["worker", "--queue", url, "--no-cache", "--concurrency", str(concurrency)]) for _ in range(count)]
+    """Workers started and ready (each says it waits for a run), as a cluster would be before a run."""
+    pool = [start(["worker", "--queue", url, "--no-cache", "--concurrency", str(concurrency)]) for _ in range(count)]
+    for p in pool:
+        drain(p)
+    if not wait_for(lambda: all(any("waiting for a run" in line for line in p.lines) for p in pool), 60):
+        raise RuntimeError(f"workers not ready: {[p.lines[-1:] for p in pool]}")
+    return pool
 
 
 def stop_all(procs: list[subprocess.Popen]) -> None:
@@ -362,9 +374,13 @@ def case_no_key(base: str) -> None:
 
 def timed_run(args: list[str], pool_size: int, redis: RedisServer | None) -> float:
     pool = workers(redis.url, pool_size, 150 // pool_size) if redis else []
+    COUNTS.reset(capped=False, latency=COUNTS.latency)
     t0 = time.monotonic()
     p = subprocess.run([CLI, *args], capture_output=True, text=True, env=ENV, timeout=600)
     wall = time.monotonic() - t0
+    if os.environ.get("QUEUE_CHECK_VERBOSE"):
+        print(f"    {'queue' if redis else 'local'}: wall {wall:.1f} s, first request at "
+              f"{(COUNTS.first_at or t0) - t0:.1f} s, requests over {COUNTS.last_at - (COUNTS.first_at or 0):.1f} s")
     stop_all(pool)
     if p.returncode != 0:
         raise RuntimeError(f"{args[:2]} exit {p.returncode}: {p.stderr[-300:]}")

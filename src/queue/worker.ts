@@ -6,7 +6,7 @@ import { lastValueFrom, tap } from "rxjs";
 import { openResponseCache } from "../cache/index.js";
 import type { ConverseDeps } from "../operators/converse-types.js";
 import { buildRuntime, checkRuntimeConfig, runtimeDistractor } from "../run/runtime.js";
-import { probeRedis, type QueueConnection, redisClient } from "./connection.js";
+import { describeUrl, probeRedis, type QueueConnection, redisClient } from "./connection.js";
 import { queueTasks, serveConversations } from "./queue-tasks.js";
 import { waitForRunConfig } from "./run-config.js";
 import { SharedAdmissions } from "./shared-rate-limit.js";
@@ -37,7 +37,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const redis = redisClient(options.connection);
   redis.on("error", () => {}); // ioredis reconnects by itself; BullMQ reports what matters
   try {
-    const config = await waitForRunConfig(redis, options.stopSignal);
+    const config = await waitForRunConfig(redis, options.stopSignal, () =>
+      notice(
+        `worker: connected to ${describeUrl(options.connection.url)}; waiting for a run (convosim generate --queue)`,
+      ),
+    );
     if (!config) return { completed: 0 };
     const env = options.env ?? process.env;
     checkRuntimeConfig(config, env); // a missing api_key_env variable: InputError naming it
