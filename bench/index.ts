@@ -13,6 +13,7 @@ import { embedded } from "./scenarios/embedded.js";
 import { faultStorm } from "./scenarios/fault-storm.js";
 import { killResume } from "./scenarios/kill-resume.js";
 import { latencyBound } from "./scenarios/latency-bound.js";
+import { queue } from "./scenarios/queue.js";
 import { rateBound } from "./scenarios/rate-bound.js";
 import { replay } from "./scenarios/replay.js";
 import { tenThousand } from "./scenarios/ten-thousand.js";
@@ -31,6 +32,7 @@ const SCENARIOS: Array<[string, Scenario]> = [
   ["ten-thousand", tenThousand],
   ["rate-bound", rateBound],
   ["embedded", embedded],
+  ["queue", queue],
 ];
 
 const root = join(import.meta.dirname, "../..");
