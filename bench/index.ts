@@ -15,12 +15,14 @@ import { killResume } from "./scenarios/kill-resume.js";
 import { latencyBound } from "./scenarios/latency-bound.js";
 import { rateBound } from "./scenarios/rate-bound.js";
 import { replay } from "./scenarios/replay.js";
+import { startup } from "./scenarios/startup.js";
 import { tenThousand } from "./scenarios/ten-thousand.js";
 import { transport } from "./scenarios/transport.js";
 import type { Scenario, ScenarioResult } from "./scenarios/types.js";
 
 // Order: the cheap and the CPU-sensitive first, the long waits (rate cap, 10k) later.
 const SCENARIOS: Array<[string, Scenario]> = [
+  ["startup", startup],
   ["transport", transport],
   ["cpu-overhead", cpuOverhead],
   ["latency-bound", latencyBound],

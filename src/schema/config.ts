@@ -3,6 +3,7 @@
 // that a misspelt key is an error naming the key, never silently ignored.
 import { z } from "zod";
 import { urlCredential } from "../shared/url-credentials.js";
+import { EMBEDDED_MODEL_NAMES } from "./embedded-models.js";
 import { CONFIGURABLE_GUARDS } from "./interaction.js";
 import { LayerWeights, SteeringRow, StrategySetting } from "./noise.js";
 
@@ -10,13 +11,7 @@ export const PROVIDERS = ["openai", "openrouter", "anthropic", "local", "fake"] 
 export const ProviderName = z.enum(PROVIDERS);
 export type ProviderName = z.infer<typeof ProviderName>;
 
-/**
- * The models the `local` provider runs without a model_path (src/providers/local/model-cache.ts
- * holds their files; a test keeps the two lists equal). A model block naming one of these may
- * leave out `provider`; any other name needs it, so a config never silently runs the embedded
- * model in place of the one it names.
- */
-export const EMBEDDED_MODEL_NAMES = ["qwen2.5-coder-0.5b-instruct", "gemma-3-270m"] as const;
+export { EMBEDDED_MODEL_NAMES };
 export const DEFAULT_MODEL_NAME = EMBEDDED_MODEL_NAMES[0];
 
 /**
