@@ -1,6 +1,6 @@
 // The lean transport (transport: "undici") against the real stand-in server: the SDK must not be
 // able to tell it from fetch — same ChatResult, same ProviderError for every kind of failure,
-// streaming intact — and the registry must hand it out for transport: "undici" only.
+// streaming intact — and the registry must hand it out unless transport: "sdk" is asked for.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -205,7 +205,7 @@ describe("lean fetch responses", () => {
   });
 });
 
-describe("registry and transport: undici", () => {
+describe("registry and the lean transport", () => {
   it("hands the lean transport to models configured with it, and shares their client", async () => {
     clearClientCache();
     const server = await serve();
@@ -227,6 +227,21 @@ describe("registry and transport: undici", () => {
     expect(rb.model).toBe("other");
     expect(sharedLeanTransport().connections(origin)).toBeGreaterThan(0);
     expect(server.stats.completions).toBe(4);
+    await sharedLeanTransport().close();
+  });
+
+  it("is the default for OpenAI-compatible endpoints: no transport set means the lean transport", async () => {
+    clearClientCache();
+    const server = await serve();
+    const origin = new URL(server.url).origin;
+    const env = { OPENAI_API_KEY: SECRET };
+    const byDefault = await createChatModel(
+      { provider: "openai", model: "stand-in", base_url: server.url },
+      { env },
+    );
+    expect(sharedLeanTransport().connections(origin)).toBe(0);
+    await byDefault.complete(ASK);
+    expect(sharedLeanTransport().connections(origin)).toBe(1);
     await sharedLeanTransport().close();
   });
 });
