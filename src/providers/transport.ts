@@ -12,6 +12,7 @@
 // - network failures reject with TypeError("fetch failed", { cause }) like undici's fetch;
 // - an aborted signal rejects with the signal's reason (an AbortError), before or during the
 //   exchange, body included.
+// - a URL with a user name or password is refused with fetch's TypeError, naming the URL.
 // What it drops: redirects are not followed (the response is returned as is, as with
 // redirect: "manual"; configure the endpoint's final URL), no cookies, no CORS. Request bodies
 // other than strings and bytes (FormData, Blob, streams — never sent by convosim) go through
@@ -234,6 +235,11 @@ export function createLeanTransport(options: LeanTransportOptions = {}): LeanTra
       return fallback(input, { ...init, dispatcher: agent });
     }
     const url = typeof input === "string" ? new URL(input) : input;
+    // As fetch does (the same TypeError, before any connection): request() would silently drop
+    // the user name and password, sending the request without the credentials the URL names.
+    if (url.username !== "" || url.password !== "") {
+      throw new TypeError(`Request cannot be constructed from a URL that includes credentials: ${url.href}`);
+    }
     const signal = init.signal ?? undefined;
     if (signal?.aborted) throw abortReason(signal);
     let response: Awaited<ReturnType<Agent["request"]>>;

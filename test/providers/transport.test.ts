@@ -76,7 +76,9 @@ describe("lean transport under the openai SDK", () => {
   });
 
   it("runs calls concurrently (no connection cap by default)", async () => {
-    const server = await serve({ latency: 100 });
+    // 2 s per answer: on a loaded machine sending 30 requests took longer than the former 100 ms,
+    // so the first answers came back before the last requests went out (maxConcurrent < 30).
+    const server = await serve({ latency: 2_000 });
     const m = model(server);
     await Promise.all(Array.from({ length: 30 }, () => m.complete(ASK)));
     expect(server.stats.maxConcurrent).toBe(30);
@@ -193,6 +195,17 @@ describe("lean fetch responses", () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("refuses a URL with credentials as fetch does, before connecting (request() would drop them)", async () => {
+    const server = await serve();
+    const withCredentials = `${server.url.replace("http://", "http://user:pw@")}/models`;
+    const viaLean = await transport.fetch(withCredentials).catch((e: unknown) => e);
+    const viaFetch = await fetch(withCredentials).catch((e: unknown) => e);
+    expect(viaLean).toBeInstanceOf(TypeError);
+    expect(String(viaLean)).toBe(String(viaFetch));
+    expect(String(viaLean)).toContain("includes credentials");
+    expect(server.stats.requests).toBe(0);
   });
 
   it("an already aborted signal rejects before anything is sent", async () => {
