@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { machine } from "./measure.js";
 import { renderMarkdown } from "./report.js";
 import { budget } from "./scenarios/budget.js";
+import { cliVsSdk } from "./scenarios/cli-vs-sdk.js";
 import { cpuOverhead } from "./scenarios/cpu-overhead.js";
 import { embedded } from "./scenarios/embedded.js";
 import { faultStorm } from "./scenarios/fault-storm.js";
@@ -26,6 +27,7 @@ const SCENARIOS: Array<[string, Scenario]> = [
   ["transport", transport],
   ["cpu-overhead", cpuOverhead],
   ["latency-bound", latencyBound],
+  ["cli-vs-sdk", cliVsSdk],
   ["fault-storm", faultStorm],
   ["kill-resume", killResume],
   ["replay", replay],

@@ -259,6 +259,11 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
     });
   });
 
+  // Idle keep-alive sockets are kept a minute, as hosted APIs and their load balancers do, not
+  // Node's 5 s: on a saturated machine a client could otherwise send its next request on a socket
+  // the server is closing that moment, and a bare client with no retries (the bench's baseline)
+  // failed on "other side closed".
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     // A deep accept queue: 10,000 clients connecting at once would otherwise overflow Node's

@@ -68,9 +68,9 @@ export const ModelConfig = z.strictObject({
     })
     .optional(),
   /**
-   * HTTP transport of OpenAI-compatible providers: the SDK's own fetch (default), or a
-   * keep-alive undici pool handed to the SDK, for self-hosted servers answering thousands of
-   * calls a second.
+   * HTTP transport: `undici` (the default for OpenAI-compatible providers), a keep-alive undici
+   * pool handed to the SDK — less CPU per call, and HTTP(S)_PROXY / NO_PROXY honoured — or `sdk`,
+   * the SDK's own fetch (the default for anthropic).
    */
   transport: z.enum(["sdk", "undici"]).optional(),
 });
