@@ -13,6 +13,7 @@ import { embedded } from "./scenarios/embedded.js";
 import { faultStorm } from "./scenarios/fault-storm.js";
 import { killResume } from "./scenarios/kill-resume.js";
 import { latencyBound } from "./scenarios/latency-bound.js";
+import { peers } from "./scenarios/peers.js";
 import { rateBound } from "./scenarios/rate-bound.js";
 import { replay } from "./scenarios/replay.js";
 import { tenThousand } from "./scenarios/ten-thousand.js";
@@ -31,6 +32,8 @@ const SCENARIOS: Array<[string, Scenario]> = [
   ["ten-thousand", tenThousand],
   ["rate-bound", rateBound],
   ["embedded", embedded],
+  // Last: it installs Python tools on first use and runs five tools several times (minutes).
+  ["peers", peers],
 ];
 
 const root = join(import.meta.dirname, "../..");
