@@ -9,7 +9,7 @@
 // (default 3) with it. The peers are installed by the scenario (bench/peers/setup.ts); settings
 // and why: bench/peers/README.md.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI_NODE_FLAGS } from "../../src/run/heap.js";
@@ -190,6 +190,11 @@ interface Summary {
   tool: string;
   version?: string;
   runs: number;
+  /** Runs that finished every conversation; the medians are theirs (a crashed run is not a fast one). */
+  finished: number;
+  /** Conversations done in each run, in order, and why a run that fell short did. */
+  donePerRun: number[];
+  failures: string[];
   wall_s: number;
   cpu_s: number;
   peak_rss_mb: number;
@@ -197,43 +202,32 @@ interface Summary {
   answered429: number;
   requests: number;
   capUsed: number;
-  done: number;
-  failedRuns: number;
 }
 
-function summarise(tool: string, runs: Run[], capped: boolean): Summary {
-  const med = (f: (r: Run) => number) => median(runs.map(f));
+function summarise(tool: string, all: Run[], capped: boolean): Summary {
+  const complete = all.filter((r) => r.done === CONVERSATIONS && r.exit_code === 0);
+  const runs = complete.length > 0 ? complete : all;
+  const med = (f: (r: Run) => number, digits: number) => round(median(runs.map(f)), digits);
   return {
     tool,
-    version: runs[0]?.version,
-    runs: runs.length,
-    wall_s: round(
-      med((r) => r.wall_s),
-      2,
-    ),
-    cpu_s: round(
-      med((r) => r.cpu_s),
-      2,
-    ),
-    peak_rss_mb: round(
-      med((r) => r.peak_rss_mb),
-      0,
-    ),
-    answered429: med((r) => r.answered429),
-    requests: med((r) => r.requests),
-    fraction429: round(
-      med((r) => r.answered429 / Math.max(1, r.requests)),
-      4,
-    ),
-    // Successful calls per second against the cap's 50 per second (no cap: against the same 50).
-    capUsed: capped
-      ? round(
-          med((r) => r.answered200 / r.wall_s / (RPM / 60)),
-          3,
-        )
-      : 0,
-    done: med((r) => r.done),
-    failedRuns: runs.filter((r) => r.done < CONVERSATIONS).length,
+    version: all.find((r) => r.version)?.version,
+    runs: all.length,
+    finished: complete.length,
+    donePerRun: all.map((r) => r.done),
+    failures: all
+      .filter((r) => !complete.includes(r))
+      .map(
+        (r) =>
+          `${r.done} done, exit ${r.exit_code}${r.stderr_tail.length ? `: ${r.stderr_tail.at(-1)}` : ""}`,
+      ),
+    wall_s: med((r) => r.wall_s, 2),
+    cpu_s: med((r) => r.cpu_s, 2),
+    peak_rss_mb: med((r) => r.peak_rss_mb, 0),
+    answered429: med((r) => r.answered429, 0),
+    requests: med((r) => r.requests, 0),
+    fraction429: med((r) => r.answered429 / Math.max(1, r.requests), 4),
+    // Successful calls per second against the cap's 50 per second.
+    capUsed: capped ? med((r) => r.answered200 / r.wall_s / (RPM / 60), 3) : 0,
   };
 }
 
@@ -245,8 +239,7 @@ function table(caption: string, rows: Summary[], capped: boolean) {
     "peak MB",
     "429s / requests",
     ...(capped ? ["cap used"] : []),
-    "done",
-    "runs",
+    "done per run",
   ];
   return {
     caption,
@@ -258,17 +251,120 @@ function table(caption: string, rows: Summary[], capped: boolean) {
       String(s.peak_rss_mb),
       `${s.answered429} / ${s.requests} (${round(s.fraction429 * 100, 1)} %)`,
       ...(capped ? [`${round(s.capUsed * 100, 1)} %`] : []),
-      `${s.done} / ${CONVERSATIONS}`,
-      String(s.runs),
+      s.donePerRun.map((d) => (d === CONVERSATIONS ? String(d) : `**${d}**`)).join(", "),
     ]),
   };
 }
 
+type Results = Record<"uncapped" | "capped", Record<string, Run[]>>;
+
+const TITLE = "Peers (curator, distilabel, deepeval, bare AsyncOpenAI)";
+const SETUP =
+  `${CONVERSATIONS} three-turn conversations (${CALLS} calls), ${IN_FLIGHT} in flight, stand-in with ${LATENCY_MS} ms replies; ` +
+  `then the same with the stand-in capping at ${RPM} rpm and sending no rate-limit headers (429 + Retry-After only). ` +
+  "Each tool's process tree measured alike by bench/peers/measure.py; settings in bench/peers/README.md.";
+
+/** The figures, checks and tables from every run's raw measurement (also re-run from a saved JSON). */
+function report(results: Results, skippedTools: string[], measuredAt: string) {
+  const uncapped = Object.entries(results.uncapped).map(([t, runs]) => summarise(t, runs, false));
+  const capped = Object.entries(results.capped).map(([t, runs]) => summarise(t, runs, true));
+  const runsOf = (list: Summary[]) => Math.max(...list.map((s) => s.runs));
+  const ours = uncapped.find((s) => s.tool === CONVOSIM.label);
+  const oursCapped = capped.find((s) => s.tool === CONVOSIM.label);
+  const oursTold = capped.find((s) => s.tool === CONVOSIM_TOLD.label);
+  const peerWalls = (list: Summary[]) =>
+    list.filter((s) => !s.tool.startsWith("convosim") && s.finished > 0).map((s) => s.wall_s);
+  const fastestPeer = Math.min(...peerWalls(uncapped));
+  const fastestPeerCapped = Math.min(...peerWalls(capped));
+  const ratio = (s: Summary | undefined, bound: number) => round((s?.wall_s ?? Number.NaN) / bound, 2);
+  const idealS = Math.ceil(CONVERSATIONS / IN_FLIGHT) * 5 * (LATENCY_MS / 1000);
+  const failures = [...uncapped.map((s) => [s, "no cap"] as const), ...capped.map((s) => [s, "cap"] as const)]
+    .filter(([s]) => s.failures.length > 0)
+    .map(
+      ([s, kind]) =>
+        `${s.tool}, ${kind}: ${s.failures.length} of ${s.runs} runs fell short (${s.failures.join("; ")}).`,
+    );
+  return {
+    name: "peers",
+    title: TITLE,
+    setup: SETUP,
+    headline: {
+      label: "convosim wall time, no cap",
+      measured: ours?.wall_s ?? Number.NaN,
+      ideal: idealS,
+      unit: "s",
+      idealIs: "conversations / in flight × 5 calls × 0.5 s",
+    },
+    checks: [
+      check(
+        "no cap: convosim wall ÷ fastest peer",
+        ratio(ours, fastestPeer),
+        "",
+        "< 1",
+        ratio(ours, fastestPeer) < 1,
+      ),
+      check(
+        "3,000 rpm, no headers, no rate_limit: convosim wall ÷ fastest peer",
+        ratio(oursCapped, fastestPeerCapped),
+        "",
+        "< 1",
+        ratio(oursCapped, fastestPeerCapped) < 1,
+      ),
+      check(
+        "3,000 rpm, no headers, rate_limit rpm 3000: convosim wall ÷ fastest peer",
+        ratio(oursTold, fastestPeerCapped),
+        "",
+        "< 1",
+        ratio(oursTold, fastestPeerCapped) < 1,
+      ),
+    ],
+    tables: [
+      table(`No cap: medians of ${runsOf(uncapped)} runs`, uncapped, false),
+      table(
+        `${RPM} rpm cap, no rate-limit headers: medians of ${runsOf(capped)} runs (ideal ${CALLS / (RPM / 60)} s)`,
+        capped,
+        true,
+      ),
+    ],
+    notes: [
+      `Runs measured ${measuredAt}.`,
+      ...skippedTools.map((s) => `Skipped: ${s}.`),
+      ...failures,
+      "Medians are over the runs that finished every conversation (a run that crashed is not a fast one); " +
+        '"done per run" shows every run, short ones in bold. CPU and peak memory are the whole process tree\'s ' +
+        "(peak = largest sum of RSS, sampled every 50 ms); 429s are the stand-in's own count; cap used = successful " +
+        "calls per second ÷ 50, over the whole run including the tool's start.",
+      "convosim runs its CLI with the default config (files sink, response cache on in a fresh folder); " +
+        "without rate_limit under the cap it must find the cap alone, the second convosim row is told it, as curator is.",
+    ],
+    details: {
+      conversations: CONVERSATIONS,
+      in_flight: IN_FLIGHT,
+      latency_ms: LATENCY_MS,
+      rpm: RPM,
+      ideal_s: idealS,
+      measured_at: measuredAt,
+      skipped_tools: skippedTools,
+      results,
+    },
+  };
+}
+
 export const peers: Scenario = async () => {
-  const setup =
-    `${CONVERSATIONS} three-turn conversations (${CALLS} calls), ${IN_FLIGHT} in flight, stand-in with ${LATENCY_MS} ms replies; ` +
-    `then the same with the stand-in capping at ${RPM} rpm and sending no rate-limit headers (429 + Retry-After only). ` +
-    "Each tool's process tree measured alike by bench/peers/measure.py; settings in bench/peers/README.md.";
+  // BENCH_PEERS_FROM=bench/results/peers.json: summarise the raw runs saved there again (after a
+  // change to how they are summarised) rather than measure anew; the notes keep when they ran.
+  const from = process.env.BENCH_PEERS_FROM;
+  if (from) {
+    const saved = JSON.parse(await readFile(from, "utf8")) as {
+      date: string;
+      details: { results: Results; skipped_tools?: string[]; measured_at?: string };
+    };
+    return report(
+      saved.details.results,
+      saved.details.skipped_tools ?? [],
+      saved.details.measured_at ?? saved.date,
+    );
+  }
   const venvs = new Map<string, Venv>();
   const skippedTools: string[] = [];
   for (const tool of ["floor", ...PEERS.filter((p) => p.id !== "floor").map((p) => p.id)]) {
@@ -280,8 +376,8 @@ export const peers: Scenario = async () => {
   if (!measurer)
     return {
       name: "peers",
-      title: "Peers (curator, distilabel, deepeval, bare AsyncOpenAI)",
-      setup,
+      title: TITLE,
+      setup: SETUP,
       skipped: skippedTools.join("; "),
       checks: [],
       notes: [],
@@ -289,7 +385,7 @@ export const peers: Scenario = async () => {
     };
 
   const tools = [CONVOSIM, ...PEERS.filter((p) => venvs.has(p.id))];
-  const results: Record<"uncapped" | "capped", Record<string, Run[]>> = { uncapped: {}, capped: {} };
+  const results: Results = { uncapped: {}, capped: {} };
   for (const [kind, runs, list] of [
     ["uncapped", RUNS, tools],
     ["capped", CAPPED_RUNS, [CONVOSIM, CONVOSIM_TOLD, ...tools.slice(1)]],
@@ -308,64 +404,5 @@ export const peers: Scenario = async () => {
       }
     }
   }
-  const uncapped = Object.entries(results.uncapped).map(([t, runs]) => summarise(t, runs, false));
-  const capped = Object.entries(results.capped).map(([t, runs]) => summarise(t, runs, true));
-  const ours = uncapped.find((s) => s.tool === CONVOSIM.label);
-  const oursCapped = capped.find((s) => s.tool === CONVOSIM.label);
-  const fastestPeer = Math.min(...uncapped.filter((s) => s !== ours).map((s) => s.wall_s));
-  const fastestPeerCapped = Math.min(
-    ...capped.filter((s) => !s.tool.startsWith("convosim") && s.failedRuns === 0).map((s) => s.wall_s),
-  );
-  const idealS = Math.ceil(CONVERSATIONS / IN_FLIGHT) * 5 * (LATENCY_MS / 1000);
-  return {
-    name: "peers",
-    title: "Peers (curator, distilabel, deepeval, bare AsyncOpenAI)",
-    setup,
-    headline: {
-      label: "convosim wall time, no cap",
-      measured: ours?.wall_s ?? Number.NaN,
-      ideal: idealS,
-      unit: "s",
-      idealIs: "conversations / in flight × 5 calls × 0.5 s",
-    },
-    checks: [
-      check(
-        "no cap: convosim wall ÷ fastest peer",
-        round((ours?.wall_s ?? Number.NaN) / fastestPeer, 2),
-        "",
-        "< 1",
-        (ours?.wall_s ?? Number.POSITIVE_INFINITY) < fastestPeer,
-      ),
-      check(
-        "3,000 rpm, no headers: convosim wall ÷ fastest peer that finished",
-        round((oursCapped?.wall_s ?? Number.NaN) / fastestPeerCapped, 2),
-        "",
-        "< 1",
-        (oursCapped?.wall_s ?? Number.POSITIVE_INFINITY) < fastestPeerCapped,
-      ),
-    ],
-    tables: [
-      table(`No cap: medians of ${RUNS} runs`, uncapped, false),
-      table(
-        `${RPM} rpm cap, no rate-limit headers: medians of ${CAPPED_RUNS} runs (ideal ${CALLS / (RPM / 60)} s)`,
-        capped,
-        true,
-      ),
-    ],
-    notes: [
-      ...skippedTools.map((s) => `Skipped: ${s}.`),
-      "CPU and peak memory are the whole process tree's (peak = largest sum of RSS, sampled every 50 ms); " +
-        "429s are the stand-in's own count; a run that did not finish every conversation counts its done ones.",
-      "convosim runs its CLI with the default config (files sink, response cache on in a fresh folder); " +
-        "without rate_limit under the cap it must find the cap alone, the second convosim row is told it, as curator is.",
-    ],
-    details: {
-      conversations: CONVERSATIONS,
-      in_flight: IN_FLIGHT,
-      latency_ms: LATENCY_MS,
-      rpm: RPM,
-      ideal_s: idealS,
-      results,
-    },
-  };
+  return report(results, skippedTools, new Date().toISOString());
 };
