@@ -170,6 +170,8 @@ async function once(tool: Tool, venvs: Map<string, Venv>, measurer: string, capp
     const env = { ...PEER_ENV, HOME: work, PYTHONPATH: peersDir };
     const m = await measure(measurer, command, env, work);
     const stats = server.stats;
+    // convosim's CLI exits 0 only when no conversation failed (src/cli/generate-command.ts); any
+    // other exit is counted as nothing done, the conservative reading.
     const done = tool.driver ? Number(m.done ?? 0) : m.exit_code === 0 ? CONVERSATIONS : 0;
     return {
       ...m,
