@@ -38,6 +38,12 @@ export interface StandInOptions {
   requestsPerMinute?: number;
   /** Token-bucket capacity; default one second's worth of requestsPerMinute. */
   burst?: number;
+  /**
+   * Whether the cap is announced: x-ratelimit-* on every answer and retry-after-ms on 429s
+   * (default true, as OpenAI does). false: a 429 carries Retry-After (whole seconds) alone, as
+   * many OpenAI-compatible gateways answer, so a client must find the cap from refusals.
+   */
+  rateLimitHeaders?: boolean;
   /** Keep the last N requests in stats.log (0, the default, keeps none). */
   logLimit?: number;
   /** Ids listed by GET /v1/models. */
@@ -106,6 +112,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
     ? new TokenBucket(options.requestsPerMinute, options.burst)
     : undefined;
   const retryAfterS = options.faults?.retryAfterSeconds ?? 1;
+  const announceCap = options.rateLimitHeaders ?? true;
 
   let stats = emptyStats();
   let inFlight = 0;
@@ -164,7 +171,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
 
     if (bucket) {
       const admission = bucket.take();
-      Object.assign(base, admission.headers);
+      if (announceCap) Object.assign(base, admission.headers);
       if (!admission.ok) {
         stats.throttled++;
         const ms = admission.retryAfterMs ?? 1000;
@@ -172,7 +179,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
         return send(res, 429, bodies.throttled, {
           ...base,
           "retry-after": String(Math.ceil(ms / 1000)),
-          "retry-after-ms": String(ms),
+          ...(announceCap ? { "retry-after-ms": String(ms) } : {}),
         });
       }
     }
