@@ -3,6 +3,7 @@
 // never typed in. Names on the command line run only those scenarios (the others keep their
 // last results in BENCHMARKS.md):
 //   node dist/bench/index.js [latency-bound rate-bound …]
+//   node dist/bench/index.js --report        (rewrites BENCHMARKS.md from the results, runs nothing)
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { machine } from "./measure.js";
@@ -48,7 +49,9 @@ const root = join(import.meta.dirname, "../..");
 const resultsDir = join(root, "bench/results");
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
+  // --report: only rewrite BENCHMARKS.md from bench/results/*.json (e.g. after merging branches).
+  const reportOnly = process.argv.includes("--report");
+  const wanted = process.argv.slice(2).filter((arg) => arg !== "--report");
   const unknown = wanted.filter((w) => !SCENARIOS.some(([name]) => name === w));
   if (unknown.length > 0) {
     throw new Error(
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   const host = machine();
   const started = performance.now();
   for (const [name, scenario] of SCENARIOS) {
-    if (wanted.length > 0 ? !wanted.includes(name) : OPT_IN.has(name)) continue;
+    if (reportOnly || (wanted.length > 0 ? !wanted.includes(name) : OPT_IN.has(name))) continue;
     process.stderr.write(`bench: ${name} …\n`);
     const t0 = performance.now();
     const result: ScenarioResult = { ...(await scenario()), durationS: (performance.now() - t0) / 1000 };
