@@ -8,7 +8,6 @@ import type { ProgressSnapshot } from "../operators/progress.js";
 import type { CoordinateOptions } from "../queue/coordinator.js";
 import { outputPaths } from "../sinks/layout.js";
 import { EXIT } from "./fail.js";
-import { liveProgress, progressDisplay } from "./progress-display.js";
 
 /** generate --queue: the same folder, files, progress and exit codes as a local run, with the work done by workers. */
 export async function runCoordinator(
@@ -18,6 +17,7 @@ export async function runCoordinator(
 ): Promise<number> {
   const { describeUrl, parseQueueUrl } = await import("../queue/connection.js");
   const { coordinate } = await import("../queue/coordinator.js");
+  const { liveProgress, progressDisplay } = await import("./progress-display.js");
   const connection = parseQueueUrl(url);
   const printer = display.quiet
     ? undefined
