@@ -6,7 +6,6 @@ import type { Command } from "commander";
 import { InputError } from "../config/errors.js";
 import type { ProgressSnapshot } from "../operators/progress.js";
 import type { CoordinateOptions } from "../queue/coordinator.js";
-import { outputPaths } from "../sinks/layout.js";
 import { EXIT } from "./fail.js";
 
 /** generate --queue: the same folder, files, progress and exit codes as a local run, with the work done by workers. */
@@ -18,6 +17,7 @@ export async function runCoordinator(
   const { describeUrl, parseQueueUrl } = await import("../queue/connection.js");
   const { coordinate } = await import("../queue/coordinator.js");
   const { liveProgress, progressDisplay } = await import("./progress-display.js");
+  const { outputPaths } = await import("../sinks/layout.js");
   const connection = parseQueueUrl(url);
   const printer = display.quiet
     ? undefined
