@@ -1,7 +1,7 @@
 // The coordinator's side of the queue as operators, for a pipeline composed in code:
 //
 //   const remote = await openRemoteConversations(parseQueueUrl("redis://127.0.0.1:6379"), { config });
-//   await lastValueFrom(tasks.pipe(remote.converse(), filesSink("out"), remote.acknowledge()));
+//   await lastValueFrom(tasks.pipe(remote.converse(200), filesSink("out"), remote.acknowledge()));
 //   await remote.close();
 //
 // converse() queues each task as a job (job id = interaction id) and emits its result when a
@@ -35,11 +35,12 @@ export interface RemoteConversationsOptions {
 export interface RemoteConversations {
   /**
    * Runs each task on a worker, at most `window` queued or running at once, and emits its
-   * result; an interaction id already emitted is dropped (and given to `onDuplicate`).
+   * result. A task whose interaction id this run already took is not run again (it is given to
+   * `onDuplicate`, e.g. to free its backpressure slot).
    */
   converse(
     window: number,
-    onDuplicate?: (result: ConversationResult) => void,
+    onDuplicate?: (task: Task) => void,
   ): OperatorFunction<Task, ConversationResult>;
   /** Put after the sink: removes each result's job from Redis, now that it is saved. */
   acknowledge(): MonoTypeOperatorFunction<ConversationResult>;
@@ -82,20 +83,19 @@ export async function openRemoteConversations(
     publish().catch(() => {});
     waiter.reconnected();
   });
-  const emitted = new Set<string>();
+  const taken = new Set<string>();
   return {
     converse: (window, onDuplicate) => (tasks) =>
       tasks.pipe(
-        mergeMap((task) => waiter.run(task), window),
-        filter((result) => {
-          const id = resultId(result);
-          if (!emitted.has(id)) {
-            emitted.add(id);
+        filter((task) => {
+          if (!taken.has(task.interaction_id)) {
+            taken.add(task.interaction_id);
             return true;
           }
-          onDuplicate?.(result);
+          onDuplicate?.(task);
           return false;
         }),
+        mergeMap((task) => waiter.run(task), window),
       ),
     acknowledge: () => (results) =>
       results.pipe(
