@@ -16,6 +16,7 @@ import { faultStorm } from "./scenarios/fault-storm.js";
 import { killResume } from "./scenarios/kill-resume.js";
 import { latencyBound } from "./scenarios/latency-bound.js";
 import { peers } from "./scenarios/peers.js";
+import { queue } from "./scenarios/queue.js";
 import { rateBound } from "./scenarios/rate-bound.js";
 import { replay } from "./scenarios/replay.js";
 import { startup } from "./scenarios/startup.js";
@@ -37,6 +38,7 @@ const SCENARIOS: Array<[string, Scenario]> = [
   ["ten-thousand", tenThousand],
   ["rate-bound", rateBound],
   ["embedded", embedded],
+  ["queue", queue],
   // Last: it installs Python tools on first use and runs five tools several times (minutes).
   ["peers", peers],
 ];

@@ -63,11 +63,18 @@ export async function openRemoteConversations(
   await probeRedis(connection);
   const redis = redisClient(connection);
   redis.on("error", () => {}); // ioredis reconnects by itself
-  const queue = new Queue<Task, ConversationResult>(QUEUE_NAME, { connection: redisClient(connection) });
+  const maxInFlight = options.maxInFlight ?? options.config?.interaction_generation.max_workers;
+  const queue = new Queue<Task, ConversationResult>(QUEUE_NAME, {
+    connection: redisClient(connection),
+    // BullMQ's event stream repeats each result in its "completed" event; its default length
+    // (10,000 events) would hold up to ~2,000 results twice over. The coordinator reads events
+    // as they come (and sweeps finished jobs besides), so a stream of ~20 events per
+    // conversation in flight is plenty and keeps Redis small whatever the result size.
+    streams: { events: { maxLen: Math.max(1000, 20 * (maxInFlight ?? 50)) } },
+  });
   queue.on("error", () => {});
   const events = new QueueEvents(QUEUE_NAME, { connection: redisClient(connection) });
   events.on("error", () => {});
-  const maxInFlight = options.maxInFlight ?? options.config?.interaction_generation.max_workers;
   const publish = async () => {
     if (options.config) await publishRunConfig(redis, options.config);
     if (maxInFlight !== undefined) await queue.setGlobalConcurrency(maxInFlight);
