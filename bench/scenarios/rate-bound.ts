@@ -25,6 +25,8 @@ const CONVERSATIONS = Number(process.env.BENCH_RATE_CONVERSATIONS ?? 400);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_RATE_ROUNDS ?? 3));
 const WORKERS = 100;
 const LATENCY_MS = 200;
+/** 429s before this (from the server's first request) are the opening's: before any rate is known. */
+const OPENING_MS = 3000;
 
 type Mode = "silent" | "headers" | "configured";
 
@@ -41,6 +43,9 @@ interface RateRun {
   calls: number;
   requests: number;
   throttled: number;
+  /** Of those, answered in the first OPENING_MS of the run (the opening) and after it. */
+  throttledOpening: number;
+  throttledAfter: number;
   /** Calls answered 200 per second over the span the server saw, against the cap. */
   capUsed: number;
   /** The same over the child's wall time, start-up included. */
@@ -56,6 +61,7 @@ async function once(work: string, mode: Mode, round_: number): Promise<RateRun> 
     latency: LATENCY_MS,
     requestsPerMinute: RPM,
     rateLimitHeaders: mode !== "silent",
+    logLimit: CONVERSATIONS * 10, // every request: when the 429s fell
   });
   try {
     const args = [
@@ -74,6 +80,10 @@ async function once(work: string, mode: Mode, round_: number): Promise<RateRun> 
     const ok = stats.byStatus[200] ?? 0;
     const wallS = m.wallMs / 1000;
     const serverSpanS = (stats.lastOkAt - stats.firstRequestAt) / 1000;
+    const startedAt = stats.log[0]?.at ?? 0;
+    const throttledOpening = stats.log.filter(
+      (e) => e.status === 429 && e.fault === "throttled" && e.at - startedAt < OPENING_MS,
+    ).length;
     return {
       mode,
       wallS: round(wallS, 2),
@@ -81,6 +91,8 @@ async function once(work: string, mode: Mode, round_: number): Promise<RateRun> 
       calls: ok,
       requests: stats.completions,
       throttled: stats.throttled,
+      throttledOpening,
+      throttledAfter: stats.throttled - throttledOpening,
       capUsed: round(ok / serverSpanS / (RPM / 60), 4),
       capUsedWall: round(ok / wallS / (RPM / 60), 4),
       fraction429: round(stats.throttled / Math.max(1, stats.completions), 4),
@@ -112,7 +124,8 @@ const pct = (x: number, digits = 1) => `${round(x * 100, digits)}%`;
 const line = (r: RateRun) =>
   `${LABEL[r.mode]}: ${r.calls} calls, server span ${r.serverSpanS} s = ${pct(r.capUsed)} of the cap ` +
   `(${pct(r.capUsedWall)} over the child's ${r.wallS} s); ${r.throttled} of ${r.requests} requests ` +
-  `answered 429 (${pct(r.fraction429, 2)}); ${r.done} done, ${r.failed} failed.`;
+  `answered 429 (${pct(r.fraction429, 2)}: ${r.throttledOpening} in the first ${OPENING_MS / 1000} s, ` +
+  `${r.throttledAfter} after); ${r.done} done, ${r.failed} failed.`;
 
 export const rateBound: Scenario = async () => {
   const work = await mkdtemp(join(tmpdir(), "convosim-bench-rate-"));
