@@ -10,7 +10,8 @@
 // - the requests-per-minute and tokens-per-minute buckets, paced smoothly at limit/60 per second
 //   with a burst of a fraction of a second. The limits come from the config (`rate_limit`, which
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
-//   first 429 out of what the endpoint actually delivered;
+//   first 429 out of what the endpoint actually delivered, then from the spacing of the waves of
+//   429s (cap-spacing.ts), held just below;
 // - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429);
 // - until the endpoint has answered once, one call at a time: a wrong key or a dead endpoint then
 //   costs one request, not one per conversation;
@@ -415,8 +416,8 @@ export class EndpointBudget implements Admission {
     const accepted = this.#admissions.perMinute(now, since) - refused;
     // A real share of the last second's calls refused: the endpoint is over a cap. Below it, a
     // server is shedding a call now and then, and only that call waits (for its Retry-After).
-    // Once a cap is measured from the spacing of 429s, the server is known to enforce one, and
-    // the first 429 is the boundary: waiting for a share of refusals would only add to them.
+    // Once a rate is estimated the server has shown that it enforces a cap, and any 429 is its
+    // boundary: waiting for a share of refusals would only add to them.
     const overCap =
       exhausted ||
       this.#pace.estimating ||
