@@ -416,11 +416,13 @@ export class EndpointBudget implements Admission {
     const accepted = this.#admissions.perMinute(now, since) - refused;
     // A real share of the last second's calls refused: the endpoint is over a cap. Below it, a
     // server is shedding a call now and then, and only that call waits (for its Retry-After).
-    // Once a rate is estimated the server has shown that it enforces a cap, and any 429 is its
-    // boundary: waiting for a share of refusals would only add to them.
+    // Probing above a cap measured from the spacing of 429s, the first 429 is the boundary:
+    // waiting for a share of refusals would only add to them. Not below it: there a 429 is a
+    // server shedding a call now and then, which must not be taken for a wave (nor pause anyone).
+    const measured = this.#pace.measuredRpm;
     const overCap =
       exhausted ||
-      this.#pace.estimating ||
+      (measured !== undefined && (this.#requests?.perMinute ?? 0) >= measured) ||
       refused >= OVER_CAP_SHARE * this.#admissions.perMinute(now, since);
     // With no limit known, scattered 429s say nothing about a rate: no estimate, no cut, no pause.
     // Under a known limit every new wave cuts (the limit may be shared with someone else).
