@@ -39,9 +39,9 @@ export interface StandInOptions {
   /** Token-bucket capacity; default one second's worth of requestsPerMinute. */
   burst?: number;
   /**
-   * Whether the cap is announced: x-ratelimit-* on every answer and retry-after-ms on 429s
-   * (default true, as OpenAI does). false: a 429 carries Retry-After (whole seconds) alone, as
-   * many OpenAI-compatible gateways answer, so a client must find the cap from refusals.
+   * False: the cap is enforced silently, the way many OpenAI-compatible gateways do it — no
+   * x-ratelimit-* headers on any answer, and a 429 says only `Retry-After` in whole seconds (no
+   * retry-after-ms). Default true.
    */
   rateLimitHeaders?: boolean;
   /** Keep the last N requests in stats.log (0, the default, keeps none). */
@@ -69,6 +69,10 @@ export interface StandInStats {
   faults: Record<string, number>;
   /** Refused by the requests-per-minute cap (also counted as 429 in byStatus). */
   throttled: number;
+  /** performance.now() of the first chat completion request received (NaN before). */
+  firstRequestAt: number;
+  /** performance.now() of the last 200 sent (NaN before): with firstRequestAt, the span the server saw. */
+  lastOkAt: number;
   inFlight: number;
   maxConcurrent: number;
   promptTokens: number;
@@ -96,6 +100,8 @@ function emptyStats(): Omit<StandInStats, "log" | "inFlight"> {
     byStatus: {},
     faults: {},
     throttled: 0,
+    firstRequestAt: Number.NaN,
+    lastOkAt: Number.NaN,
     maxConcurrent: 0,
     promptTokens: 0,
     completionTokens: 0,
@@ -112,7 +118,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
     ? new TokenBucket(options.requestsPerMinute, options.burst)
     : undefined;
   const retryAfterS = options.faults?.retryAfterSeconds ?? 1;
-  const announceCap = options.rateLimitHeaders ?? true;
+  const silentCap = options.rateLimitHeaders === false;
 
   let stats = emptyStats();
   let inFlight = 0;
@@ -152,6 +158,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
 
   const complete = (path: string, body: Record<string, unknown>, res: ServerResponse) => {
     stats.completions++;
+    if (Number.isNaN(stats.firstRequestAt)) stats.firstRequestAt = performance.now();
     const requestId = `req_standin_${++sequence}`;
     const model = typeof body.model === "string" ? body.model : "stand-in";
     const messages = toMessages(body.messages);
@@ -171,16 +178,26 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
 
     if (bucket) {
       const admission = bucket.take();
-      if (announceCap) Object.assign(base, admission.headers);
-      if (!admission.ok) {
-        stats.throttled++;
-        const ms = admission.retryAfterMs ?? 1000;
-        record({ ...entry, status: 429, fault: "throttled" });
-        return send(res, 429, bodies.throttled, {
-          ...base,
-          "retry-after": String(Math.ceil(ms / 1000)),
-          ...(announceCap ? { "retry-after-ms": String(ms) } : {}),
-        });
+      if (silentCap) {
+        // A silent gateway: nothing but Retry-After, rounded up to whole seconds.
+        if (!admission.ok) {
+          stats.throttled++;
+          record({ ...entry, status: 429, fault: "throttled" });
+          const seconds = Math.max(1, Math.ceil((admission.retryAfterMs ?? 1000) / 1000));
+          return send(res, 429, bodies.throttled, { ...base, "retry-after": String(seconds) });
+        }
+      } else {
+        Object.assign(base, admission.headers);
+        if (!admission.ok) {
+          stats.throttled++;
+          const ms = admission.retryAfterMs ?? 1000;
+          record({ ...entry, status: 429, fault: "throttled" });
+          return send(res, 429, bodies.throttled, {
+            ...base,
+            "retry-after": String(Math.ceil(ms / 1000)),
+            "retry-after-ms": String(ms),
+          });
+        }
       }
     }
 
@@ -225,6 +242,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
       stats.promptTokens += counts.promptTokens;
       stats.completionTokens += counts.completionTokens;
       record(entry);
+      stats.lastOkAt = performance.now();
       if (!stream) return send(res, 200, completionBody(request, counts), base);
       if (res.destroyed) return;
       stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;
