@@ -71,6 +71,16 @@ export function renderMarkdown(
       }
       lines.push("");
     }
+    for (const t of r.tables ?? []) {
+      lines.push(
+        `${t.caption}:`,
+        "",
+        `| ${t.header.join(" | ")} |`,
+        `|${t.header.map(() => "---").join("|")}|`,
+      );
+      for (const row of t.rows) lines.push(`| ${row.join(" | ")} |`);
+      lines.push("");
+    }
     for (const note of r.notes) lines.push(`- ${note}`);
   }
   return `${lines.join("\n")}\n`;

@@ -21,6 +21,8 @@ const USAGE = `usage: stand-in-cli [options]
   --malformed-rate P     fraction answered with a broken body
   --rpm N                requests-per-minute cap (token bucket); over it: 429
   --burst N              token-bucket capacity (default rpm/60)
+  --no-rate-limit-headers  enforce --rpm silently: no x-ratelimit-* headers, 429s say only
+                         Retry-After in whole seconds (like many OpenAI-compatible gateways)
   --seed N               seed of latency and fault draws (default 0)
   --log N                keep the last N requests and print them with the stats
   --help`;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       burst: option,
       seed: option,
       log: option,
+      "no-rate-limit-headers": { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
     },
     ...(num(values, "rpm") ? { requestsPerMinute: num(values, "rpm") } : {}),
     ...(num(values, "burst") ? { burst: num(values, "burst") } : {}),
+    ...(values["no-rate-limit-headers"] ? { rateLimitHeaders: false } : {}),
     logLimit: num(values, "log") ?? 0,
   });
   console.log(server.url);

@@ -38,6 +38,12 @@ export interface StandInOptions {
   requestsPerMinute?: number;
   /** Token-bucket capacity; default one second's worth of requestsPerMinute. */
   burst?: number;
+  /**
+   * False: the cap is enforced silently, the way many OpenAI-compatible gateways do it — no
+   * x-ratelimit-* headers on any answer, and a 429 says only `Retry-After` in whole seconds (no
+   * retry-after-ms). Default true.
+   */
+  rateLimitHeaders?: boolean;
   /** Keep the last N requests in stats.log (0, the default, keeps none). */
   logLimit?: number;
   /** Ids listed by GET /v1/models. */
@@ -63,6 +69,10 @@ export interface StandInStats {
   faults: Record<string, number>;
   /** Refused by the requests-per-minute cap (also counted as 429 in byStatus). */
   throttled: number;
+  /** performance.now() of the first chat completion request received (NaN before). */
+  firstRequestAt: number;
+  /** performance.now() of the last 200 sent (NaN before): with firstRequestAt, the span the server saw. */
+  lastOkAt: number;
   inFlight: number;
   maxConcurrent: number;
   promptTokens: number;
@@ -90,6 +100,8 @@ function emptyStats(): Omit<StandInStats, "log" | "inFlight"> {
     byStatus: {},
     faults: {},
     throttled: 0,
+    firstRequestAt: Number.NaN,
+    lastOkAt: Number.NaN,
     maxConcurrent: 0,
     promptTokens: 0,
     completionTokens: 0,
@@ -106,6 +118,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
     ? new TokenBucket(options.requestsPerMinute, options.burst)
     : undefined;
   const retryAfterS = options.faults?.retryAfterSeconds ?? 1;
+  const silentCap = options.rateLimitHeaders === false;
 
   let stats = emptyStats();
   let inFlight = 0;
@@ -145,6 +158,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
 
   const complete = (path: string, body: Record<string, unknown>, res: ServerResponse) => {
     stats.completions++;
+    if (Number.isNaN(stats.firstRequestAt)) stats.firstRequestAt = performance.now();
     const requestId = `req_standin_${++sequence}`;
     const model = typeof body.model === "string" ? body.model : "stand-in";
     const messages = toMessages(body.messages);
@@ -164,16 +178,26 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
 
     if (bucket) {
       const admission = bucket.take();
-      Object.assign(base, admission.headers);
-      if (!admission.ok) {
-        stats.throttled++;
-        const ms = admission.retryAfterMs ?? 1000;
-        record({ ...entry, status: 429, fault: "throttled" });
-        return send(res, 429, bodies.throttled, {
-          ...base,
-          "retry-after": String(Math.ceil(ms / 1000)),
-          "retry-after-ms": String(ms),
-        });
+      if (silentCap) {
+        // A silent gateway: nothing but Retry-After, rounded up to whole seconds.
+        if (!admission.ok) {
+          stats.throttled++;
+          record({ ...entry, status: 429, fault: "throttled" });
+          const seconds = Math.max(1, Math.ceil((admission.retryAfterMs ?? 1000) / 1000));
+          return send(res, 429, bodies.throttled, { ...base, "retry-after": String(seconds) });
+        }
+      } else {
+        Object.assign(base, admission.headers);
+        if (!admission.ok) {
+          stats.throttled++;
+          const ms = admission.retryAfterMs ?? 1000;
+          record({ ...entry, status: 429, fault: "throttled" });
+          return send(res, 429, bodies.throttled, {
+            ...base,
+            "retry-after": String(Math.ceil(ms / 1000)),
+            "retry-after-ms": String(ms),
+          });
+        }
       }
     }
 
@@ -218,6 +242,7 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
       stats.promptTokens += counts.promptTokens;
       stats.completionTokens += counts.completionTokens;
       record(entry);
+      stats.lastOkAt = performance.now();
       if (!stream) return send(res, 200, completionBody(request, counts), base);
       if (res.destroyed) return;
       stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;
@@ -259,6 +284,11 @@ export async function startStandInServer(options: StandInOptions = {}): Promise<
     });
   });
 
+  // Idle keep-alive sockets are kept a minute, as hosted APIs and their load balancers do, not
+  // Node's 5 s: on a saturated machine a client could otherwise send its next request on a socket
+  // the server is closing that moment, and a bare client with no retries (the bench's baseline)
+  // failed on "other side closed".
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     // A deep accept queue: 10,000 clients connecting at once would otherwise overflow Node's

@@ -8,8 +8,9 @@ import { benchDir } from "../measure.js";
 const cli = join(benchDir, "../../bin/convosim");
 
 /** Three-turn conversations, both models on the stand-in, `workers` in flight. */
-export function cliConfig(url: string, workers: number): string {
-  const model = `{provider: openai, model: stand-in, base_url: "${url}", max_completion_tokens: 64}`;
+export function cliConfig(url: string, workers: number, transport?: "sdk" | "undici"): string {
+  const chosen = transport ? `, transport: ${transport}` : "";
+  const model = `{provider: openai, model: stand-in, base_url: "${url}", max_completion_tokens: 64${chosen}}`;
   return [
     "interaction_generation:",
     "  min_turns: 3",
@@ -39,10 +40,12 @@ export function cliPersonas(count: number): string {
 export function runCli(
   args: string[],
   killWhen?: () => boolean,
+  options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, cli, ...args], {
+    const child = spawn(process.execPath, [...CLI_NODE_FLAGS, ...(options.nodeArgs ?? []), cli, ...args], {
       stdio: ["ignore", "ignore", "pipe"],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {

@@ -16,7 +16,10 @@
 // convosim's; and every round also runs generate() with its output on the disk beside a bare
 // writer saving the same files there, reported with and without the files' creation counted.
 // Done for both transports: the SDK's default fetch (bare client: the SDK) and the lean transport
-// (bare client: the SDK with the same lean fetch). Also gives generate()'s calls per second.
+// (bare client: the SDK with the same lean fetch). Also gives generate()'s calls per second. And
+// the default config as users run it since the lean transport became the default: lean transport,
+// files and response cache on the disk, against the bare lean client run right after it (and the
+// bare writer's file creation, reported both ways).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +86,10 @@ export const cpuOverhead: Scenario = async () => {
     bareSdk: [] as RunMeasurement[],
     bareLean: [] as RunMeasurement[],
     bareFilesDisk: [] as RunMeasurement[], // the calibration's interaction files, written again on the disk
+    // The default config as users run it (issue 15): lean transport, files sink and response
+    // cache both on the disk; its bound is the bare lean client run right after it.
+    defaultDisk: [] as RunMeasurement[],
+    bareLeanAfterDefault: [] as RunMeasurement[],
   };
   // For each SDK-transport run of generate(): the mean CPU per call of the bare-SDK runs before and after it.
   const brackets = {
@@ -134,6 +141,12 @@ export const cpuOverhead: Scenario = async () => {
       runs.lean.push(await pipeline(mem("lean"), "--transport", "undici"));
       runs.bareLean.push(await bare("lean"));
       await bracketed("sdkDisk", () => pipeline(join(disk, `sdk-${round}`)));
+      const defaultCache = join(disk, `default-cache-${round}`);
+      runs.defaultDisk.push(
+        await pipeline(join(disk, `default-${round}`), "--transport", "undici", "--cache-dir", defaultCache),
+      );
+      await rm(defaultCache, { recursive: true, force: true });
+      runs.bareLeanAfterDefault.push(await bare("lean"));
       const filesOut = join(disk, `bare-files-${round}`);
       runs.bareFilesDisk.push(
         await runChild("run-bare-files.js", [
@@ -159,8 +172,10 @@ export const cpuOverhead: Scenario = async () => {
   const ndjsonOverhead = overhead(runs.ndjson, [brackets.ndjson]);
   const diskStrict = overhead(runs.sdkDisk, [brackets.sdkDisk]);
   const diskNet = overhead(runs.sdkDisk, [brackets.sdkDisk, runs.bareFilesDisk]);
+  const defaultStrict = overhead(runs.defaultDisk, [runs.bareLeanAfterDefault]);
+  const defaultNet = overhead(runs.defaultDisk, [runs.bareLeanAfterDefault, runs.bareFilesDisk]);
   const leanCallsPerS = median(runs.lean.map(callsPerS));
-  const measured = [runs.sdk, runs.lean, runs.cached, runs.ndjson, runs.sdkDisk].flat();
+  const measured = [runs.sdk, runs.lean, runs.cached, runs.ndjson, runs.sdkDisk, runs.defaultDisk].flat();
   const lowestDone = Math.min(...measured.map((c) => Number(c.done) - Number(c.failed)));
   const med = (list: RunMeasurement[], f: (m: RunMeasurement) => number) => round(median(list.map(f)));
   const spread = (list: RunMeasurement[], bounds: Bound[]) =>
@@ -221,6 +236,13 @@ export const cpuOverhead: Scenario = async () => {
         ndjsonOverhead <= TARGET_MS,
       ),
       check(
+        "convosim's own CPU per call, default config (lean transport, files and cache on the disk; the bare writer's file creation not counted)",
+        round(defaultNet),
+        "ms",
+        `≤ ${TARGET_MS} ms`,
+        defaultNet <= TARGET_MS,
+      ),
+      check(
         "generate() calls per second with the lean transport",
         round(leanCallsPerS, 0),
         "calls/s",
@@ -252,6 +274,12 @@ export const cpuOverhead: Scenario = async () => {
         `the same ${CONVERSATIONS} files there: ${med(runs.bareFilesDisk, perCall)} ms per call, ${perFile(perCall)} ms per file ` +
         `(kernel ${perFile(kernelPerCall)} ms). convosim's own CPU per call beyond the bare SDK and the bare writer: ` +
         `${round(diskNet)} ms; counting the files' creation as convosim's: ${round(diskStrict)} ms.`,
+      `Default config on the disk (lean transport, files and response cache there): generate() ` +
+        `${med(runs.defaultDisk, perCall)} ms CPU per call (kernel ${med(runs.defaultDisk, kernelPerCall)} ms), ` +
+        `${rate(runs.defaultDisk)} calls/s; bare lean client right after it ${med(runs.bareLeanAfterDefault, perCall)} ms. ` +
+        `convosim's own CPU per call beyond the bare lean client and the bare writer, round by round: ` +
+        `${spread(runs.defaultDisk, [runs.bareLeanAfterDefault, runs.bareFilesDisk])} ms (median ${round(defaultNet)}); ` +
+        `counting the files' creation as convosim's: ${round(defaultStrict)} ms.`,
     ],
     details: {
       conversations: CONVERSATIONS,
@@ -264,6 +292,8 @@ export const cpuOverhead: Scenario = async () => {
         ndjson: ndjsonOverhead,
         disk_beyond_bare_writer: diskNet,
         disk_files_counted: diskStrict,
+        default_config_on_disk_beyond_bare_writer: defaultNet,
+        default_config_on_disk_files_counted: defaultStrict,
       },
       bracket_bounds_ms_per_call: brackets,
       runs,

@@ -30,6 +30,8 @@ export interface ScenarioResult {
   /** Set when the scenario could not run its measurement; the reason is printed, no figure. */
   skipped?: string;
   notes: string[];
+  /** Side-by-side figures (e.g. one row per tool), rendered as markdown tables before the notes. */
+  tables?: Array<{ caption: string; header: string[]; rows: string[][] }>;
   /** Every run's raw measurement, for whoever wants to recompute. */
   details: Record<string, unknown>;
   durationS: number;

@@ -1,9 +1,7 @@
 // `convosim export DIR --format F -o PATH`: parse the flags, call exportConversations, print
 // the one-line summary on stderr. Bad values become InputErrors (exit 2, one short message).
 import { type Command, InvalidArgumentError } from "commander";
-import { exportConversations, formatExportSummary } from "../exports/export.js";
-import { FORMATS, TRAIN_ON } from "../exports/formats.js";
-import { unreadableFileLine } from "../run/output-reader.js";
+import { FORMATS, TRAIN_ON } from "../exports/format-names.js";
 import { EXIT } from "./fail.js";
 
 interface ExportFlags {
@@ -31,6 +29,10 @@ function integer(name: string) {
 }
 
 export async function runExport(dir: string, flags: ExportFlags): Promise<number> {
+  // Loaded here, not at the top: every command registers this one, and only `export` needs the
+  // writers (Parquet, YAML for the dataset card).
+  const { exportConversations, formatExportSummary } = await import("../exports/export.js");
+  const { unreadableFileLine } = await import("../run/output-reader.js");
   const summary = await exportConversations({
     dir,
     format: flags.format,

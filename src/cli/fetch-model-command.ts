@@ -2,12 +2,11 @@
 // package. It runs scripts/fetch-model.mjs (shipped in the package, `files` in package.json)
 // so `npm run fetch-model` and this command are one piece of logic: same catalogue, checks,
 // cache folder, output (paths on stdout, progress on stderr) and exit codes.
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { InputError } from "../config/errors.js";
 import { packageRoot } from "../conversation/templates.js";
-import { EMBEDDED_MODEL_NAMES } from "../schema/config.js";
+import { EMBEDDED_MODEL_NAMES } from "../schema/embedded-models.js";
 import { EXIT } from "./fail.js";
 
 export interface FetchModelOptions {
@@ -38,6 +37,8 @@ export function fetchModelArgs(names: readonly string[], options: FetchModelOpti
 export async function runFetchModel(names: readonly string[], options: FetchModelOptions): Promise<number> {
   const args = fetchModelArgs(names, options);
   const script = join(packageRoot(), "scripts", "fetch-model.mjs");
+  // Imported here, not at the top: child_process would load with every command (start-up).
+  const { spawn } = await import("node:child_process");
   // Inherited stdio: pip's progress and the paths reach the terminal as the script writes them.
   // A Ctrl-C reaches the child too (same process group); it removes its work folder, exits 130.
   const child = spawn(process.execPath, [script, ...args], { stdio: "inherit" });

@@ -188,7 +188,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
 
   const printer = options.quiet
     ? undefined
-    : progressDisplay(process.stderr, {
+    : await progressDisplay(process.stderr, {
         ...(total !== undefined ? { total } : {}),
         live: liveProgress(process.stderr, process.stdout, options.out === undefined),
         failuresAt: options.out

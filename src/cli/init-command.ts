@@ -1,6 +1,5 @@
 // `convosim init [DIR]`: a commented starter config and three personas, so a newcomer's first
 // run is `convosim generate --personas personas.jsonl --out out/` rather than reading the docs.
-import { lstat, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { InputError } from "../config/errors.js";
@@ -81,6 +80,7 @@ export const STARTER_PERSONAS_JSONL = `${STARTER_PERSONAS.map((p) => JSON.string
 
 async function exists(path: string): Promise<boolean> {
   try {
+    const { lstat } = await import("node:fs/promises"); // imported on use: see runInit
     await lstat(path); // a dangling symlink counts: writing through it would surprise
     return true;
   } catch {
@@ -102,6 +102,9 @@ function shellWord(text: string): string {
 }
 
 export async function runInit(dir: string, options: { force?: boolean }): Promise<number> {
+  // node:fs/promises (and the streams it loads) is imported here rather than at the top, which
+  // every command, --version and --help included, would pay for (main.ts, start-up).
+  const { mkdir, writeFile } = await import("node:fs/promises");
   const files = [
     { path: join(dir, DEFAULT_CONFIG_FILE), text: STARTER_CONFIG },
     { path: join(dir, PERSONAS_FILE), text: STARTER_PERSONAS_JSONL },

@@ -1,21 +1,16 @@
 // The convosim command line: thin over the public API (parse, call, render).
+// Start-up: this module and the register* ones import only commander and small leaf modules;
+// what a command runs (the run machinery, the report, the exporters, the queue) is imported in
+// its action, so --version and --help load none of it (test/cli/startup-imports.test.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { InputError } from "../config/errors.js";
 import { packageRoot } from "../conversation/templates.js";
-import { iterateInteractions, unreadableFileLine } from "../run/output-reader.js";
-import { formatInteraction, formatListLine } from "../run/show.js";
-import { StreamAppender } from "../sinks/append.js";
-import { type CorruptFileError, outputPaths, readInteractionFile } from "../sinks/layout.js";
-import { interactionFileName } from "../sinks/safe-file-name.js";
 import { registerExportCommand } from "./export-command.js";
 import { EXIT, reportError } from "./fail.js";
 import { registerFetchModelCommand } from "./fetch-model-command.js";
-import { runGenerate } from "./generate-command.js";
 import { registerInitCommand } from "./init-command.js";
 import { registerNoiseCommand } from "./noise-command.js";
-import { requireOutputFolder } from "./output-folder-arg.js";
 import { registerWorkerCommand } from "./queue-commands.js";
 import { registerReportCommand } from "./report-command.js";
 import { registerStatsCommand } from "./stats-command.js";
@@ -37,47 +32,6 @@ function amount(name: string) {
     }
     return parsed;
   };
-}
-
-async function runShow(dir: string, id: string | undefined): Promise<number> {
-  await requireOutputFolder(dir);
-  // Writes wait for stdout and fail with EPIPE when the reader has gone (`| head`): reportError
-  // then ends quietly, instead of an unhandled 'error' event's stack trace.
-  const stdout = new StreamAppender(process.stdout);
-  try {
-    return await showTo(stdout, dir, id);
-  } finally {
-    await stdout.close();
-  }
-}
-
-async function showTo(stdout: StreamAppender, dir: string, id: string | undefined): Promise<number> {
-  if (id) {
-    const path = `${outputPaths(dir).interactions}/${interactionFileName(id)}`;
-    let interaction: Awaited<ReturnType<typeof readInteractionFile>>;
-    try {
-      interaction = await readInteractionFile(path);
-    } catch {
-      throw new InputError({
-        file: dir,
-        message: `no interaction "${id}"`,
-        hint: "run `convosim show DIR` to list ids",
-      });
-    }
-    await stdout.append(`${formatInteraction(interaction)}\n`);
-    return EXIT.ok;
-  }
-  let shown = false;
-  const onUnreadable = (error: CorruptFileError) => process.stderr.write(`${unreadableFileLine(error)}\n`);
-  for await (const interaction of iterateInteractions(dir, { onUnreadable })) {
-    if (!shown) {
-      await stdout.append(`${formatInteraction(interaction)}\n\nall interactions:\n`);
-      shown = true;
-    }
-    await stdout.append(`${formatListLine(interaction)}\n`);
-  }
-  if (!shown) await stdout.append("no interactions yet\n");
-  return EXIT.ok;
 }
 
 function packageVersion(): string {
@@ -150,6 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       new Option("--log-level <level>", "debug: as --verbose; info: the default").choices(["debug", "info"]),
     )
     .action(async (options) => {
+      const { runGenerate } = await import("./generate-command.js");
       exitCode = await runGenerate(options);
     });
 
@@ -182,6 +137,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command("show <dir> [id]")
     .description("print a conversation (the first one and a list of ids when no id is given)")
     .action(async (dir: string, id: string | undefined) => {
+      const { runShow } = await import("./show-command.js");
       exitCode = await runShow(dir, id);
     });
 

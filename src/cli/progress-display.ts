@@ -4,12 +4,12 @@
 // terminal's width first (progress-frame.ts), so none wraps and none is left behind.
 // Plain (a file, a pipe, or NDJSON records going to the same terminal): one line every
 // PLAIN_EVERY_MS, each a whole line, so records and progress never share a line.
-import { createLogUpdate } from "log-update";
+// log-update and the frame (string-width) are imported only for a live display: a run whose
+// stderr is a file or a pipe, or a --quiet one, starts without them.
 import { formatProgress, type ProgressSnapshot } from "../operators/progress.js";
 import type { RunSummary } from "../run/generate.js";
 import { scrubSecrets } from "../shared/redact-secrets.js";
 import { terminalLine } from "../shared/terminal-text.js";
-import { progressFrame } from "./progress-frame.js";
 
 /** A plain progress line this often (a log a person tails, or CI output). */
 export const PLAIN_EVERY_MS = 5_000;
@@ -45,17 +45,24 @@ export function liveProgress(stderr: DisplayStream, stdout: DisplayStream, ndjso
   return stderr.isTTY === true && !(ndjsonOnStdout && stdout.isTTY === true);
 }
 
-export function progressDisplay(stream: DisplayStream, options: ProgressDisplayOptions): ProgressDisplay {
+export async function progressDisplay(
+  stream: DisplayStream,
+  options: ProgressDisplayOptions,
+): Promise<ProgressDisplay> {
+  const frame = options.live ? (await import("./progress-frame.js")).progressFrame : undefined;
   // showCursor: true — hiding it means a terminal left without a cursor if the process is killed.
   const redraw = options.live
-    ? createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true, defaultWidth: 80 })
+    ? (await import("log-update")).createLogUpdate(stream as NodeJS.WriteStream, {
+        showCursor: true,
+        defaultWidth: 80,
+      })
     : undefined;
   let lastPlain = 0;
   let lastFrame: string | undefined;
   return {
     update(snapshot) {
-      if (redraw) {
-        lastFrame = progressFrame(snapshot, options.total, stream.columns ?? 80).join("\n");
+      if (redraw && frame) {
+        lastFrame = frame(snapshot, options.total, stream.columns ?? 80).join("\n");
         redraw(lastFrame);
       } else if (snapshot.elapsedMs - lastPlain >= PLAIN_EVERY_MS) {
         lastPlain = snapshot.elapsedMs;

@@ -1,15 +1,12 @@
 // The command line of the queue (src/queue/): `generate --queue URL` as the coordinator and
 // `worker --queue URL`. Bad input — an unreachable Redis, a missing key variable — is one line
-// and exit 2 through reportError, like every other command.
+// and exit 2 through reportError, like every other command. The queue's modules (BullMQ, ioredis)
+// are imported when a queued run or a worker starts, never by a local run or by --help.
 import type { Command } from "commander";
 import { InputError } from "../config/errors.js";
 import type { ProgressSnapshot } from "../operators/progress.js";
-import { describeUrl, parseQueueUrl } from "../queue/connection.js";
-import { type CoordinateOptions, coordinate } from "../queue/coordinator.js";
-import { runWorker } from "../queue/worker.js";
-import { outputPaths } from "../sinks/layout.js";
+import type { CoordinateOptions } from "../queue/coordinator.js";
 import { EXIT } from "./fail.js";
-import { liveProgress, progressDisplay } from "./progress-display.js";
 
 /** generate --queue: the same folder, files, progress and exit codes as a local run, with the work done by workers. */
 export async function runCoordinator(
@@ -17,10 +14,14 @@ export async function runCoordinator(
   options: Omit<CoordinateOptions, "connection" | "stopSignal" | "onProgress" | "onNotice">,
   display: { quiet: boolean; total?: number },
 ): Promise<number> {
+  const { describeUrl, parseQueueUrl } = await import("../queue/connection.js");
+  const { coordinate } = await import("../queue/coordinator.js");
+  const { liveProgress, progressDisplay } = await import("./progress-display.js");
+  const { outputPaths } = await import("../sinks/layout.js");
   const connection = parseQueueUrl(url);
   const printer = display.quiet
     ? undefined
-    : progressDisplay(process.stderr, {
+    : await progressDisplay(process.stderr, {
         ...(display.total !== undefined ? { total: display.total } : {}),
         live: liveProgress(process.stderr, process.stdout, false),
         failuresAt: outputPaths(options.out).failures,
@@ -120,6 +121,8 @@ async function workerCommand(options: WorkerCommandOptions): Promise<number> {
         field: "CONVOSIM_QUEUE_STALLED_MS",
         message: `must be milliseconds (got ${stalled})`,
       });
+    const { parseQueueUrl } = await import("../queue/connection.js");
+    const { runWorker } = await import("../queue/worker.js");
     await runWorker({
       connection: parseQueueUrl(options.queue),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),

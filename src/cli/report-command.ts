@@ -2,9 +2,7 @@
 // conversations, in one HTML file that opens offline.
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { DEFAULT_SAMPLE_SIZE, writeReport } from "../report/build.js";
-import { unreadableFileLine } from "../run/output-reader.js";
-import { requireOutputFolder } from "./output-folder-arg.js";
+import { DEFAULT_SAMPLE_SIZE } from "../report/defaults.js";
 
 export interface ReportCommandOptions {
   output?: string;
@@ -27,7 +25,11 @@ export async function runReport(
   options: ReportCommandOptions,
   stderr: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
+  // Loaded here, not at the top: every command registers this one, and only `report` renders.
+  const { requireOutputFolder } = await import("./output-folder-arg.js");
   await requireOutputFolder(dir);
+  const { writeReport } = await import("../report/build.js");
+  const { unreadableFileLine } = await import("../run/output-reader.js");
   const output = options.output ?? join(dir, "report.html");
   const report = await writeReport(dir, output, {
     ...(options.sample !== undefined ? { sample: options.sample } : {}),

@@ -1,14 +1,11 @@
 // `convosim stats DIR [--json]`: the run's statistics as readable text, or one JSON document
 // (stdout only, so `convosim stats DIR --json | jq` always gets valid JSON).
 import type { Command } from "commander";
-import { unreadableFileLine } from "../run/output-reader.js";
-import { computeStats, formatStats } from "../run/stats.js";
 import { terminalJson } from "../shared/terminal-text.js";
-import { StreamAppender } from "../sinks/append.js";
-import { requireOutputFolder } from "./output-folder-arg.js";
 
 /** Writes `text` to stdout; a reader gone (`| head`) is an EPIPE error, which ends quietly. */
 async function print(text: string): Promise<void> {
+  const { StreamAppender } = await import("../sinks/append.js");
   const stdout = new StreamAppender(process.stdout);
   try {
     await stdout.append(text);
@@ -25,7 +22,11 @@ export function registerStatsCommand(program: Command): void {
     )
     .option("--json", "print one JSON document")
     .action(async (dir: string, options: { json?: boolean }) => {
+      // Loaded here, not at the top: every command registers this one (src/cli/main.ts, start-up).
+      const { requireOutputFolder } = await import("./output-folder-arg.js");
       await requireOutputFolder(dir);
+      const { computeStats, formatStats } = await import("../run/stats.js");
+      const { unreadableFileLine } = await import("../run/output-reader.js");
       const stats = await computeStats(dir, {
         onUnreadable: (error) => process.stderr.write(`${unreadableFileLine(error)}\n`),
       });

@@ -1,19 +1,10 @@
 // One line per conversation in the chat formats trainers read, built from an interaction and
 // the messages of the chosen variant. Pure functions: the streaming and files are export.ts's.
 import type { Interaction } from "../schema/interaction.js";
+import { type ExportFormat, FORMATS, TRAIN_ON, type TrainOn } from "./format-names.js";
 import { type ExportMessage, endOnAssistant } from "./variant.js";
 
-export const FORMATS = ["jsonl", "openai", "sharegpt", "parquet", "hf"] as const;
-export type ExportFormat = (typeof FORMATS)[number];
-
-/**
- * Which assistant messages an openai line trains on. "all": every reply, no weight keys (the
- * format as it always was). "last": the final reply only. "unnoised": the replies to user
- * messages the distractor did not change — a reply to a noised message answered text the
- * model should learn to cope with, not necessarily text whose answer is worth imitating.
- */
-export const TRAIN_ON = ["all", "last", "unnoised"] as const;
-export type TrainOn = (typeof TRAIN_ON)[number];
+export { type ExportFormat, FORMATS, TRAIN_ON, type TrainOn };
 
 export interface ChatFormatOptions {
   /** System message to put first; overrides the one recorded on the interaction ("" for none). */

@@ -10,7 +10,8 @@
 // - the requests-per-minute and tokens-per-minute buckets, paced smoothly at limit/60 per second
 //   with a burst of a fraction of a second. The limits come from the config (`rate_limit`, which
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
-//   first 429 out of what the endpoint actually delivered;
+//   first 429 out of what the endpoint actually delivered, then from the spacing of the waves of
+//   429s (cap-spacing.ts), held just below;
 // - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429);
 // - until the endpoint has answered once, one call at a time: a wrong key or a dead endpoint then
 //   costs one request, not one per conversation;
@@ -32,73 +33,45 @@ import {
 } from "rxjs";
 import { ProviderError } from "../providers/errors.js";
 import type { RateLimitInfo } from "../schema/usage.js";
-import { ConcurrencyWindow, type ConcurrencyWindowOptions, RateMeter } from "./adaptive.js";
+import { ConcurrencyWindow, RateMeter } from "./adaptive.js";
+import { CapSpacing } from "./cap-spacing.js";
+import {
+  type BudgetOptions,
+  type BudgetPause,
+  type BudgetSnapshot,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+} from "./endpoint-budget-types.js";
 import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
-import { type LimitSource, Pace, type PaceOptions, type RateLimitConfig } from "./pace.js";
+import { type LimitSource, Pace, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
 import { type Waiter, WaitQueue } from "./wait-queue.js";
 
+export {
+  type BudgetOptions,
+  type BudgetPause,
+  type BudgetSnapshot,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+} from "./endpoint-budget-types.js";
 export type { LimitSource, RateLimitConfig };
-
-export interface BudgetOptions extends PaceOptions {
-  scheduler?: SchedulerLike;
-  /** Configured limits (they win over learned ones). */
-  limit?: RateLimitConfig;
-  /** Burst of the client-side buckets, in seconds of the limit. Default 0.25. */
-  burstSeconds?: number;
-  /** The adaptive window used while no rate is known. */
-  window?: ConcurrencyWindowOptions;
-  /**
-   * The Retry-After ceiling (call_retries.max_retry_after), default DEFAULT_MAX_RETRY_AFTER_MS.
-   * A longer Retry-After takes the endpoint out of the run instead of pausing it: the other
-   * conversations must not hang for an hour behind a quota that will not come back.
-   */
-  maxPauseMs?: number;
-  /** Connection failures in a row that take the endpoint out of the run; default DOWN_AFTER. */
-  downAfter?: number;
-  /**
-   * Until the endpoint first answers, one call at a time (a run's budgets turn it on; default
-   * off): a wrong key or a dead endpoint then costs one request instead of one per slot.
-   */
-  firstContactAlone?: boolean;
-}
-
-/** Default of call_retries.max_retry_after: the longest Retry-After a run waits for. */
-export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
-
-/** Why calls to an endpoint wait, when they wait for time (not for a free slot). */
-export interface BudgetPause {
-  /** "rate limited by api.openai.com (Retry-After)", "pacing at 60 rpm for 127.0.0.1:8000 (configured)". */
-  reason: string;
-  remainingMs: number;
-  /** Calls waiting behind it. */
-  waiting: number;
-}
-
-export interface BudgetSnapshot {
-  key: string;
-  inFlight: number;
-  waiting: number;
-  admitted: number;
-  rateLimited: number;
-  /** The pace in requests per minute and where it came from; undefined while only the window governs. */
-  rpm?: { value: number; source: LimitSource };
-  tpm?: { value: number; source: LimitSource };
-  /** The adaptive window, while it governs. */
-  concurrency?: number;
-  pausedForMs: number;
-  /** Why and for how long the next call waits, while calls wait for time. */
-  pause?: BudgetPause;
-  /** Set once the endpoint is given up on for this run. */
-  down?: EndpointDown;
-}
 
 /**
  * 429s for at least this share of the calls admitted over the last second mean the endpoint is
  * over a cap (over a cap, every call beyond it is refused); fewer are a server shedding load.
  */
 const OVER_CAP_SHARE = 0.05;
+
+/**
+ * A wave whose spacing measure is at least this share of the cap measured before is the pace
+ * stepping over a known boundary (it probes upward), not the cap falling: no endpoint pause.
+ */
+const PROBE_STEP_SHARE = 0.8;
+
+/** A span measures the cap only if the client sent at least this share of its pace in it. */
+const BOUND_SHARE = 0.85;
+
+/** The client-side burst while the rate is estimated, in seconds of it (see #burst). */
+const ESTIMATED_BURST_SECONDS = 0.05;
 
 /** True when rate-limit headers are present and none says the quota is spent. */
 function quotaLeft(info: RateLimitInfo | undefined): boolean {
@@ -134,6 +107,10 @@ export class EndpointBudget implements Admission {
   /** False until the endpoint first answers: until then one call at a time (firstContactAlone). */
   #contacted: boolean;
   readonly #refusals = new RateMeter();
+  /** The cap of a server without rate-limit headers, from the spacing of its waves of 429s. */
+  readonly #spacing = new CapSpacing();
+  /** The current wave is the pace stepping over a cap it had measured (no endpoint pause). */
+  #probeStep = false;
   #requests: TokenBucket | undefined;
   #tokens: TokenBucket | undefined;
   #inFlight = 0;
@@ -391,26 +368,59 @@ export class EndpointBudget implements Admission {
     // The 429's own headers say quota remains: refused for another reason (overload, a cap on
     // concurrent requests). The call retries after its Retry-After; pace and pause stay as they are.
     if (quotaLeft(info)) return;
+    this.#spacing.refused(lease.ordinal);
     const exhausted = info?.remainingRequests === 0 || info?.remainingTokens === 0;
     const since = this.#firstAdmissionAt;
     const refused = this.#refusals.perMinute(now, since);
     const accepted = this.#admissions.perMinute(now, since) - refused;
     // A real share of the last second's calls refused: the endpoint is over a cap. Below it, a
     // server is shedding a call now and then, and only that call waits (for its Retry-After).
-    const overCap = exhausted || refused >= OVER_CAP_SHARE * this.#admissions.perMinute(now, since);
-    if (error.retryAfterMs !== undefined && overCap) {
+    // Probing above a cap measured from the spacing of 429s, the first 429 is the boundary:
+    // waiting for a share of refusals would only add to them. Not below it: there a 429 is a
+    // server shedding a call now and then, which must not be taken for a wave (nor pause anyone).
+    const measured = this.#pace.measuredRpm;
+    const overCap =
+      exhausted ||
+      (measured !== undefined && (this.#requests?.perMinute ?? 0) >= measured) ||
+      refused >= OVER_CAP_SHARE * this.#admissions.perMinute(now, since);
+    // With no limit known, scattered 429s say nothing about a rate: no estimate, no cut, no pause.
+    // Under a known limit every new wave cuts (the limit may be shared with someone else).
+    if (!overCap && !this.#pace.known) return;
+    // A new wave: this call was admitted after the last cut. The rest of a wave cuts nothing.
+    const newWave = lease.ordinal >= this.#cutOrdinal;
+    if (newWave) {
+      const measuredBefore = this.#pace.measuredRpm;
+      const paceBefore = this.#requests?.perMinute;
+      let spaced = this.#pace.known ? undefined : this.#spacing.onWave(lease.ordinal, lease.admittedAt);
+      // A span in which the client sent well below its pace (a starved event loop, too little
+      // work) measures what was sent, not the cap: refusals then come from the server's side (a
+      // stalled server answering a clump at once) and must not pull a measured cap down.
+      if (
+        spaced !== undefined &&
+        measuredBefore !== undefined &&
+        paceBefore !== undefined &&
+        spaced.sent < BOUND_SHARE * ((paceBefore * spaced.spanMs) / 60_000)
+      )
+        spaced = undefined;
+      // The cap is measured by this wave, and not far below where it was measured before (the
+      // pace stepped over the boundary it probes for; the cap did not fall): the pace drops just
+      // below the cap at once, the server's bucket then refills faster than the pace spends it,
+      // and the other calls need not sit out a Retry-After a gateway rounds up to whole seconds.
+      this.#probeStep =
+        spaced !== undefined &&
+        (measuredBefore === undefined || spaced.rpm >= PROBE_STEP_SHARE * measuredBefore);
+      this.#cutOrdinal = this.#admitted;
+      this.#boundSince = undefined;
+      if (!this.#pace.onNewWave(accepted, now, spaced?.rpm)) this.#window.onRateLimited();
+    } else {
+      this.#pace.onSameWave(accepted);
+      const refined = this.#spacing.latest;
+      if (refined) this.#pace.onSpacingRefined(refined.rpm);
+    }
+    if (error.retryAfterMs !== undefined && overCap && !this.#probeStep) {
       const pause = Math.min(error.retryAfterMs, this.#maxPauseMs);
       this.#pausedUntil = Math.max(this.#pausedUntil, now + pause);
     }
-    // With no limit known, scattered 429s say nothing about a rate: no estimate, no cut. Under a
-    // known limit every new wave cuts (the limit may be shared with someone else).
-    if (!overCap && !this.#pace.known) return;
-    // A new wave: this call was admitted after the last cut. The rest of a wave cuts nothing.
-    if (lease.ordinal >= this.#cutOrdinal) {
-      this.#cutOrdinal = this.#admitted;
-      this.#boundSince = undefined;
-      if (!this.#pace.onNewWave(accepted, now)) this.#window.onRateLimited();
-    } else this.#pace.onSameWave(accepted);
     this.#refreshRates(now);
     this.#requests?.clamp(0, now); // the server has nothing left right now (a new bucket starts empty)
   }
@@ -440,7 +450,13 @@ export class EndpointBudget implements Admission {
   }
 
   #burst(perMinute: number): number {
-    return Math.max(1, (perMinute / 60) * this.#burstSeconds);
+    // An estimated rate may be far off (the first one is) and its spacing measure counts calls
+    // by the order they were admitted in: a burst reaching the server in another order, or
+    // landing on its empty bucket, would blur both. Estimated, the burst is a twentieth of a second.
+    const seconds = this.#pace.estimating
+      ? Math.min(this.#burstSeconds, ESTIMATED_BURST_SECONDS)
+      : this.#burstSeconds;
+    return Math.max(1, (perMinute / 60) * seconds);
   }
 
   /** Brings the buckets in line with the pace (created on first need). */

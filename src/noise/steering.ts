@@ -2,11 +2,11 @@
 // traits → one rate per noise parameter. Noise follows behaviour (channel, skill, formality,
 // mood, hurry, language background), never demographics such as age.
 import type { SteeringRow } from "../schema/noise.js";
+import { CHANNELS, type Channel } from "./channels.js";
 import { lexicon } from "./lexicon.js";
 import { hashKeys, normal, stream } from "./random.js";
 
-export const CHANNELS = ["desktop", "mobile_autocorrect", "mobile_raw", "voice", "paste"] as const;
-export type Channel = (typeof CHANNELS)[number];
+export { CHANNELS, type Channel };
 
 /** Rows that are error rates: fatigue raises them over the turns. */
 const FATIGUE_ROWS = new Set(["keyboard_slip", "misspelling", "real_word_confusion", "word_segmentation"]);

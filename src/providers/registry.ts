@@ -77,9 +77,14 @@ export async function createChatModel(
     return createLocalChatModel(config);
   }
   const apiKey = resolved.apiKey as string;
-  // A custom fetch is caller-specific: such clients are not shared. The lean transport
-  // (transport: "undici") is one process-wide fetch, so its clients are shared like the SDK's.
-  const lean = options.fetch === undefined && config.transport === "undici";
+  // A custom fetch is caller-specific: such clients are not shared. The lean transport is one
+  // process-wide fetch, so its clients are shared like the SDK's. It is the default for
+  // OpenAI-compatible endpoints (less CPU per call, and it honours HTTP(S)_PROXY / NO_PROXY, which
+  // the SDK's default fetch on Node 20 does not); `transport: sdk` switches back. Anthropic keeps
+  // its SDK's fetch unless asked.
+  const lean =
+    options.fetch === undefined &&
+    (config.transport === "undici" || (config.transport === undefined && protocol === "openai"));
   // --verbose: clients made while the call log is on log every request (call-log.ts).
   const log = callLogger();
   const key =

@@ -12,12 +12,20 @@
 // - network failures reject with TypeError("fetch failed", { cause }) like undici's fetch;
 // - an aborted signal rejects with the signal's reason (an AbortError), before or during the
 //   exchange, body included.
+// - a URL with a user name or password is refused with fetch's TypeError, naming the URL.
 // What it drops: redirects are not followed (the response is returned as is, as with
 // redirect: "manual"; configure the endpoint's final URL), no cookies, no CORS. Request bodies
 // other than strings and bytes (FormData, Blob, streams — never sent by convosim) go through
 // undici's own fetch on the same keep-alive agent.
+//
+// Proxies: HTTP_PROXY / HTTPS_PROXY / NO_PROXY (lower case first, as curl and undici read them)
+// are honoured, through undici's EnvHttpProxyAgent — which Node 20's global fetch, and so the
+// openai SDK's default transport, does not do. http:// endpoints are forwarded through the proxy
+// (absolute URI, as curl does), https:// ones tunnelled with CONNECT. With no proxy variable set
+// the pool is a plain Agent: no per-call NO_PROXY matching.
 import { Readable } from "node:stream";
-import { Agent, fetch as undiciFetch } from "undici";
+import { Agent, EnvHttpProxyAgent, fetch as undiciFetch } from "undici";
+import { ProviderError } from "./errors.js";
 
 export interface LeanTransportOptions {
   /**
@@ -28,6 +36,34 @@ export interface LeanTransportOptions {
   connections?: number;
   /** Idle keep-alive sockets are closed after this long (ms). Default 60 s. */
   keepAliveTimeoutMs?: number;
+  /** Proxies to use. Default: read from the environment once, when the transport is made. */
+  proxy?: ProxySettings;
+}
+
+/** Where requests go through a proxy; empty strings count as unset. */
+export interface ProxySettings {
+  /** Proxy for http:// endpoints (HTTP_PROXY). */
+  httpProxy?: string;
+  /** Proxy for https:// endpoints (HTTPS_PROXY); falls back to httpProxy, like undici and curl. */
+  httpsProxy?: string;
+  /** Hosts reached directly (NO_PROXY): comma- or space-separated, `host`, `.domain`, `host:port`, `*`. */
+  noProxy?: string;
+}
+
+/** The proxy variables of an environment, lower case winning over upper case (curl's order). */
+export function proxySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ProxySettings {
+  const read = (name: string): string | undefined => {
+    const value = env[name.toLowerCase()] ?? env[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+  const settings: ProxySettings = {};
+  const http = read("HTTP_PROXY");
+  const https = read("HTTPS_PROXY");
+  const no = read("NO_PROXY");
+  if (http !== undefined) settings.httpProxy = http;
+  if (https !== undefined) settings.httpsProxy = https;
+  if (no !== undefined) settings.noProxy = no;
+  return settings;
 }
 
 type FetchInput = Parameters<typeof fetch>[0];
@@ -136,8 +172,26 @@ function abortReason(signal: AbortSignal): unknown {
   return new DOMException("This operation was aborted", "AbortError");
 }
 
-export function createLeanTransport(options: LeanTransportOptions = {}): LeanTransport {
-  const agent = new Agent({
+/** Checks a proxy URL up front, so a typo is one clear line rather than a failure per call. */
+function checkProxyUrl(value: string, variable: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // Never echo the value: proxy URLs often carry a user name and password.
+  if (url === undefined || !["http:", "https:"].includes(url.protocol)) {
+    throw new ProviderError(
+      "config",
+      `${variable} is not an http:// or https:// proxy URL: set it to e.g. http://proxy.example:3128, or unset it`,
+    );
+  }
+}
+
+/** A keep-alive pool, behind the configured proxies when there are any. */
+function createPool(options: LeanTransportOptions): Agent | EnvHttpProxyAgent {
+  const agentOptions = {
     ...(options.connections !== undefined ? { connections: options.connections } : {}),
     pipelining: 1,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 60_000,
@@ -146,7 +200,26 @@ export function createLeanTransport(options: LeanTransportOptions = {}): LeanTra
     // convosim's per-call deadline both abort it), and a model may legitimately think for minutes.
     headersTimeout: 0,
     bodyTimeout: 0,
+  };
+  const proxy = options.proxy ?? proxySettingsFromEnv();
+  if (proxy.httpProxy === undefined && proxy.httpsProxy === undefined) return new Agent(agentOptions);
+  if (proxy.httpProxy !== undefined) checkProxyUrl(proxy.httpProxy, "HTTP_PROXY");
+  if (proxy.httpsProxy !== undefined) checkProxyUrl(proxy.httpsProxy, "HTTPS_PROXY");
+  return new EnvHttpProxyAgent({
+    ...agentOptions,
+    // Explicit values (never undefined): EnvHttpProxyAgent would otherwise read the environment
+    // itself, and NO_PROXY again on every request.
+    ...(proxy.httpProxy !== undefined ? { httpProxy: proxy.httpProxy } : {}),
+    ...(proxy.httpsProxy !== undefined ? { httpsProxy: proxy.httpsProxy } : {}),
+    noProxy: proxy.noProxy ?? "",
+    // Plain http:// endpoints are forwarded (GET http://host/path through the proxy), as curl
+    // does: many proxies allow CONNECT to port 443 only.
+    proxyTunnel: false,
   });
+}
+
+export function createLeanTransport(options: LeanTransportOptions = {}): LeanTransport {
+  const agent = createPool(options);
 
   async function leanFetch(input: FetchInput, init: FetchInit = {}): Promise<Response> {
     const body = init.body;
@@ -162,6 +235,11 @@ export function createLeanTransport(options: LeanTransportOptions = {}): LeanTra
       return fallback(input, { ...init, dispatcher: agent });
     }
     const url = typeof input === "string" ? new URL(input) : input;
+    // As fetch does (the same TypeError, before any connection): request() would silently drop
+    // the user name and password, sending the request without the credentials the URL names.
+    if (url.username !== "" || url.password !== "") {
+      throw new TypeError(`Request cannot be constructed from a URL that includes credentials: ${url.href}`);
+    }
     const signal = init.signal ?? undefined;
     if (signal?.aborted) throw abortReason(signal);
     let response: Awaited<ReturnType<Agent["request"]>>;
@@ -204,6 +282,8 @@ export function createLeanTransport(options: LeanTransportOptions = {}): LeanTra
   return {
     fetch: leanFetch as typeof fetch,
     connections: (origin) => {
+      // Counted for direct connections; a proxied pool keeps its sockets per proxy.
+      if (!(agent instanceof Agent)) return 0;
       const stats = agent.stats[origin];
       const connected = stats?.connected ?? 0;
       return typeof connected === "number" ? connected : connected ? 1 : 0;

@@ -8,12 +8,13 @@ import { computeStats, type RunStats } from "../run/stats.js";
 import { withDiskFullPath } from "../shared/fs-errors.js";
 import { atomicWriteFile } from "../sinks/atomic-file.js";
 import type { CorruptFileError } from "../sinks/layout.js";
+import { DEFAULT_SAMPLE_SIZE } from "./defaults.js";
 import { renderPage } from "./page.js";
 import { figures } from "./plots.js";
 import { ConversationSampler } from "./sample.js";
 import { simulatedUserFigures } from "./simulated-user.js";
 
-export const DEFAULT_SAMPLE_SIZE = 200;
+export { DEFAULT_SAMPLE_SIZE };
 
 export interface ReportOptions {
   /** Conversations shown in the browsable sample (default 200; 0 shows none). */

@@ -3,6 +3,7 @@
 // that a misspelt key is an error naming the key, never silently ignored.
 import { z } from "zod";
 import { urlCredential } from "../shared/url-credentials.js";
+import { EMBEDDED_MODEL_NAMES } from "./embedded-models.js";
 import { CONFIGURABLE_GUARDS } from "./interaction.js";
 import { LayerWeights, SteeringRow, StrategySetting } from "./noise.js";
 
@@ -10,13 +11,7 @@ export const PROVIDERS = ["openai", "openrouter", "anthropic", "local", "fake"] 
 export const ProviderName = z.enum(PROVIDERS);
 export type ProviderName = z.infer<typeof ProviderName>;
 
-/**
- * The models the `local` provider runs without a model_path (src/providers/local/model-cache.ts
- * holds their files; a test keeps the two lists equal). A model block naming one of these may
- * leave out `provider`; any other name needs it, so a config never silently runs the embedded
- * model in place of the one it names.
- */
-export const EMBEDDED_MODEL_NAMES = ["qwen2.5-coder-0.5b-instruct", "gemma-3-270m"] as const;
+export { EMBEDDED_MODEL_NAMES };
 export const DEFAULT_MODEL_NAME = EMBEDDED_MODEL_NAMES[0];
 
 /**
@@ -73,9 +68,9 @@ export const ModelConfig = z.strictObject({
     })
     .optional(),
   /**
-   * HTTP transport of OpenAI-compatible providers: the SDK's own fetch (default), or a
-   * keep-alive undici pool handed to the SDK, for self-hosted servers answering thousands of
-   * calls a second.
+   * HTTP transport: `undici` (the default for OpenAI-compatible providers), a keep-alive undici
+   * pool handed to the SDK — less CPU per call, and HTTP(S)_PROXY / NO_PROXY honoured — or `sdk`,
+   * the SDK's own fetch (the default for anthropic).
    */
   transport: z.enum(["sdk", "undici"]).optional(),
 });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runNoise } from "../../src/cli/noise-command.js";
+import { runNoise } from "../../src/cli/noise-run.js";
 import { InputError } from "../../src/config/errors.js";
 import { type LoopbackServer, startLoopbackServer } from "../support/loopback-server.js";
 

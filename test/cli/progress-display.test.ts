@@ -86,9 +86,13 @@ describe("progressFrame", () => {
 
 describe("progressDisplay on a terminal", () => {
   for (const width of [50, 200]) {
-    it(`redraws in place at ${width} columns: the screen holds the notes and the last frame, nothing stale`, () => {
+    it(`redraws in place at ${width} columns: the screen holds the notes and the last frame, nothing stale`, async () => {
       const { terminal, stream } = fakeTty(width);
-      const display = progressDisplay(stream, { total: 1000, live: true, failuresAt: "out/failures.ndjson" });
+      const display = await progressDisplay(stream, {
+        total: 1000,
+        live: true,
+        failuresAt: "out/failures.ndjson",
+      });
       for (let second = 1; second <= 5; second++) display.update(busy(second));
       const note = "stopping (50 done, 40 in flight): no new conversation starts";
       display.note(note);
@@ -106,9 +110,13 @@ describe("progressDisplay on a terminal", () => {
     });
   }
 
-  it("ends by clearing the display and printing the summary below what was said", () => {
+  it("ends by clearing the display and printing the summary below what was said", async () => {
     const { terminal, stream } = fakeTty(80);
-    const display = progressDisplay(stream, { total: 10, live: true, failuresAt: "out/failures.ndjson" });
+    const display = await progressDisplay(stream, {
+      total: 10,
+      live: true,
+      failuresAt: "out/failures.ndjson",
+    });
     display.update(busy(1));
     display.update(busy(2));
     display.end(summaryWith([]));
@@ -134,10 +142,10 @@ describe("NDJSON records and progress on the same terminal", () => {
     ).toBe(false);
   });
 
-  it(`plain lines every ${PLAIN_EVERY_MS / 1000} s: every screen row is a whole record or a whole progress line`, () => {
+  it(`plain lines every ${PLAIN_EVERY_MS / 1000} s: every screen row is a whole record or a whole progress line`, async () => {
     const terminal = new VirtualTerminal(400);
     const tty = { isTTY: true, columns: 400, write: (text: string) => terminal.write(text) };
-    const display = progressDisplay(tty, {
+    const display = await progressDisplay(tty, {
       total: 100,
       live: liveProgress(tty, tty, true),
       failuresAt: "the NDJSON on stdout",

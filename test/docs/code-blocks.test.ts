@@ -148,9 +148,9 @@ describe("the docs' YAML, JSON and TypeScript blocks", () => {
   it("every built-in prompt the docs and examples name exists in prompts/", () => {
     const texts = [
       ...docFiles().map((file) => readDoc(file)),
-      ...readdirSync(join(ROOT, "examples")).map((name) =>
-        readFileSync(join(ROOT, "examples", name), "utf8"),
-      ),
+      ...readdirSync(join(ROOT, "examples"), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => readFileSync(join(entry.parentPath, entry.name), "utf8")),
     ];
     const named = new Set(
       texts.flatMap((text) =>

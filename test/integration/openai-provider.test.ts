@@ -128,6 +128,31 @@ describe("OpenAIChatModel ↔ stand-in server", () => {
     expect(server.stats.throttled).toBe(2);
   });
 
+  it("a silent cap (rateLimitHeaders: false) answers 429 with Retry-After in whole seconds and nothing else", async () => {
+    const server = await serve({ requestsPerMinute: 6, burst: 1, rateLimitHeaders: false });
+    const post = () =>
+      fetch(`${server.url}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      });
+    const ok = await post();
+    expect(ok.status).toBe(200);
+    expect([...ok.headers.keys()].filter((k) => k.startsWith("x-ratelimit"))).toEqual([]);
+    await ok.text();
+    const refused = await post();
+    expect(refused.status).toBe(429);
+    expect([...refused.headers.keys()].filter((k) => k.startsWith("x-ratelimit"))).toEqual([]);
+    expect(refused.headers.get("retry-after-ms")).toBeNull();
+    expect(refused.headers.get("retry-after")).toMatch(/^(9|10)$/); // one request per 10 s, whole seconds
+    await refused.text();
+    const error = await failure(model(server).complete(ASK));
+    expect(error.kind).toBe("rate_limit");
+    expect(error.retryAfterMs! % 1000).toBe(0);
+    expect(server.stats.throttled).toBe(2);
+    expect(server.stats.lastOkAt).toBeGreaterThanOrEqual(server.stats.firstRequestAt);
+  });
+
   it("injected 500/503 → server", async () => {
     const server = await serve({ faults: { serverErrorRate: 1 }, seed: 3 });
     const m = model(server);

@@ -52,6 +52,43 @@ describe("Pace", () => {
     expect(late.rpm(0)).toBeCloseTo(954, 9);
   });
 
+  it("holds at 98% of a cap measured from the spacing of 429s, after a cushion, and probes above it slowly", () => {
+    const pace = new Pace();
+    pace.onNewWave(9000, 0); // the opening: the server's burst inflates what was accepted
+    expect(pace.rpm(0)).toBe(8100);
+    expect(pace.onNewWave(9000, 1500, 3000)).toBe(true); // the second wave measures the cap
+    expect(pace.measuredRpm).toBe(3000);
+    // 90% right after the wave (the server's bucket refills a cushion), 98% four seconds later.
+    expect(pace.rpm(1500)).toBeCloseTo(2700, 9);
+    expect(pace.rpm(3500)).toBeCloseTo(2820, 9);
+    expect(pace.rpm(5500)).toBeCloseTo(2940, 9);
+    expect(pace.rpm(60_000)).toBeCloseTo(2940, 9);
+    pace.onSameWave(2000); // the rest of the wave no longer moves it: the spacing does
+    expect(pace.rpm(5500)).toBeCloseTo(2940, 9);
+    pace.onSpacingRefined(2950); // a late 429 in the span just measured
+    expect(pace.rpm(5500)).toBeCloseTo(2891, 9);
+    pace.probe(1000, 1500); // 0.3% per second right after the wave (2% before a measure)
+    expect(pace.rpm(60_000)).toBeCloseTo(2891 * 1.003, 9);
+    const later = new Pace();
+    later.onNewWave(9000, 0);
+    later.onNewWave(9000, 1000, 3000);
+    later.probe(1000, 21_000); // 20 s without a 429: 0.3% × 3
+    expect(later.rpm(21_000)).toBeCloseTo(2940 * 1.009, 9);
+  });
+
+  it("believes a measure a little lower than the last only the second time in a row", () => {
+    const pace = new Pace();
+    pace.onNewWave(9000, 0);
+    pace.onNewWave(9000, 1000, 3000);
+    pace.onNewWave(9000, 3000, 2850); // a late arrival refused: measures the pace, not the cap
+    expect(pace.measuredRpm).toBe(3000);
+    pace.onNewWave(9000, 5000, 2820); // again: the cap did drop
+    expect(pace.measuredRpm).toBe(2820);
+    pace.onNewWave(9000, 7000, 1500); // far lower: believed at once
+    expect(pace.measuredRpm).toBe(1500);
+    expect(pace.rpm(60_000)).toBeCloseTo(1470, 9);
+  });
+
   it("learned limits end the estimate", () => {
     const pace = new Pace();
     pace.onNewWave(1000, 0);

@@ -30,6 +30,18 @@ export interface EndpointSpec {
   latencyMs?: number;
   /** Send x-ratelimit-* style info with answers. Default true. */
   headers?: boolean;
+  /** Retry-After rounded up to whole seconds, as a gateway's `Retry-After: 1` says. Default false (ms). */
+  retryAfterWholeSeconds?: boolean;
+  /**
+   * Each request reaches the server after a seeded delay of up to this many ms (a loaded machine,
+   * a network): requests sent evenly arrive unevenly. Default 0 (at once).
+   */
+  jitterMs?: number;
+  /**
+   * The server stalls (a starved event loop): every `everyMs` it takes nothing in for `forMs`, then
+   * handles what arrived meanwhile all at once — its bucket holding no more than its burst.
+   */
+  stall?: { everyMs: number; forMs: number };
 }
 
 export class SimulatedEndpoint implements ChatModel {
@@ -61,6 +73,21 @@ export class SimulatedEndpoint implements ChatModel {
   }
 
   complete$(_request: ChatRequest): Observable<ChatResult> {
+    const jitter = this.spec.jitterMs ?? 0;
+    if (jitter <= 0 && this.spec.stall === undefined) return this.#arrive();
+    return defer(() => {
+      const arrival = this.scheduler.now() + this.#jitterRandom() * jitter;
+      const stall = this.spec.stall;
+      const phase = stall ? arrival % stall.everyMs : 0;
+      const handled = stall && phase < stall.forMs ? arrival - phase + stall.forMs : arrival;
+      return timer(handled - this.scheduler.now(), this.scheduler);
+    }).pipe(concatMap(() => this.#arrive()));
+  }
+
+  readonly #jitterRandom = mulberry32(13);
+
+  /** The request reaches the server: its bucket decides. */
+  #arrive(): Observable<ChatResult> {
     return defer(() => {
       const now = this.scheduler.now();
       this.#level = Math.min(this.#capacity, this.#level + (now - this.#last) * this.#perMs);
@@ -73,7 +100,10 @@ export class SimulatedEndpoint implements ChatModel {
           : { limitRequests: this.spec.rpm, remainingRequests: Math.max(0, Math.floor(this.#level)) };
       if (!ok) {
         this.throttled++;
-        const retryAfterMs = Math.ceil((1 - this.#level) / this.#perMs);
+        const exactMs = Math.ceil((1 - this.#level) / this.#perMs);
+        const retryAfterMs = this.spec.retryAfterWholeSeconds
+          ? Math.max(1, Math.ceil(exactMs / 1000)) * 1000
+          : exactMs;
         return throwError(
           () =>
             new ProviderError("rate_limit", "429", {

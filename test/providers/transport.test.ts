@@ -1,6 +1,6 @@
 // The lean transport (transport: "undici") against the real stand-in server: the SDK must not be
 // able to tell it from fetch — same ChatResult, same ProviderError for every kind of failure,
-// streaming intact — and the registry must hand it out for transport: "undici" only.
+// streaming intact — and the registry must hand it out unless transport: "sdk" is asked for.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
@@ -76,7 +76,9 @@ describe("lean transport under the openai SDK", () => {
   });
 
   it("runs calls concurrently (no connection cap by default)", async () => {
-    const server = await serve({ latency: 100 });
+    // 2 s per answer: on a loaded machine sending 30 requests took longer than the former 100 ms,
+    // so the first answers came back before the last requests went out (maxConcurrent < 30).
+    const server = await serve({ latency: 2_000 });
     const m = model(server);
     await Promise.all(Array.from({ length: 30 }, () => m.complete(ASK)));
     expect(server.stats.maxConcurrent).toBe(30);
@@ -195,6 +197,17 @@ describe("lean fetch responses", () => {
     }
   });
 
+  it("refuses a URL with credentials as fetch does, before connecting (request() would drop them)", async () => {
+    const server = await serve();
+    const withCredentials = `${server.url.replace("http://", "http://user:pw@")}/models`;
+    const viaLean = await transport.fetch(withCredentials).catch((e: unknown) => e);
+    const viaFetch = await fetch(withCredentials).catch((e: unknown) => e);
+    expect(viaLean).toBeInstanceOf(TypeError);
+    expect(String(viaLean)).toBe(String(viaFetch));
+    expect(String(viaLean)).toContain("includes credentials");
+    expect(server.stats.requests).toBe(0);
+  });
+
   it("an already aborted signal rejects before anything is sent", async () => {
     const server = await serve();
     const reason = new Error("stop");
@@ -205,7 +218,7 @@ describe("lean fetch responses", () => {
   });
 });
 
-describe("registry and transport: undici", () => {
+describe("registry and the lean transport", () => {
   it("hands the lean transport to models configured with it, and shares their client", async () => {
     clearClientCache();
     const server = await serve();
@@ -227,6 +240,21 @@ describe("registry and transport: undici", () => {
     expect(rb.model).toBe("other");
     expect(sharedLeanTransport().connections(origin)).toBeGreaterThan(0);
     expect(server.stats.completions).toBe(4);
+    await sharedLeanTransport().close();
+  });
+
+  it("is the default for OpenAI-compatible endpoints: no transport set means the lean transport", async () => {
+    clearClientCache();
+    const server = await serve();
+    const origin = new URL(server.url).origin;
+    const env = { OPENAI_API_KEY: SECRET };
+    const byDefault = await createChatModel(
+      { provider: "openai", model: "stand-in", base_url: server.url },
+      { env },
+    );
+    expect(sharedLeanTransport().connections(origin)).toBe(0);
+    await byDefault.complete(ASK);
+    expect(sharedLeanTransport().connections(origin)).toBe(1);
     await sharedLeanTransport().close();
   });
 });

@@ -11,12 +11,15 @@
 // - Concurrency: one context with N sequences (CONVOSIM_LOCAL_SEQUENCES, default 2), one
 //   LlamaCompletion (and, in chat format, one LlamaChat) per sequence, handed out by a FIFO pool
 //   (pool.ts); node-llama-cpp batches the busy sequences into one llama_decode per step.
-//   Measured on the 2-core machine with Gemma (1 thread, 8 calls × 64 tokens): 1, 2 and 4
-//   sequences all gave 42–48 tokens/s — each token is dominated by the 262k-entry output layer,
-//   which batching does not amortise. We still default to 2: a long assistant reply no longer
-//   blocks every short simulated-user turn queued behind it, and two conversations keep their
-//   prompt prefix in the KV cache, for ≈50 MB more RAM. CONVOSIM_LOCAL_SEQUENCES=1 gives a
-//   plain serialising queue.
+//   Measured on the 2-core machine with Gemma (1 thread; bench `embedded`, docs/providers-local.md
+//   "Concurrency and reproducibility"): 1, 2, 4 and 8 sequences all gave 35–39 tokens per
+//   CPU-second — the 262k-entry output layer dominates a token and small batches do not amortise
+//   it — and overlapping calls on several sequences do not reproduce the replies of calls run one
+//   at a time (llama.cpp's CPU kernels round differently by a token's place in the micro-batch).
+//   We still default to 2: a long assistant reply no longer blocks every short simulated-user
+//   turn queued behind it, and two conversations keep their prompt prefix in the KV cache, for
+//   ≈35–50 MB more RAM. CONVOSIM_LOCAL_SEQUENCES=1 gives a plain serialising queue and
+//   byte-identical reruns.
 // - Prompt format (extra_body.prompt_format, default "auto"): an embedded model's catalogue
 //   entry says how it is prompted (the instruction-tuned Qwen through its chat template, the
 //   *pretrained* Gemma as a "User:/Assistant:" transcript it continues, transcript.ts); any

@@ -1,0 +1,59 @@
+// The shapes of an endpoint's admission (endpoint-budget.ts): its options, what a progress
+// line reads from it (snapshot, pause), and the default Retry-After ceiling.
+import type { SchedulerLike } from "rxjs";
+import type { ConcurrencyWindowOptions } from "./adaptive.js";
+import type { EndpointDown } from "./endpoint-health.js";
+import type { LimitSource, PaceOptions, RateLimitConfig } from "./pace.js";
+
+export interface BudgetOptions extends PaceOptions {
+  scheduler?: SchedulerLike;
+  /** Configured limits (they win over learned ones). */
+  limit?: RateLimitConfig;
+  /** Burst of the client-side buckets, in seconds of the limit. Default 0.25. */
+  burstSeconds?: number;
+  /** The adaptive window used while no rate is known. */
+  window?: ConcurrencyWindowOptions;
+  /**
+   * The Retry-After ceiling (call_retries.max_retry_after), default DEFAULT_MAX_RETRY_AFTER_MS.
+   * A longer Retry-After takes the endpoint out of the run instead of pausing it: the other
+   * conversations must not hang for an hour behind a quota that will not come back.
+   */
+  maxPauseMs?: number;
+  /** Connection failures in a row that take the endpoint out of the run; default DOWN_AFTER. */
+  downAfter?: number;
+  /**
+   * Until the endpoint first answers, one call at a time (a run's budgets turn it on; default
+   * off): a wrong key or a dead endpoint then costs one request instead of one per slot.
+   */
+  firstContactAlone?: boolean;
+}
+
+/** Default of call_retries.max_retry_after: the longest Retry-After a run waits for. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+
+/** Why calls to an endpoint wait, when they wait for time (not for a free slot). */
+export interface BudgetPause {
+  /** "rate limited by api.openai.com (Retry-After)", "pacing at 60 rpm for 127.0.0.1:8000 (configured)". */
+  reason: string;
+  remainingMs: number;
+  /** Calls waiting behind it. */
+  waiting: number;
+}
+
+export interface BudgetSnapshot {
+  key: string;
+  inFlight: number;
+  waiting: number;
+  admitted: number;
+  rateLimited: number;
+  /** The pace in requests per minute and where it came from; undefined while only the window governs. */
+  rpm?: { value: number; source: LimitSource };
+  tpm?: { value: number; source: LimitSource };
+  /** The adaptive window, while it governs. */
+  concurrency?: number;
+  pausedForMs: number;
+  /** Why and for how long the next call waits, while calls wait for time. */
+  pause?: BudgetPause;
+  /** Set once the endpoint is given up on for this run. */
+  down?: EndpointDown;
+}
