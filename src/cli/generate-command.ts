@@ -7,7 +7,7 @@ import { loadEnvFile } from "../config/env-file.js";
 import { InputError } from "../config/errors.js";
 import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
-import { describeDown, type ProgressSnapshot } from "../operators/progress.js";
+import type { ProgressSnapshot } from "../operators/progress.js";
 import { setCallLogger } from "../providers/call-log.js";
 import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
@@ -16,7 +16,6 @@ import { applyHeapPolicy } from "../run/heap.js";
 import { preflightOutputFolder, preflightResponseCache } from "../run/preflight.js";
 import { checkRuntimeConfig, inConfigFile } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
-import { scrubSecrets } from "../shared/redact-secrets.js";
 import { terminalLine } from "../shared/terminal-text.js";
 import { loadCompleted } from "../sinks/completed.js";
 import { outputPaths } from "../sinks/layout.js";
@@ -28,6 +27,7 @@ import { EXIT } from "./fail.js";
 import { applyModelFlags, type ModelFlags, modelOverrides } from "./model-flags.js";
 import { liveProgress, progressDisplay } from "./progress-display.js";
 import { runCoordinator } from "./queue-commands.js";
+import { runExitCode } from "./run-exit.js";
 
 export interface GenerateCommandOptions extends ModelFlags {
   config?: string;
@@ -92,17 +92,6 @@ async function prevalidate(
     { defaultValue: undefined },
   );
   return tasks;
-}
-
-/** "endpoint … down: …; 30 conversations not started — rerun to retry", and its exit code. */
-function endpointDownExit(summary: RunSummary): number {
-  const notStarted =
-    summary.notStarted > 0
-      ? `; ${summary.notStarted} conversation${summary.notStarted === 1 ? "" : "s"} not started — rerun to retry`
-      : "; rerun to retry";
-  for (const down of summary.endpointsDown)
-    process.stderr.write(`${terminalLine(scrubSecrets(describeDown(down)))}${notStarted}\n`);
-  return summary.endpointsDown.some((down) => down.kind === "auth") ? EXIT.authRefused : EXIT.endpointDown;
 }
 
 /** How long calls already sent may run on after the first Ctrl-C/SIGTERM (docs/outputs.md). */
@@ -248,15 +237,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     });
     printer?.end(summary);
     if (options.out && !options.quiet) process.stderr.write(`${savedLine(options.out, summary)}\n`);
-    if (summary.interrupted) return EXIT.interrupted;
-    if (summary.endpointsDown.length > 0) return endpointDownExit(summary);
-    if (summary.budgetExhausted) {
-      process.stderr.write(
-        `${summary.budgetSummary ?? "budget reached"}; rerun with a larger budget to continue\n`,
-      );
-      return EXIT.budgetReached;
-    }
-    return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    return runExitCode(summary);
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);

@@ -60,14 +60,8 @@ export async function runCoordinator(
         `${summary.done} done, ${summary.failed} failed, ${summary.skipped} skipped (saved earlier); saved to ${options.out}/ (index: ${options.out}/index.json)${left}`,
       );
     }
-    if (summary.interrupted) return EXIT.interrupted;
-    if (summary.budgetExhausted) {
-      process.stderr.write(
-        `${summary.budgetSummary ?? "budget reached"}; rerun with a larger budget to continue\n`,
-      );
-      return EXIT.budgetReached;
-    }
-    return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    const { runExitCode } = await import("./run-exit.js");
+    return runExitCode(summary);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -15,6 +15,7 @@ import { FailureCounter } from "../run/failure-counts.js";
 import type { RunSummary } from "../run/generate.js";
 import { lockOutputFolder } from "../run/output-folder-lock.js";
 import { preflightOutputFolder } from "../run/preflight.js";
+import { summaryTotals } from "../run/summary-totals.js";
 import type { ConvosimConfig } from "../schema/config.js";
 import type { ConversationResult, FailureRecord } from "../schema/interaction.js";
 import type { Persona } from "../schema/persona.js";
@@ -179,22 +180,12 @@ async function collect(
   const s = progress.snapshot();
   options.onProgress?.(s);
   return {
-    done: s.done,
-    failed: s.failed,
-    skipped: s.skipped,
-    calls: s.calls,
-    promptTokens: s.promptTokens,
-    completionTokens: s.completionTokens,
-    cachedTokens: s.cachedTokens,
-    costUsd: s.costUsd,
-    elapsedMs: s.elapsedMs,
+    ...summaryTotals(s),
     failures,
     failureCounts: failureCounts.counts(),
     interrupted: options.stopSignal?.aborted === true,
     interruptedConversations: 0,
-    replayed: s.replayed,
     endpointsDown: [],
-    notStarted: 0,
     budgetExhausted: budget.exhausted,
     ...(budget.limited ? { budgetSummary: budget.describe() } : {}),
     queued,

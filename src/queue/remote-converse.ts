@@ -38,10 +38,7 @@ export interface RemoteConversations {
    * result. A task whose interaction id this run already took is not run again (it is given to
    * `onDuplicate`, e.g. to free its backpressure slot).
    */
-  converse(
-    window: number,
-    onDuplicate?: (task: Task) => void,
-  ): OperatorFunction<Task, ConversationResult>;
+  converse(window: number, onDuplicate?: (task: Task) => void): OperatorFunction<Task, ConversationResult>;
   /** Put after the sink: removes each result's job from Redis, now that it is saved. */
   acknowledge(): MonoTypeOperatorFunction<ConversationResult>;
   /** Jobs queued whose result has not arrived yet. */

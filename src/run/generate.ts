@@ -45,6 +45,7 @@ import { type FailureCount, FailureCounter } from "./failure-counts.js";
 import { lockOutputFolder } from "./output-folder-lock.js";
 import { preflightOutputFolder, preflightResponseCache } from "./preflight.js";
 import { buildRuntime, type RuntimeOptions, runtimeDistractor } from "./runtime.js";
+import { summaryTotals } from "./summary-totals.js";
 
 export interface GenerateOptions extends RuntimeOptions {
   config: ConvosimConfig;
@@ -413,22 +414,12 @@ async function generateHoldingLock(
   const s = progress.snapshot();
   options.onProgress?.(s);
   return {
-    done: s.done,
-    failed: s.failed,
-    skipped: s.skipped,
-    calls: s.calls,
-    promptTokens: s.promptTokens,
-    completionTokens: s.completionTokens,
-    cachedTokens: s.cachedTokens,
-    costUsd: s.costUsd,
-    elapsedMs: s.elapsedMs,
+    ...summaryTotals(s),
     failures,
     failureCounts: failureCounts.counts(),
     interrupted: stopped(),
     interruptedConversations,
-    replayed: s.replayed,
     endpointsDown: runtime.budgets.down(),
-    notStarted: s.notStarted,
     budgetExhausted: budget.exhausted,
     ...(budget.limited ? { budgetSummary: budget.describe() } : {}),
     ...(distractor ? { distractor: distractor.stats() } : {}),
