@@ -80,21 +80,6 @@ export { isTransient, ProviderError, type ProviderErrorKind } from "./providers/
 export { FakeChatModel } from "./providers/fake.js";
 export { checkModelConfig, createChatModel } from "./providers/registry.js";
 export type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./providers/types.js";
-// Scaling out on Redis (docs/scaling.md): the coordinator's and the worker's side as operators
-export { parseQueueUrl, type QueueConnection } from "./queue/connection.js";
-export { type CoordinateOptions, type CoordinateSummary, coordinate } from "./queue/coordinator.js";
-export {
-  type QueuedTask,
-  type QueueTasksOptions,
-  queueTasks,
-  serveConversations,
-} from "./queue/queue-tasks.js";
-export {
-  openRemoteConversations,
-  type RemoteConversations,
-  type RemoteConversationsOptions,
-} from "./queue/remote-converse.js";
-export { runWorker, type WorkerOptions, type WorkerSummary } from "./queue/worker.js";
 // Report
 export {
   buildReport,

@@ -38,7 +38,7 @@ const LAYERS: Record<string, readonly string[]> = {
   queue: ["schema", ...RUN_DEPS, "run"],
   api: ["schema", ...RUN_DEPS, "run", "exports", "report"],
   cli: ["schema", ...RUN_DEPS, "run", "queue", "api", "exports", "report"],
-  ".": ["schema", ...RUN_DEPS, "run", "queue", "api", "exports", "report"],
+  ".": ["schema", ...RUN_DEPS, "run", "api", "exports", "report"],
 };
 const ALLOWED: Record<string, readonly string[]> = Object.fromEntries(
   Object.entries(LAYERS).map(([layer, deps]) => [layer, layer === "shared" ? deps : [...deps, "shared"]]),

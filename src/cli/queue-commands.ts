@@ -55,7 +55,7 @@ export async function runCoordinator(
     printer?.end(summary);
     if (!display.quiet) {
       const left =
-        summary.leftInQueue > 0 ? `; ${summary.leftInQueue} still with the workers (rerun to save them)` : "";
+        summary.leftInQueue > 0 ? `; ${summary.leftInQueue} queued or on workers (rerun to save them)` : "";
       say(
         `${summary.done} done, ${summary.failed} failed, ${summary.skipped} skipped (saved earlier); saved to ${options.out}/ (index: ${options.out}/index.json)${left}`,
       );

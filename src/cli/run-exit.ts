@@ -15,7 +15,9 @@ export function runExitCode(summary: RunSummary): number {
     process.stderr.write(
       `${summary.notStarted} conversation(s) not started: a worker gave up on their endpoint (see failures.ndjson) — rerun to retry\n`,
     );
-    return EXIT.endpointDown;
+    // A refused key is bad input, as in a local run (exit 2); an endpoint down is exit 3.
+    const refused = summary.failureCounts.some((count) => count.error_kind === "auth");
+    return refused ? EXIT.authRefused : EXIT.endpointDown;
   }
   if (summary.budgetExhausted) {
     process.stderr.write(

@@ -127,4 +127,13 @@ describe("the queue's operators", () => {
     await remote.close();
     await queue.close();
   }, 60_000);
+
+  it("is the package's subpath convosim/queue; the root export does not load it", async () => {
+    const queueApi = await import("convosim/queue");
+    expect(typeof queueApi.openRemoteConversations).toBe("function");
+    expect(typeof queueApi.queueTasks).toBe("function");
+    const root: Record<string, unknown> = await import("convosim");
+    expect(typeof root.generate).toBe("function");
+    expect("openRemoteConversations" in root).toBe(false);
+  });
 });

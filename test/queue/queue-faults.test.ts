@@ -35,9 +35,9 @@ function personaLines(count: number): string {
   ).join("\n")}\n`;
 }
 
-async function configFile(name: string, maxWorkers: number): Promise<string> {
+async function configFile(name: string, maxWorkers: number, baseUrl = `${server.url}/v1`): Promise<string> {
   const path = join(dir, `${name}.yaml`);
-  const model = `{ provider: openai, model: m, base_url: "${server.url}/v1", api_key_env: ${KEY_VAR} }`;
+  const model = `{ provider: openai, model: m, base_url: "${baseUrl}", api_key_env: ${KEY_VAR} }`;
   await writeFile(
     path,
     [
@@ -228,5 +228,44 @@ describe("a queued run's faults", () => {
     // Passed by at most one wave of conversations in flight (4 × about 90 tokens).
     const spent = Number(/budget reached: ([\d,]+) of/.exec(ended.stderr)![1]!.replace(/,/g, ""));
     expect(spent).toBeLessThanOrEqual(600 + 4 * 120);
+  }, 120_000);
+
+  it("a key the endpoint refuses: one request, the rest handed back unstarted, exit 2 as locally", async () => {
+    redis = await startRedis();
+    const refusing = await startLoopbackServer(() => ({
+      status: 401,
+      body: { error: { message: "invalid api key", type: "invalid_request_error" } },
+    }));
+    try {
+      const config = await configFile("refused", 4, `${refusing.url}/v1`);
+      worker(redis.url, 4);
+      const ended = await coordinator(redis.url, config, join(dir, "out-refused")).done;
+      if (ended.code !== 2) console.log(ended.stderr);
+      expect(ended.code).toBe(2);
+      expect(ended.stderr).toMatch(/39 conversation\(s\) not started/);
+      expect(refusing.requests.length).toBe(1); // first contact alone: one request finds the key refused
+    } finally {
+      await refusing.close();
+    }
+  }, 120_000);
+
+  it("Ctrl-C on the coordinator: exit 130, what is back is saved, the rerun saves the rest once", async () => {
+    redis = await startRedis();
+    const config = await configFile("ctrl-c", 6);
+    const out = join(dir, "out-ctrl-c");
+    worker(redis.url, 6);
+    const first = coordinator(redis.url, config, out);
+    await waitUntil(async () => (await savedFiles(out)).length >= 5, "five saved before the signal");
+    first.child.kill("SIGINT");
+    const stopped = await first.done;
+    expect(stopped.code).toBe(130);
+    const before = (await savedFiles(out)).length;
+    expect(before).toBeLessThan(40);
+    const rerun = await coordinator(redis.url, config, out).done;
+    expect(rerun.code).toBe(0);
+    const { done, skipped } = counts(rerun.stderr);
+    expect(skipped).toBe(before);
+    expect(done + skipped).toBe(40);
+    await expectEachSavedOnce(out, 40);
   }, 120_000);
 });
