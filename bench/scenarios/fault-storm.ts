@@ -47,8 +47,21 @@ export const faultStorm: Scenario = async () => {
       String(TIMEOUT_S),
     ]);
     const s = server.stats;
-    const saved = await computeStats(out);
-    const savedCalls = Object.values(saved.usage).reduce((n, u) => n + u.calls, 0);
+    // Usage records carry every request that reached the server: answers used by the saved
+    // results, and attempts that failed (a 5xx, a 429, a broken body, a timeout) marked `failed`.
+    // Only interactions are read: a failure record's calls would show as requests missing (the
+    // storm's faults are all retryable, so none is expected).
+    let savedCalls = 0;
+    let failedAttempts = 0;
+    const saved = await computeStats(out, {
+      onInteraction: (interaction) => {
+        for (const record of interaction.metadata.usage ?? []) {
+          if (record.replayed) continue;
+          if (record.failed === undefined) savedCalls++;
+          else failedAttempts++;
+        }
+      },
+    });
     const malformed = (s.faults.invalid_json ?? 0) + (s.faults.no_choices ?? 0);
     const serverErrors = (s.faults.server_500 ?? 0) + (s.faults.server_503 ?? 0);
     const timeouts = s.faults.timeout ?? 0;
@@ -90,6 +103,13 @@ export const faultStorm: Scenario = async () => {
           validAnswers === savedCalls,
         ),
         check("calls paid beyond what the faults forced", beyondForced, "calls", "0", beyondForced <= 0),
+        check(
+          "requests missing from the saved usage (answered or failed)",
+          s.completions - savedCalls - failedAttempts,
+          "calls",
+          "0",
+          s.completions === savedCalls + failedAttempts,
+        ),
       ],
       notes: [
         `${saved.interactions} interactions and ${saved.failed} failure records saved ` +
@@ -97,7 +117,8 @@ export const faultStorm: Scenario = async () => {
           `the same calls would take about ${round(noFaultS, 1)} s (calls × median latency / max_workers). ` +
           `Peak calls in flight at the server: ${s.maxConcurrent} of ${WORKERS} allowed.`,
         `Server: ${s.completions} requests — ${validAnswers} valid answers, ${serverErrors} 5xx, ` +
-          `${malformed} malformed, ${timeouts} held, ${refused} 429.`,
+          `${malformed} malformed, ${timeouts} held, ${refused} 429; the saved usage holds ` +
+          `${savedCalls} answers and ${failedAttempts} failed attempts.`,
         `Paid ${paid} = ${savedCalls} used + ${forced} forced by faults` +
           (beyondForced !== 0 ? ` ${beyondForced > 0 ? "+" : "−"} ${Math.abs(beyondForced)} other` : "") +
           ` (${round((paid / Math.max(1, savedCalls) - 1) * 100, 1)} % beyond the minimum).`,
