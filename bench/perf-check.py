@@ -313,6 +313,8 @@ class Run:
             started = time.monotonic()
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, env=ENV, cwd=cwd)
             out = proc.stdout.read() if proc.stdout else b""  # both children print little
+            if proc.stdout:
+                proc.stdout.close()
             _, status, usage = os.wait4(proc.pid, 0)
             self.wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
