@@ -3,6 +3,7 @@
 import type { SchedulerLike } from "rxjs";
 import type { ConcurrencyWindowOptions } from "./adaptive.js";
 import type { EndpointDown } from "./endpoint-health.js";
+import type { OpeningRampOptions } from "./opening-ramp.js";
 import type { LimitSource, PaceOptions, RateLimitConfig } from "./pace.js";
 
 export interface BudgetOptions extends PaceOptions {
@@ -13,6 +14,8 @@ export interface BudgetOptions extends PaceOptions {
   burstSeconds?: number;
   /** The adaptive window used while no rate is known. */
   window?: ConcurrencyWindowOptions;
+  /** The opening ramp paced by while nothing is known (opening-ramp.ts); false: none. */
+  ramp?: OpeningRampOptions | false;
   /**
    * The Retry-After ceiling (call_retries.max_retry_after), default DEFAULT_MAX_RETRY_AFTER_MS.
    * A longer Retry-After takes the endpoint out of the run instead of pausing it: the other
@@ -26,7 +29,17 @@ export interface BudgetOptions extends PaceOptions {
    * off): a wrong key or a dead endpoint then costs one request instead of one per slot.
    */
   firstContactAlone?: boolean;
+  /**
+   * With firstContactAlone: the lone first call holds the others back until it is answered or
+   * has been in flight this long, default FIRST_CONTACT_GRACE_MS. A server refuses a key (or a
+   * request) before it generates anything, so a refusal comes back within a round trip; a call
+   * still out after that is being answered, and waiting for a whole reply would only idle the run.
+   */
+  firstContactGraceMs?: number;
 }
+
+/** Default of BudgetOptions.firstContactGraceMs. */
+export const FIRST_CONTACT_GRACE_MS = 150;
 
 /** Default of call_retries.max_retry_after: the longest Retry-After a run waits for. */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
@@ -51,6 +64,8 @@ export interface BudgetSnapshot {
   tpm?: { value: number; source: LimitSource };
   /** The adaptive window, while it governs. */
   concurrency?: number;
+  /** The opening ramp's calls per second, while it paces (no rate known yet). */
+  ramp?: number;
   pausedForMs: number;
   /** Why and for how long the next call waits, while calls wait for time. */
   pause?: BudgetPause;

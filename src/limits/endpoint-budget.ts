@@ -12,9 +12,12 @@
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
 //   first 429 out of what the endpoint actually delivered, then from the spacing of the waves of
 //   429s (cap-spacing.ts), held just below;
-// - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429);
-// - until the endpoint has answered once, one call at a time: a wrong key or a dead endpoint then
-//   costs one request, not one per conversation;
+// - with no rate known at all: the opening ramp (opening-ramp.ts), a rate doubling every 60 ms
+//   while calls wait for it, so that a cap is met by a trickle rather than a burst; and a
+//   concurrency window that halves the calls in flight on a wave of 429s nothing was accepted in;
+// - until the endpoint has answered once (firstContactAlone), one call at a time — for as long as
+//   that call may still come back refused (firstContactGraceMs): a wrong key or a dead endpoint
+//   then costs one request, not one per conversation;
 // - the endpoint's health (endpoint-health.ts): once it is given up on (down, key refused, a
 //   Retry-After over the ceiling) every call is refused at once, without a request.
 //
@@ -40,8 +43,10 @@ import {
   type BudgetPause,
   type BudgetSnapshot,
   DEFAULT_MAX_RETRY_AFTER_MS,
+  FIRST_CONTACT_GRACE_MS,
 } from "./endpoint-budget-types.js";
 import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
+import { OpeningRamp } from "./opening-ramp.js";
 import { type LimitSource, Pace, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
@@ -52,6 +57,7 @@ export {
   type BudgetPause,
   type BudgetSnapshot,
   DEFAULT_MAX_RETRY_AFTER_MS,
+  FIRST_CONTACT_GRACE_MS,
 } from "./endpoint-budget-types.js";
 export type { LimitSource, RateLimitConfig };
 
@@ -69,6 +75,9 @@ const PROBE_STEP_SHARE = 0.8;
 
 /** A span measures the cap only if the client sent at least this share of its pace in it. */
 const BOUND_SHARE = 0.85;
+
+/** A check of the first-contact gate this late (ms) found the event loop busy (see #gateWaitMs). */
+const GATE_LATE_MS = 25;
 
 /** The client-side burst while the rate is estimated, in seconds of it (see #burst). */
 const ESTIMATED_BURST_SECONDS = 0.05;
@@ -101,11 +110,18 @@ export class EndpointBudget implements Admission {
   readonly #pace: Pace;
   readonly #queue = new WaitQueue<Lease>();
   readonly #window: ConcurrencyWindow;
+  /** Paces admissions while no rate is known; undefined when turned off. */
+  readonly #ramp: OpeningRamp | undefined;
   /** Admissions and 429s over the last second: what the endpoint accepted, for estimates. */
   readonly #admissions = new RateMeter();
   readonly #health: EndpointHealth;
   /** False until the endpoint first answers: until then one call at a time (firstContactAlone). */
   #contacted: boolean;
+  readonly #contactGraceMs: number;
+  /** When the gate may open: the lone call's admission plus the grace period (see #gateWaitMs). */
+  #gateDue = Number.NaN;
+  /** The lone call has been out for the grace period without being refused: the gate is open. */
+  #graceOver = false;
   readonly #refusals = new RateMeter();
   /** The cap of a server without rate-limit headers, from the spacing of its waves of 429s. */
   readonly #spacing = new CapSpacing();
@@ -135,11 +151,13 @@ export class EndpointBudget implements Admission {
     this.#burstSeconds = options.burstSeconds ?? 0.25;
     this.#maxPauseMs = options.maxPauseMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.#contacted = options.firstContactAlone !== true;
+    this.#contactGraceMs = Math.max(0, options.firstContactGraceMs ?? FIRST_CONTACT_GRACE_MS);
     this.#health = new EndpointHealth(key, {
       maxRetryAfterMs: this.#maxPauseMs,
       ...(options.downAfter !== undefined ? { downAfter: options.downAfter } : {}),
     });
     this.#window = new ConcurrencyWindow(options.window);
+    this.#ramp = options.ramp === false ? undefined : new OpeningRamp(options.ramp);
   }
 
   /** Adds configured limits (several models on one endpoint: the smaller value wins per field). */
@@ -193,7 +211,10 @@ export class EndpointBudget implements Admission {
     if (this.#requests && rpmSource) snap.rpm = { value: this.#requests.perMinute, source: rpmSource };
     const tpmSource = this.#pace.tpmSource();
     if (this.#tokens && tpmSource) snap.tpm = { value: this.#tokens.perMinute, source: tpmSource };
-    if (this.#windowGoverns()) snap.concurrency = this.#window.allowed;
+    if (this.#windowGoverns()) {
+      snap.concurrency = this.#window.allowed;
+      if (this.#ramp && !this.#ramp.done) snap.ramp = Math.round(this.#ramp.perSecond);
+    }
     const pause = this.#pause(now);
     if (pause) snap.pause = pause;
     const down = this.#health.down;
@@ -219,6 +240,7 @@ export class EndpointBudget implements Admission {
           const head = this.#queue.peek();
           if (head === undefined) {
             this.#boundSince = undefined;
+            this.#ramp?.idle();
             this.#cancelTimer();
             break;
           }
@@ -238,9 +260,19 @@ export class EndpointBudget implements Admission {
 
   /** 0 when `lease` may start now; Infinity when it waits for a release rather than for time. */
   #waitMs(lease: Lease, now: number): number {
-    if (!this.#contacted && this.#inFlight >= 1) return Number.POSITIVE_INFINITY;
     let wait = this.#pausedUntil - now;
-    if (this.#windowGoverns() && this.#inFlight >= this.#window.allowed) return Number.POSITIVE_INFINITY;
+    if (!this.#contacted && !this.#graceOver && this.#inFlight >= 1) {
+      const gateWait = this.#gateWaitMs(now);
+      if (gateWait > 0) return Math.max(wait, gateWait);
+    }
+    if (this.#windowGoverns()) {
+      if (this.#inFlight >= this.#window.allowed) return Number.POSITIVE_INFINITY;
+      const ramp = this.#ramp;
+      if (ramp && !ramp.done && wait <= 0) {
+        const rampWait = ramp.waitMs(now);
+        if (rampWait > wait) wait = rampWait;
+      }
+    }
     if (this.#requests) {
       const requestWait = this.#requests.waitMs(1, now);
       if (requestWait > 0 && this.#pace.estimating) {
@@ -261,9 +293,29 @@ export class EndpointBudget implements Admission {
     return wait <= 0 ? 0 : Math.ceil(wait);
   }
 
+  /**
+   * Before first contact, how long the others still wait for the lone call (0: the gate opens).
+   * It opens once that call has been out for the grace period without coming back refused — but
+   * only when this check runs on time: a check more than GATE_LATE_MS after the due time means the
+   * event loop was busy (a cold start, a loaded machine), and a refusal may have arrived and not
+   * been read yet; the gate then looks again a little later, and stays shut while the loop lags.
+   */
+  #gateWaitMs(now: number): number {
+    const due = this.#gateDue;
+    if (now < due) return Math.ceil(due - now);
+    if (now - due > GATE_LATE_MS) {
+      this.#gateDue = now + GATE_LATE_MS;
+      return GATE_LATE_MS;
+    }
+    this.#graceOver = true;
+    return 0;
+  }
+
   #grant(lease: Lease, now: number): void {
     lease.state = ADMITTED;
     if (this.#admitted === 0) this.#firstAdmissionAt = now;
+    if (!this.#contacted && this.#inFlight === 0) this.#gateDue = now + this.#contactGraceMs;
+    if (this.#windowGoverns()) this.#ramp?.take(now);
     lease.ordinal = this.#admitted++;
     lease.tokenMark = this.#tokensAdmitted;
     lease.admittedAt = now;
@@ -411,7 +463,7 @@ export class EndpointBudget implements Admission {
         (measuredBefore === undefined || spaced.rpm >= PROBE_STEP_SHARE * measuredBefore);
       this.#cutOrdinal = this.#admitted;
       this.#boundSince = undefined;
-      if (!this.#pace.onNewWave(accepted, now, spaced?.rpm)) this.#window.onRateLimited();
+      if (!this.#pace.onNewWave(accepted, now, spaced?.rpm)) this.#window.onRateLimited(this.#inFlight + 1); // + the refused call, settled just now
     } else {
       this.#pace.onSameWave(accepted);
       const refined = this.#spacing.latest;
