@@ -2,7 +2,7 @@
 // an answer in between resets the count, a host that does not exist or a refused key take it out
 // at once, and from then on every call — waiting or new — is refused without being admitted.
 // Until the first answer (firstContactAlone) one call goes at a time.
-import { type SchedulerLike, VirtualTimeScheduler } from "rxjs";
+import { type SchedulerAction, type SchedulerLike, VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { type BudgetOptions, EndpointBudget } from "../../src/limits/endpoint-budget.js";
 import { DOWN_AFTER, endpointHost, endpointParts } from "../../src/limits/endpoint-health.js";
@@ -142,7 +142,12 @@ describe("endpoint health", () => {
     const virtual = new VirtualTimeScheduler();
     const late: SchedulerLike = {
       now: () => virtual.now(),
-      schedule: (work, delay, state) => virtual.schedule(work, (delay ?? 0) + 40, state),
+      schedule: (work, delay, state) =>
+        virtual.schedule(
+          work as (this: SchedulerAction<unknown>, state?: unknown) => void,
+          (delay ?? 0) + 40,
+          state,
+        ),
     };
     const budget = new EndpointBudget(KEY, { scheduler: late, firstContactAlone: true, ramp: false });
     const admitted: number[] = [];
