@@ -1,10 +1,12 @@
 // The shapes of an endpoint's admission (endpoint-budget.ts): its options, what a progress
-// line reads from it (snapshot, pause), and the default Retry-After ceiling.
-import type { SchedulerLike } from "rxjs";
+// line reads from it (snapshot, pause), the default Retry-After ceiling, and a call's lease.
+import type { SchedulerLike, Subscriber } from "rxjs";
 import type { ConcurrencyWindowOptions } from "./adaptive.js";
 import type { EndpointDown } from "./endpoint-health.js";
 import type { OpeningRampOptions } from "./opening-ramp.js";
 import type { LimitSource, PaceOptions, RateLimitConfig } from "./pace.js";
+import type { Release } from "./types.js";
+import type { Waiter } from "./wait-queue.js";
 
 export interface BudgetOptions extends PaceOptions {
   scheduler?: SchedulerLike;
@@ -71,4 +73,20 @@ export interface BudgetSnapshot {
   pause?: BudgetPause;
   /** Set once the endpoint is given up on for this run. */
   down?: EndpointDown;
+}
+
+/** Where a call stands in the budget: waiting for admission, admitted, or released. */
+export const WAITING = 0;
+export const ADMITTED = 1;
+export const RELEASED = 2;
+
+/** One call's place in the budget, from its wait for admission to its release. */
+export interface Lease extends Waiter {
+  readonly tokens: number;
+  subscriber: Subscriber<Release> | undefined;
+  state: number;
+  /** Admission order and the tokens admitted before this one: what the server saw after it. */
+  ordinal: number;
+  tokenMark: number;
+  admittedAt: number;
 }

@@ -12,7 +12,7 @@
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
 //   first 429 out of what the endpoint actually delivered, then from the spacing of the waves of
 //   429s (cap-spacing.ts), held just below;
-// - with no rate known at all: the opening ramp (opening-ramp.ts), a rate doubling every 60 ms
+// - with no rate known at all: the opening ramp (opening-ramp.ts), a rate doubling every 200 ms
 //   while calls wait for it, so that a cap is met by a trickle rather than a burst; and a
 //   concurrency window that halves the calls in flight on a wave of 429s nothing was accepted in;
 // - until the endpoint has answered once (firstContactAlone), one call at a time — for as long as
@@ -26,31 +26,29 @@
 //
 // Nothing sleeps: waiting callers sit in a priority queue and a single scheduler timer (only while
 // someone waits) wakes the queue when the next one may go.
-import {
-  asyncScheduler,
-  Observable,
-  type SchedulerLike,
-  type Subscriber,
-  type Subscription,
-  throwError,
-} from "rxjs";
+import { asyncScheduler, Observable, type SchedulerLike, type Subscription, throwError } from "rxjs";
 import { ProviderError } from "../providers/errors.js";
 import type { RateLimitInfo } from "../schema/usage.js";
 import { ConcurrencyWindow, RateMeter } from "./adaptive.js";
 import { CapSpacing } from "./cap-spacing.js";
 import {
+  ADMITTED,
   type BudgetOptions,
   type BudgetPause,
   type BudgetSnapshot,
   DEFAULT_MAX_RETRY_AFTER_MS,
   FIRST_CONTACT_GRACE_MS,
+  type Lease,
+  RELEASED,
+  WAITING,
 } from "./endpoint-budget-types.js";
 import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
+import { FirstContactGate } from "./first-contact-gate.js";
 import { OpeningRamp } from "./opening-ramp.js";
 import { type LimitSource, Pace, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
-import { type Waiter, WaitQueue } from "./wait-queue.js";
+import { WaitQueue } from "./wait-queue.js";
 
 export {
   type BudgetOptions,
@@ -76,9 +74,6 @@ const PROBE_STEP_SHARE = 0.8;
 /** A span measures the cap only if the client sent at least this share of its pace in it. */
 const BOUND_SHARE = 0.85;
 
-/** A check of the first-contact gate this late (ms) found the event loop busy (see #gateWaitMs). */
-const GATE_LATE_MS = 25;
-
 /** The client-side burst while the rate is estimated, in seconds of it (see #burst). */
 const ESTIMATED_BURST_SECONDS = 0.05;
 
@@ -86,20 +81,6 @@ const ESTIMATED_BURST_SECONDS = 0.05;
 function quotaLeft(info: RateLimitInfo | undefined): boolean {
   if (info?.remainingRequests === undefined && info?.remainingTokens === undefined) return false;
   return (info.remainingRequests ?? 1) > 0 && (info.remainingTokens ?? 1) > 0;
-}
-
-const WAITING = 0;
-const ADMITTED = 1;
-const RELEASED = 2;
-
-interface Lease extends Waiter {
-  readonly tokens: number;
-  subscriber: Subscriber<Release> | undefined;
-  state: number;
-  /** Admission order and the tokens admitted before this one: what the server saw after it. */
-  ordinal: number;
-  tokenMark: number;
-  admittedAt: number;
 }
 
 export class EndpointBudget implements Admission {
@@ -115,13 +96,8 @@ export class EndpointBudget implements Admission {
   /** Admissions and 429s over the last second: what the endpoint accepted, for estimates. */
   readonly #admissions = new RateMeter();
   readonly #health: EndpointHealth;
-  /** False until the endpoint first answers: until then one call at a time (firstContactAlone). */
-  #contacted: boolean;
-  readonly #contactGraceMs: number;
-  /** When the gate may open: the lone call's admission plus the grace period (see #gateWaitMs). */
-  #gateDue = Number.NaN;
-  /** The lone call has been out for the grace period without being refused: the gate is open. */
-  #graceOver = false;
+  /** Until the endpoint first answers, one call at a time (firstContactAlone). */
+  readonly #gate: FirstContactGate;
   readonly #refusals = new RateMeter();
   /** The cap of a server without rate-limit headers, from the spacing of its waves of 429s. */
   readonly #spacing = new CapSpacing();
@@ -150,8 +126,10 @@ export class EndpointBudget implements Admission {
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#burstSeconds = options.burstSeconds ?? 0.25;
     this.#maxPauseMs = options.maxPauseMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-    this.#contacted = options.firstContactAlone !== true;
-    this.#contactGraceMs = Math.max(0, options.firstContactGraceMs ?? FIRST_CONTACT_GRACE_MS);
+    this.#gate = new FirstContactGate(
+      options.firstContactAlone === true,
+      options.firstContactGraceMs ?? FIRST_CONTACT_GRACE_MS,
+    );
     this.#health = new EndpointHealth(key, {
       maxRetryAfterMs: this.#maxPauseMs,
       ...(options.downAfter !== undefined ? { downAfter: options.downAfter } : {}),
@@ -261,8 +239,8 @@ export class EndpointBudget implements Admission {
   /** 0 when `lease` may start now; Infinity when it waits for a release rather than for time. */
   #waitMs(lease: Lease, now: number): number {
     let wait = this.#pausedUntil - now;
-    if (!this.#contacted && !this.#graceOver && this.#inFlight >= 1) {
-      const gateWait = this.#gateWaitMs(now);
+    if (!this.#gate.open && this.#inFlight >= 1) {
+      const gateWait = this.#gate.waitMs(now);
       if (gateWait > 0) return Math.max(wait, gateWait);
     }
     if (this.#windowGoverns()) {
@@ -293,28 +271,10 @@ export class EndpointBudget implements Admission {
     return wait <= 0 ? 0 : Math.ceil(wait);
   }
 
-  /**
-   * Before first contact, how long the others still wait for the lone call (0: the gate opens).
-   * It opens once that call has been out for the grace period without coming back refused — but
-   * only when this check runs on time: a check more than GATE_LATE_MS after the due time means the
-   * event loop was busy (a cold start, a loaded machine), and a refusal may have arrived and not
-   * been read yet; the gate then looks again a little later, and stays shut while the loop lags.
-   */
-  #gateWaitMs(now: number): number {
-    const due = this.#gateDue;
-    if (now < due) return Math.ceil(due - now);
-    if (now - due > GATE_LATE_MS) {
-      this.#gateDue = now + GATE_LATE_MS;
-      return GATE_LATE_MS;
-    }
-    this.#graceOver = true;
-    return 0;
-  }
-
   #grant(lease: Lease, now: number): void {
     lease.state = ADMITTED;
     if (this.#admitted === 0) this.#firstAdmissionAt = now;
-    if (!this.#contacted && this.#inFlight === 0) this.#gateDue = now + this.#contactGraceMs;
+    this.#gate.admitted(now, this.#inFlight);
     if (this.#windowGoverns()) this.#ramp?.take(now);
     lease.ordinal = this.#admitted++;
     lease.tokenMark = this.#tokensAdmitted;
@@ -358,7 +318,7 @@ export class EndpointBudget implements Admission {
     this.#inFlight--;
     const error = outcome.error;
     if (outcome.usage || (error instanceof ProviderError && error.reachedServer)) {
-      this.#contacted = true;
+      this.#gate.contacted();
       if (outcome.usage) this.#health.onAnswer();
     }
     if (error !== undefined && this.#health.onFailure(error)) {

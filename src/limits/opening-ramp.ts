@@ -8,7 +8,7 @@
 // in flight, and each step let a whole burst go at once — a server's bucket of 50 met bursts of 32
 // and then ~70 calls before any 429 came back, 60–70 refusals in the first half second. A rate
 // grows with the clock instead: whatever the reply time it reaches ~500 calls admitted within
-// about a third of a second (60 ms doublings from 200/s), and over a cap it overshoots only by
+// about a second (200 ms doublings from 50/s), and over a cap it overshoots only by
 // what it admits while the first 429 is on its way back — refusals come back fast, as a server
 // refuses before it generates anything. What the endpoint accepted by then is also a cleaner
 // basis for the first estimate than the tail of a burst.
