@@ -1,17 +1,20 @@
 // The two controllers a budget uses when the provider's limits are not (fully) known.
 //
-// ConcurrencyWindow — before anything is known: at most `limit` calls in flight, starting low
-// (32) and growing fourfold per round trip while the window is the bottleneck (slow start: +3
-// per success, so 500 in flight are reached in three round trips, not six), cut by half on a 429. It protects the opening of a run without configuration from a burst of
-// 429s; as soon as a rate is known (configured, learned from headers, or estimated after the first
-// 429) the rate governs and the window steps aside.
+// ConcurrencyWindow — while no rate is known, a bound on calls in flight for a server that
+// refuses calls without letting anything through to estimate a rate from (a wave of 429s with
+// nothing accepted). It bounds nothing until then (the opening is paced by opening-ramp.ts, whose
+// rate grows with the clock rather than per round trip); such a wave halves the calls in flight,
+// after which it grows by about one per round trip while it is the bottleneck. As soon as a rate
+// is known (configured, learned from headers, or estimated after a wave of 429s) the rate governs
+// and the window steps aside. `initial` sets a bound from the start (slow start: +3 per success,
+// fourfold per round trip, up to the first 429).
 //
 // RateMeter — events over the last second, in fixed slots. Admissions minus 429s over the last
 // second is what the endpoint accepted when a 429 arrives: the basis of a rate estimate when the
 // server sends no headers. (Counting successes instead would lag by a whole call latency.)
 
 export interface ConcurrencyWindowOptions {
-  /** Calls in flight allowed at the start. Default 32. */
+  /** Calls in flight allowed at the start. Default: max (no bound before the first cut). */
   initial?: number;
   /** Never below this. Default 1. */
   min?: number;
@@ -32,7 +35,7 @@ export class ConcurrencyWindow {
     this.#min = Math.max(1, options.min ?? 1);
     this.#max = Math.max(this.#min, options.max ?? 10_000);
     this.#decrease = options.decrease ?? 0.5;
-    this.#limit = Math.min(this.#max, Math.max(this.#min, options.initial ?? 32));
+    this.#limit = Math.min(this.#max, Math.max(this.#min, options.initial ?? this.#max));
   }
 
   /** Calls that may be in flight now. */
@@ -52,9 +55,12 @@ export class ConcurrencyWindow {
     if (this.#limit > this.#max) this.#limit = this.#max;
   }
 
-  /** A 429 from a new wave (the budget filters out the rest of a wave already answered). */
-  onRateLimited(): void {
-    this.#limit = Math.max(this.#min, this.#limit * this.#decrease);
+  /**
+   * A 429 from a new wave (the budget filters out the rest of a wave already answered), with
+   * `inFlight` calls in flight: the cut is from what was in use, not from a bound never reached.
+   */
+  onRateLimited(inFlight = Number.POSITIVE_INFINITY): void {
+    this.#limit = Math.max(this.#min, Math.min(this.#limit, Math.max(1, inFlight)) * this.#decrease);
     this.#threshold = this.#limit;
   }
 }

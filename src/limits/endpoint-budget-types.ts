@@ -1,9 +1,12 @@
 // The shapes of an endpoint's admission (endpoint-budget.ts): its options, what a progress
-// line reads from it (snapshot, pause), and the default Retry-After ceiling.
-import type { SchedulerLike } from "rxjs";
+// line reads from it (snapshot, pause), the default Retry-After ceiling, and a call's lease.
+import type { SchedulerLike, Subscriber } from "rxjs";
 import type { ConcurrencyWindowOptions } from "./adaptive.js";
 import type { EndpointDown } from "./endpoint-health.js";
+import type { OpeningRampOptions } from "./opening-ramp.js";
 import type { LimitSource, PaceOptions, RateLimitConfig } from "./pace.js";
+import type { Release } from "./types.js";
+import type { Waiter } from "./wait-queue.js";
 
 export interface BudgetOptions extends PaceOptions {
   scheduler?: SchedulerLike;
@@ -13,6 +16,8 @@ export interface BudgetOptions extends PaceOptions {
   burstSeconds?: number;
   /** The adaptive window used while no rate is known. */
   window?: ConcurrencyWindowOptions;
+  /** The opening ramp paced by while nothing is known (opening-ramp.ts); false: none. */
+  ramp?: OpeningRampOptions | false;
   /**
    * The Retry-After ceiling (call_retries.max_retry_after), default DEFAULT_MAX_RETRY_AFTER_MS.
    * A longer Retry-After takes the endpoint out of the run instead of pausing it: the other
@@ -26,7 +31,17 @@ export interface BudgetOptions extends PaceOptions {
    * off): a wrong key or a dead endpoint then costs one request instead of one per slot.
    */
   firstContactAlone?: boolean;
+  /**
+   * With firstContactAlone: the lone first call holds the others back until it is answered or
+   * has been in flight this long, default FIRST_CONTACT_GRACE_MS. A server refuses a key (or a
+   * request) before it generates anything, so a refusal comes back within a round trip; a call
+   * still out after that is being answered, and waiting for a whole reply would only idle the run.
+   */
+  firstContactGraceMs?: number;
 }
+
+/** Default of BudgetOptions.firstContactGraceMs. */
+export const FIRST_CONTACT_GRACE_MS = 150;
 
 /** Default of call_retries.max_retry_after: the longest Retry-After a run waits for. */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
@@ -51,9 +66,27 @@ export interface BudgetSnapshot {
   tpm?: { value: number; source: LimitSource };
   /** The adaptive window, while it governs. */
   concurrency?: number;
+  /** The opening ramp's calls per second, while it paces (no rate known yet). */
+  ramp?: number;
   pausedForMs: number;
   /** Why and for how long the next call waits, while calls wait for time. */
   pause?: BudgetPause;
   /** Set once the endpoint is given up on for this run. */
   down?: EndpointDown;
+}
+
+/** Where a call stands in the budget: waiting for admission, admitted, or released. */
+export const WAITING = 0;
+export const ADMITTED = 1;
+export const RELEASED = 2;
+
+/** One call's place in the budget, from its wait for admission to its release. */
+export interface Lease extends Waiter {
+  readonly tokens: number;
+  subscriber: Subscriber<Release> | undefined;
+  state: number;
+  /** Admission order and the tokens admitted before this one: what the server saw after it. */
+  ordinal: number;
+  tokenMark: number;
+  admittedAt: number;
 }

@@ -12,9 +12,12 @@
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
 //   first 429 out of what the endpoint actually delivered, then from the spacing of the waves of
 //   429s (cap-spacing.ts), held just below;
-// - with no rate known at all: an adaptive concurrency window (start at 8, slow start, halve on 429);
-// - until the endpoint has answered once, one call at a time: a wrong key or a dead endpoint then
-//   costs one request, not one per conversation;
+// - with no rate known at all: the opening ramp (opening-ramp.ts), a rate doubling every 200 ms
+//   while calls wait for it, so that a cap is met by a trickle rather than a burst; and a
+//   concurrency window that halves the calls in flight on a wave of 429s nothing was accepted in;
+// - until the endpoint has answered once (firstContactAlone), one call at a time — for as long as
+//   that call may still come back refused (firstContactGraceMs): a wrong key or a dead endpoint
+//   then costs one request, not one per conversation;
 // - the endpoint's health (endpoint-health.ts): once it is given up on (down, key refused, a
 //   Retry-After over the ceiling) every call is refused at once, without a request.
 //
@@ -23,35 +26,36 @@
 //
 // Nothing sleeps: waiting callers sit in a priority queue and a single scheduler timer (only while
 // someone waits) wakes the queue when the next one may go.
-import {
-  asyncScheduler,
-  Observable,
-  type SchedulerLike,
-  type Subscriber,
-  type Subscription,
-  throwError,
-} from "rxjs";
+import { asyncScheduler, Observable, type SchedulerLike, type Subscription, throwError } from "rxjs";
 import { ProviderError } from "../providers/errors.js";
 import type { RateLimitInfo } from "../schema/usage.js";
 import { ConcurrencyWindow, RateMeter } from "./adaptive.js";
 import { CapSpacing } from "./cap-spacing.js";
 import {
+  ADMITTED,
   type BudgetOptions,
   type BudgetPause,
   type BudgetSnapshot,
   DEFAULT_MAX_RETRY_AFTER_MS,
+  FIRST_CONTACT_GRACE_MS,
+  type Lease,
+  RELEASED,
+  WAITING,
 } from "./endpoint-budget-types.js";
 import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
+import { FirstContactGate } from "./first-contact-gate.js";
+import { OpeningRamp } from "./opening-ramp.js";
 import { type LimitSource, Pace, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
-import { type Waiter, WaitQueue } from "./wait-queue.js";
+import { WaitQueue } from "./wait-queue.js";
 
 export {
   type BudgetOptions,
   type BudgetPause,
   type BudgetSnapshot,
   DEFAULT_MAX_RETRY_AFTER_MS,
+  FIRST_CONTACT_GRACE_MS,
 } from "./endpoint-budget-types.js";
 export type { LimitSource, RateLimitConfig };
 
@@ -79,20 +83,6 @@ function quotaLeft(info: RateLimitInfo | undefined): boolean {
   return (info.remainingRequests ?? 1) > 0 && (info.remainingTokens ?? 1) > 0;
 }
 
-const WAITING = 0;
-const ADMITTED = 1;
-const RELEASED = 2;
-
-interface Lease extends Waiter {
-  readonly tokens: number;
-  subscriber: Subscriber<Release> | undefined;
-  state: number;
-  /** Admission order and the tokens admitted before this one: what the server saw after it. */
-  ordinal: number;
-  tokenMark: number;
-  admittedAt: number;
-}
-
 export class EndpointBudget implements Admission {
   readonly key: string;
   readonly #scheduler: SchedulerLike;
@@ -101,11 +91,13 @@ export class EndpointBudget implements Admission {
   readonly #pace: Pace;
   readonly #queue = new WaitQueue<Lease>();
   readonly #window: ConcurrencyWindow;
+  /** Paces admissions while no rate is known; undefined when turned off. */
+  readonly #ramp: OpeningRamp | undefined;
   /** Admissions and 429s over the last second: what the endpoint accepted, for estimates. */
   readonly #admissions = new RateMeter();
   readonly #health: EndpointHealth;
-  /** False until the endpoint first answers: until then one call at a time (firstContactAlone). */
-  #contacted: boolean;
+  /** Until the endpoint first answers, one call at a time (firstContactAlone). */
+  readonly #gate: FirstContactGate;
   readonly #refusals = new RateMeter();
   /** The cap of a server without rate-limit headers, from the spacing of its waves of 429s. */
   readonly #spacing = new CapSpacing();
@@ -134,12 +126,16 @@ export class EndpointBudget implements Admission {
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#burstSeconds = options.burstSeconds ?? 0.25;
     this.#maxPauseMs = options.maxPauseMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-    this.#contacted = options.firstContactAlone !== true;
+    this.#gate = new FirstContactGate(
+      options.firstContactAlone === true,
+      options.firstContactGraceMs ?? FIRST_CONTACT_GRACE_MS,
+    );
     this.#health = new EndpointHealth(key, {
       maxRetryAfterMs: this.#maxPauseMs,
       ...(options.downAfter !== undefined ? { downAfter: options.downAfter } : {}),
     });
     this.#window = new ConcurrencyWindow(options.window);
+    this.#ramp = options.ramp === false ? undefined : new OpeningRamp(options.ramp);
   }
 
   /** Adds configured limits (several models on one endpoint: the smaller value wins per field). */
@@ -193,7 +189,10 @@ export class EndpointBudget implements Admission {
     if (this.#requests && rpmSource) snap.rpm = { value: this.#requests.perMinute, source: rpmSource };
     const tpmSource = this.#pace.tpmSource();
     if (this.#tokens && tpmSource) snap.tpm = { value: this.#tokens.perMinute, source: tpmSource };
-    if (this.#windowGoverns()) snap.concurrency = this.#window.allowed;
+    if (this.#windowGoverns()) {
+      snap.concurrency = this.#window.allowed;
+      if (this.#ramp && !this.#ramp.done) snap.ramp = Math.round(this.#ramp.perSecond);
+    }
     const pause = this.#pause(now);
     if (pause) snap.pause = pause;
     const down = this.#health.down;
@@ -219,6 +218,7 @@ export class EndpointBudget implements Admission {
           const head = this.#queue.peek();
           if (head === undefined) {
             this.#boundSince = undefined;
+            this.#ramp?.idle();
             this.#cancelTimer();
             break;
           }
@@ -238,9 +238,19 @@ export class EndpointBudget implements Admission {
 
   /** 0 when `lease` may start now; Infinity when it waits for a release rather than for time. */
   #waitMs(lease: Lease, now: number): number {
-    if (!this.#contacted && this.#inFlight >= 1) return Number.POSITIVE_INFINITY;
     let wait = this.#pausedUntil - now;
-    if (this.#windowGoverns() && this.#inFlight >= this.#window.allowed) return Number.POSITIVE_INFINITY;
+    if (!this.#gate.open && this.#inFlight >= 1) {
+      const gateWait = this.#gate.waitMs(now);
+      if (gateWait > 0) return Math.max(wait, gateWait);
+    }
+    if (this.#windowGoverns()) {
+      if (this.#inFlight >= this.#window.allowed) return Number.POSITIVE_INFINITY;
+      const ramp = this.#ramp;
+      if (ramp && !ramp.done && wait <= 0) {
+        const rampWait = ramp.waitMs(now);
+        if (rampWait > wait) wait = rampWait;
+      }
+    }
     if (this.#requests) {
       const requestWait = this.#requests.waitMs(1, now);
       if (requestWait > 0 && this.#pace.estimating) {
@@ -264,6 +274,8 @@ export class EndpointBudget implements Admission {
   #grant(lease: Lease, now: number): void {
     lease.state = ADMITTED;
     if (this.#admitted === 0) this.#firstAdmissionAt = now;
+    this.#gate.admitted(now, this.#inFlight);
+    if (this.#windowGoverns()) this.#ramp?.take(now);
     lease.ordinal = this.#admitted++;
     lease.tokenMark = this.#tokensAdmitted;
     lease.admittedAt = now;
@@ -306,7 +318,7 @@ export class EndpointBudget implements Admission {
     this.#inFlight--;
     const error = outcome.error;
     if (outcome.usage || (error instanceof ProviderError && error.reachedServer)) {
-      this.#contacted = true;
+      this.#gate.contacted();
       if (outcome.usage) this.#health.onAnswer();
     }
     if (error !== undefined && this.#health.onFailure(error)) {
@@ -411,7 +423,7 @@ export class EndpointBudget implements Admission {
         (measuredBefore === undefined || spaced.rpm >= PROBE_STEP_SHARE * measuredBefore);
       this.#cutOrdinal = this.#admitted;
       this.#boundSince = undefined;
-      if (!this.#pace.onNewWave(accepted, now, spaced?.rpm)) this.#window.onRateLimited();
+      if (!this.#pace.onNewWave(accepted, now, spaced?.rpm)) this.#window.onRateLimited(this.#inFlight + 1); // + the refused call, settled just now
     } else {
       this.#pace.onSameWave(accepted);
       const refined = this.#spacing.latest;

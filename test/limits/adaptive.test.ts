@@ -3,8 +3,15 @@ import { describe, expect, it } from "vitest";
 import { ConcurrencyWindow, RateMeter } from "../../src/limits/adaptive.js";
 
 describe("ConcurrencyWindow", () => {
-  it("starts at 32 and grows fourfold per round trip while it is the bottleneck", () => {
-    const window = new ConcurrencyWindow();
+  it("bounds nothing until a cut, which halves the calls in flight, not the bound", () => {
+    const window = new ConcurrencyWindow({ max: 10_000 });
+    expect(window.allowed).toBe(10_000);
+    window.onRateLimited(300);
+    expect(window.allowed).toBe(150);
+  });
+
+  it("with an initial bound, grows fourfold per round trip while it is the bottleneck", () => {
+    const window = new ConcurrencyWindow({ initial: 32 });
     expect(window.allowed).toBe(32);
     for (let i = 0; i < 32; i++) window.onSuccess(true);
     expect(window.allowed).toBe(128);

@@ -152,7 +152,7 @@ describe("EndpointBudget after a 429", () => {
   });
 
   it("with no limit known, neither estimates a rate nor cuts the window for scattered 429s", () => {
-    const h = harness();
+    const h = harness({ ramp: false });
     const ok = Array.from({ length: 29 }, (_, i) => `ok${i}`);
     for (const name of ok) h.ask(name, t());
     h.ask("a", t());
@@ -255,7 +255,7 @@ describe("EndpointBudget after a 429", () => {
 
 describe("EndpointBudget adaptive window", () => {
   it("starts low (here 8) in flight and grows while it is the bottleneck", () => {
-    const h = harness({ window: { initial: 8 } });
+    const h = harness({ window: { initial: 8 }, ramp: false });
     for (let i = 0; i < 20; i++) h.ask(`c${i}`, t());
     h.later(10, () => {
       for (let i = 0; i < 8; i++)

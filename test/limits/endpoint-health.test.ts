@@ -2,7 +2,7 @@
 // an answer in between resets the count, a host that does not exist or a refused key take it out
 // at once, and from then on every call — waiting or new — is refused without being admitted.
 // Until the first answer (firstContactAlone) one call goes at a time.
-import { VirtualTimeScheduler } from "rxjs";
+import { type SchedulerAction, type SchedulerLike, VirtualTimeScheduler } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { type BudgetOptions, EndpointBudget } from "../../src/limits/endpoint-budget.js";
 import { DOWN_AFTER, endpointHost, endpointParts } from "../../src/limits/endpoint-health.js";
@@ -37,7 +37,7 @@ const ok = { usage: { prompt_tokens: 1, completion_tokens: 1 } };
 
 describe("endpoint health", () => {
   it(`${DOWN_AFTER} connection failures in a row take the endpoint out; waiting and new calls are refused at once`, () => {
-    const h = harness();
+    const h = harness({ ramp: false });
     for (let i = 0; i < 8; i++) h.ask(`c${i}`);
     h.later(10, () => {
       for (let i = 0; i < DOWN_AFTER; i++) h.releases.get(`c${i}`)!({ error: refusedConnection() });
@@ -60,7 +60,7 @@ describe("endpoint health", () => {
   });
 
   it("an answer between connection failures resets the count", () => {
-    const h = harness();
+    const h = harness({ ramp: false });
     for (let i = 0; i < 9; i++) h.ask(`c${i}`);
     h.later(10, () => {
       for (let i = 0; i < 4; i++) h.releases.get(`c${i}`)!({ error: refusedConnection() });
@@ -105,18 +105,62 @@ describe("endpoint health", () => {
     );
   });
 
-  it("with firstContactAlone, one call at a time until the endpoint answers, then the window", () => {
-    const h = harness({ firstContactAlone: true });
+  it("with firstContactAlone, one call at a time until the endpoint answers, then the others", () => {
+    const h = harness({ firstContactAlone: true, ramp: false, firstContactGraceMs: 1_000_000 });
     for (let i = 0; i < 5; i++) h.ask(`c${i}`);
-    h.scheduler.flush();
-    expect(h.admitted).toEqual(["c0"]);
+    h.later(10, () => expect(h.admitted).toEqual(["c0"]));
     // A failure before any answer (refused) leaves it alone: the next goes, still alone.
-    h.later(0, () => h.releases.get("c0")!({ error: refusedConnection() }));
-    h.scheduler.flush();
-    expect(h.admitted).toEqual(["c0", "c1"]);
-    h.later(0, () => h.releases.get("c1")!(ok));
+    h.later(20, () => h.releases.get("c0")!({ error: refusedConnection() }));
+    h.later(30, () => expect(h.admitted).toEqual(["c0", "c1"]));
+    h.later(40, () => h.releases.get("c1")!(ok));
     h.scheduler.flush();
     expect(h.admitted).toEqual(["c0", "c1", "c2", "c3", "c4"]);
+  });
+
+  it("the lone first call holds the others for the grace period only: a reply need not be waited for", () => {
+    const h = harness({ firstContactAlone: true, ramp: false, firstContactGraceMs: 150 });
+    for (let i = 0; i < 5; i++) h.ask(`c${i}`);
+    h.later(149, () => expect(h.admitted).toEqual(["c0"]));
+    h.scheduler.flush();
+    expect(h.admitted).toEqual(["c0", "c1", "c2", "c3", "c4"]);
+    expect(h.scheduler.now()).toBe(150); // the gate opened at 150 ms, c0 still unanswered
+  });
+
+  it("a key refused within the grace period costs exactly one request", () => {
+    const h = harness({ firstContactAlone: true, firstContactGraceMs: 150 });
+    for (let i = 0; i < 50; i++) h.ask(`c${i}`);
+    h.later(140, () =>
+      h.releases.get("c0")!({ error: new ProviderError("auth", "HTTP 401: bad key", { status: 401 }) }),
+    );
+    h.scheduler.flush();
+    expect(h.admitted).toEqual(["c0"]);
+    expect(h.refused.size).toBe(49);
+  });
+
+  it("the gate stays shut while its checks run late (a busy event loop may hold an unread refusal)", () => {
+    // Every timer of this scheduler fires 40 ms late, as on a starved event loop.
+    const virtual = new VirtualTimeScheduler();
+    const late: SchedulerLike = {
+      now: () => virtual.now(),
+      schedule: (work, delay, state) =>
+        virtual.schedule(
+          work as (this: SchedulerAction<unknown>, state?: unknown) => void,
+          (delay ?? 0) + 40,
+          state,
+        ),
+    };
+    const budget = new EndpointBudget(KEY, { scheduler: late, firstContactAlone: true, ramp: false });
+    const admitted: number[] = [];
+    const releases: Release[] = [];
+    for (let i = 0; i < 5; i++)
+      budget.admit({ priority: 0, tokens: 0 }).subscribe((release) => {
+        admitted.push(virtual.now());
+        releases.push(release);
+      });
+    virtual.schedule(() => expect(admitted).toEqual([0]), 900);
+    virtual.schedule(() => releases[0]!(ok), 1000); // the first answer opens it
+    virtual.flush();
+    expect(admitted).toEqual([0, 1000, 1000, 1000, 1000]);
   });
 
   it("a pause for a Retry-After shows its reason and remaining time in the snapshot", () => {

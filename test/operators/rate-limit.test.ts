@@ -111,7 +111,8 @@ describe("admitted (virtual time)", () => {
   it("a 429 now and then among successes stalls nobody else on the endpoint; only its own retry waits", () => {
     const scheduler = newScheduler();
     scheduler.run(({ expectObservable }) => {
-      const budgets = new EndpointBudgets({ scheduler });
+      // The opening ramp off: this pins the scattered-429 rule, with every call admitted at once.
+      const budgets = new EndpointBudgets({ scheduler, ramp: false });
       const shed = new ProviderError("rate_limit", "429", { status: 429, retryAfterMs: 500 });
       // Two models on one endpoint: the first answers its first call with a 429.
       const shedding = echoModel(scheduler, 10, { provider: "busy", fail: [shed] });
@@ -140,7 +141,7 @@ describe("admitted (virtual time)", () => {
     const scheduler = newScheduler();
     scheduler.run(({ expectObservable }) => {
       const model = echoModel(scheduler);
-      const budget = budgetFor(scheduler, { window: { initial: 2 } });
+      const budget = budgetFor(scheduler, { window: { initial: 2 }, ramp: false });
       const calls = Array.from({ length: 6 }, (_, i) =>
         model.complete$(request(`c${i}`)).pipe(admitted(budget, ticket())),
       );
