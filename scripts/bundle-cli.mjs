@@ -1,0 +1,79 @@
+// The end of `npm run build`: bundles the CLI (dist/src/cli/main.js, compiled by tsc) into
+// dist/cli/, which bin/convosim starts when it is there and current.
+// Why: Node 20 loads an ES module graph file by file (resolve, read, compile each), and
+// `convosim generate` loads about 400 of them (convosim's own, zod's, openai's) plus rxjs's
+// and undici's CommonJS builds: most of its start-up went there (BENCHMARKS.md, startup).
+// A few large chunks load several times faster. Dynamic imports stay separate chunks, so what
+// a command does not use is still not loaded (test/cli/startup-imports.test.ts).
+// Inlined: the pure-JavaScript packages the commands load. Left to node_modules: everything
+// else (node-llama-cpp's native addon, the Anthropic SDK, BullMQ, the exporters' packages), as
+// they are loaded only by the commands and models that use them.
+// The library (import "convosim", dist/src/index.js) is not bundled: it is tsc's output.
+import { rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist/cli");
+const INLINED = new Set(["commander", "openai", "rxjs", "undici", "yaml", "zod"]);
+
+let rolldown;
+try {
+  rolldown = await import("rolldown");
+} catch {
+  // Without the bundler (an install without devDependencies) the CLI runs tsc's output.
+  process.stderr.write("bundle-cli: rolldown is not installed; bin/convosim will run dist/src\n");
+  rmSync(out, { recursive: true, force: true });
+  process.exit(0);
+}
+
+/** The package a bare specifier names: "@scope/name/x" → "@scope/name", "rxjs/operators" → "rxjs". */
+function packageOf(specifier) {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/**
+ * convosim's modules find files by their own location (data/, prompts/, the package root: they
+ * walk up from import.meta.url). In a chunk that URL is the chunk's: this points it back at the
+ * module tsc wrote, relative to the chunk so the package can move (every chunk is in dist/cli/).
+ */
+const ownLocation = {
+  name: "convosim-own-location",
+  transform(code, id) {
+    if (!id.startsWith(join(root, "dist/src") + sep) || !code.includes("import.meta.url")) return null;
+    const fromChunk = relative(out, id).split(sep).join("/");
+    return code.replaceAll("import.meta.url", `new URL(${JSON.stringify(fromChunk)}, import.meta.url).href`);
+  },
+};
+
+rmSync(out, { recursive: true, force: true });
+const { output } = await rolldown.build({
+  input: { main: join(root, "dist/src/cli/main.js") },
+  platform: "node",
+  external: (id) => {
+    if (id.startsWith("node:")) return true;
+    if (id.startsWith(".") || id.startsWith("/") || id.startsWith("\0")) return false;
+    return !INLINED.has(packageOf(id));
+  },
+  plugins: [ownLocation],
+  logLevel: "warn",
+  output: { dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "[name]-[hash].js" },
+});
+
+// Which modules each chunk holds, relative to the package (dist/src/…, node_modules/…): what a
+// command loads is read from it (test/cli/startup-imports.test.ts), since chunks merge modules.
+const chunks = Object.fromEntries(
+  output
+    .filter((file) => file.type === "chunk")
+    .map((chunk) => [chunk.fileName, chunk.moduleIds.filter((id) => !id.startsWith("\0")).map(packagePath)]),
+);
+writeFileSync(join(out, "chunks.json"), `${JSON.stringify(chunks, null, 1)}\n`);
+
+/** A module's path from the package root; node_modules may be a link elsewhere (worktrees). */
+function packagePath(id) {
+  const inPackages = /[\\/]node_modules[\\/](.*)$/.exec(id);
+  return inPackages
+    ? `node_modules/${inPackages[1].split(sep).join("/")}`
+    : relative(root, id).split(sep).join("/");
+}
