@@ -9,13 +9,23 @@
 // else (node-llama-cpp's native addon, the Anthropic SDK, BullMQ, the exporters' packages), as
 // they are loaded only by the commands and models that use them.
 // The library (import "convosim", dist/src/index.js) is not bundled: it is tsc's output.
-import { rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "dist/cli");
 const INLINED = new Set(["commander", "openai", "rxjs", "undici", "yaml", "zod"]);
+// Threads: a module that starts one finds the thread's entry beside itself (new URL("./….js",
+// import.meta.url)). The entry is bundled too, as dist/cli/<its name>, and the starting module
+// keeps its chunk's URL, so it finds the bundled entry beside that chunk — a thread that loaded
+// tsc's ~300 modules before its first call would give back what the bundle saves. Listed only
+// when built (the model thread: src/providers/model-thread.ts).
+const THREADS = [
+  { starter: "dist/src/providers/model-thread.js", entry: "dist/src/providers/model-thread-worker.js" },
+]
+  .map(({ starter, entry }) => ({ starter: join(root, starter), entry: join(root, entry) }))
+  .filter(({ starter, entry }) => existsSync(starter) && existsSync(entry));
 
 let rolldown;
 try {
@@ -42,6 +52,7 @@ const ownLocation = {
   name: "convosim-own-location",
   transform(code, id) {
     if (!id.startsWith(join(root, "dist/src") + sep) || !code.includes("import.meta.url")) return null;
+    if (THREADS.some(({ starter }) => starter === id)) return null;
     const fromChunk = relative(out, id).split(sep).join("/");
     return code.replaceAll("import.meta.url", `new URL(${JSON.stringify(fromChunk)}, import.meta.url).href`);
   },
@@ -49,7 +60,10 @@ const ownLocation = {
 
 rmSync(out, { recursive: true, force: true });
 const { output } = await rolldown.build({
-  input: { main: join(root, "dist/src/cli/main.js") },
+  input: {
+    main: join(root, "dist/src/cli/main.js"),
+    ...Object.fromEntries(THREADS.map(({ entry }) => [basename(entry, ".js"), entry])),
+  },
   platform: "node",
   external: (id) => {
     if (id.startsWith("node:")) return true;
