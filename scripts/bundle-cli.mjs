@@ -58,6 +58,38 @@ const ownLocation = {
   },
 };
 
+/**
+ * undici as the lean transport (src/providers/transport.ts) uses it: Agent, EnvHttpProxyAgent and,
+ * for rare request shapes, fetch. undici's index.js loads all of undici (fetch, the mocks, the
+ * caches, WebSocket…: over half its start-up) to export these; here the two agents load with the
+ * request API that index.js puts on every dispatcher (the one side effect it has that they need),
+ * and the rest, fetch included, only on the first fetch. undici is pinned (package.json), so these
+ * paths hold; the CLI tests run them (test/cli/bundle-transport.test.ts).
+ */
+const UNDICI_LEAN = "\0convosim-undici-lean";
+const undiciFile = (path) => JSON.stringify(join(root, "node_modules/undici", path));
+const leanUndici = {
+  name: "convosim-lean-undici",
+  resolveId(id, importer) {
+    return id === "undici" && importer?.endsWith(`${sep}providers${sep}transport.js`) ? UNDICI_LEAN : null;
+  },
+  load(id) {
+    if (id !== UNDICI_LEAN) return null;
+    return [
+      `import Dispatcher from ${undiciFile("lib/dispatcher/dispatcher.js")};`,
+      `import api from ${undiciFile("lib/api/index.js")};`,
+      `import Agent from ${undiciFile("lib/dispatcher/agent.js")};`,
+      `import EnvHttpProxyAgent from ${undiciFile("lib/dispatcher/env-http-proxy-agent.js")};`,
+      "Object.assign(Dispatcher.prototype, api);",
+      "export { Agent, EnvHttpProxyAgent };",
+      "export async function fetch(input, init) {",
+      `  const undici = await import(${undiciFile("index.js")});`,
+      "  return undici.fetch(input, init);",
+      "}",
+    ].join("\n");
+  },
+};
+
 rmSync(out, { recursive: true, force: true });
 const { output } = await rolldown.build({
   input: {
@@ -70,7 +102,7 @@ const { output } = await rolldown.build({
     if (id.startsWith(".") || id.startsWith("/") || id.startsWith("\0")) return false;
     return !INLINED.has(packageOf(id));
   },
-  plugins: [ownLocation],
+  plugins: [ownLocation, leanUndici],
   logLevel: "warn",
   output: { dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "[name]-[hash].js" },
 });

@@ -162,6 +162,16 @@ describe.each(MODES)("start-up loads only what the command uses ($name)", (mode)
         !["report/defaults.js", "exports/format-names.js"].includes(path),
     );
     expect(unusedSources).toEqual([]);
+    // The bundle's undici is the lean transport's part of it (scripts/bundle-cli.mjs, leanUndici):
+    // no fetch, mocks, caches or WebSocket until a request needs them. (tsc's output loads undici's
+    // index.js, whose require()s the hook does not see.)
+    if (mode.name === "bundle") {
+      const undici = urls.filter((url) => url.includes("/node_modules/undici/"));
+      expect(undici.some((url) => url.endsWith("/lib/dispatcher/agent.js"))).toBe(true);
+      const rest =
+        /\/undici\/(index\.js|lib\/(mock|cache|interceptor)\/|lib\/web\/(fetch\/index\.js|websocket|eventsource|cache|cookies)\/?)/;
+      expect(undici.filter((url) => rest.test(url))).toEqual([]);
+    }
     expect(sourcesOf(urls)).not.toContain("providers/anthropic.js");
     expect(sourcesOf(urls)).not.toContain("providers/local/index.js");
   });
