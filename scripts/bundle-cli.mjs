@@ -9,7 +9,7 @@
 // else (node-llama-cpp's native addon, the Anthropic SDK, BullMQ, the exporters' packages), as
 // they are loaded only by the commands and models that use them.
 // The library (import "convosim", dist/src/index.js) is not bundled: it is tsc's output.
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -123,3 +123,16 @@ function packagePath(id) {
     ? `node_modules/${inPackages[1].split(sep).join("/")}`
     : relative(root, id).split(sep).join("/");
 }
+
+// The inlined packages' licences travel with their code (npm ships dist/cli without their folders).
+const licences = [...INLINED].sort().map((name) => {
+  const folder = join(root, "node_modules", name);
+  const file = readdirSync(folder).find((entry) => /^licen[cs]e/i.test(entry));
+  if (!file) throw new Error(`bundle-cli: no licence file in node_modules/${name}`);
+  const { version } = JSON.parse(readFileSync(join(folder, "package.json"), "utf8"));
+  return `${name}@${version}\n\n${readFileSync(join(folder, file), "utf8").trim()}\n`;
+});
+writeFileSync(
+  join(out, "THIRD-PARTY-LICENSES.txt"),
+  `Packages bundled into dist/cli by scripts/bundle-cli.mjs, and their licences.\n\n${licences.join("\n---\n\n")}`,
+);

@@ -42,6 +42,7 @@ describe("npm pack", () => {
       "dist/src/cli/main.js",
       "dist/cli/main.js", // the bundle bin/convosim starts (scripts/bundle-cli.mjs)
       "dist/cli/chunks.json",
+      "dist/cli/THIRD-PARTY-LICENSES.txt", // the licences of the packages inlined into the bundle
       "dist/src/index.js",
       "dist/src/index.d.ts",
       "scripts/fetch-model.mjs",
