@@ -24,11 +24,14 @@ interface Spawned {
 }
 
 /** Spawns `file args` (the CLI by its shebang, as a user runs it) and resolves on exit. */
-function timedSpawn(file: string, args: readonly string[]): Promise<Spawned> {
+function timedSpawn(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const spawnedAt = Date.now();
     const t0 = performance.now();
-    const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(file, args, {
+      stdio: ["ignore", "ignore", "pipe"],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -54,7 +57,9 @@ export const startup: Scenario = async () => {
       `${ROUNDS} rounds, each running in turn \`node -e 0\` (the bound), \`convosim --version\`, ` +
       "`convosim --help`, and `convosim generate` (one persona, both models on a loopback stand-in, " +
       "response cache off, output folder) timed from spawn to the stand-in's receipt of the first " +
-      "request; medians. The CLI is started by its shebang, as a user runs it.",
+      "request; medians. The CLI is started by its shebang, as a user runs it: that runs the bundle " +
+      "(dist/cli, scripts/bundle-cli.mjs); each round also times generate on tsc's modules " +
+      "(CONVOSIM_UNBUNDLED=1), for what the bundle buys.",
   };
   const loadBefore = loadavg()[0] ?? 0;
   const server = await startStandInServer({ latency: 0, logLimit: 1000 });
@@ -64,6 +69,7 @@ export const startup: Scenario = async () => {
   const help: number[] = [];
   const firstCall: number[] = [];
   const generateExit: number[] = [];
+  const unbundledFirstCall: number[] = [];
   try {
     await writeFile(join(work, "config.yaml"), cliConfig(server.url, 1));
     await writeFile(join(work, "personas.jsonl"), cliPersonas(1));
@@ -82,6 +88,16 @@ export const startup: Scenario = async () => {
       if (!first) throw new Error("generate exited without calling the stand-in");
       firstCall.push(first.at - run.spawnedAt);
       generateExit.push(run.exitMs);
+      server.reset();
+      const unbundled = await mustSucceed(
+        timedSpawn(cli, [...args, "--out", `${out}-unbundled`, "--no-cache", "--quiet"], {
+          CONVOSIM_UNBUNDLED: "1",
+        }),
+        "generate (CONVOSIM_UNBUNDLED=1)",
+      );
+      const firstUnbundled = server.stats.log[0];
+      if (!firstUnbundled) throw new Error("generate (unbundled) exited without calling the stand-in");
+      unbundledFirstCall.push(firstUnbundled.at - unbundled.spawnedAt);
     }
   } finally {
     await server.close();
@@ -93,6 +109,7 @@ export const startup: Scenario = async () => {
     help: median(help),
     firstCall: median(firstCall),
     generateExit: median(generateExit),
+    unbundledFirstCall: median(unbundledFirstCall),
   };
   return {
     ...base,
@@ -117,6 +134,9 @@ export const startup: Scenario = async () => {
       `--help: ${seconds(m.help)} s; \`node -e 0\`: ${seconds(m.bare)} s; --version is ` +
         `${(m.version / m.bare).toFixed(2)}× a bare node start, generate's first request ${(m.firstCall / m.bare).toFixed(2)}×.`,
       `generate (one three-turn conversation, replies in 0 s) exits after ${seconds(m.generateExit)} s.`,
+      `generate on tsc's modules (CONVOSIM_UNBUNDLED=1) reaches its first request after ` +
+        `${seconds(m.unbundledFirstCall)} s (${(m.unbundledFirstCall / m.bare).toFixed(2)}× a bare node start): ` +
+        `the bundle saves ${Math.round(100 * (1 - m.firstCall / m.unbundledFirstCall))} % of that time.`,
       `Absolute times move with the machine's load (it is shared; 1-minute load average ${loadBefore.toFixed(1)} ` +
         `before and ${(loadavg()[0] ?? 0).toFixed(1)} after, on ${cpus().length} cores); the ratios to \`node -e 0\` hold better.`,
     ],
@@ -127,6 +147,7 @@ export const startup: Scenario = async () => {
       version_ms: version.map((v) => round(v, 1)),
       help_ms: help.map((v) => round(v, 1)),
       first_call_ms: firstCall,
+      unbundled_first_call_ms: unbundledFirstCall,
       generate_exit_ms: generateExit.map((v) => round(v, 1)),
     },
   };

@@ -40,6 +40,9 @@ describe("npm pack", () => {
       "package.json",
       "bin/convosim",
       "dist/src/cli/main.js",
+      "dist/cli/main.js", // the bundle bin/convosim starts (scripts/bundle-cli.mjs)
+      "dist/cli/chunks.json",
+      "dist/cli/THIRD-PARTY-LICENSES.txt", // the licences of the packages inlined into the bundle
       "dist/src/index.js",
       "dist/src/index.d.ts",
       "scripts/fetch-model.mjs",

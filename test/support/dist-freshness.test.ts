@@ -50,6 +50,13 @@ describe("dist/ freshness (what the CLI tests run)", () => {
     expect(staleness(root)).toBe("dist/ is missing");
   });
 
+  it("calls dist/ stale when the CLI bundler's script changed since", () => {
+    mkdirSync(join(root, "scripts"));
+    writeFileSync(join(root, "scripts/bundle-cli.mjs"), "\n");
+    at("scripts/bundle-cli.mjs", 3_000);
+    expect(staleness(root)).toBe("dist/ is older than scripts/bundle-cli.mjs (by 1000.0 s)");
+  });
+
   it("rebuilds a stale dist/ once: a second run finds it fresh", () => {
     writeFileSync(join(root, "src/cli/new-file.ts"), "export {};\n"); // mtime: now, past dist/
     expect(rebuildIfStale(root)).toMatch(

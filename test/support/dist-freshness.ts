@@ -14,7 +14,8 @@ export const ROOT = join(import.meta.dirname, "../..");
 export const DIST_ENTRY = join(ROOT, "dist/src/cli/main.js");
 /** What `npm run build` compiles (tsconfig.build.json: src and bench), and the configs that steer it. */
 const COMPILED_DIRS = ["src", "bench"];
-const CONFIGS = ["tsconfig.json", "tsconfig.build.json"];
+// The bundler's script too: bin/convosim runs its output (a bundle older than dist/src is skipped).
+const CONFIGS = ["tsconfig.json", "tsconfig.build.json", "scripts/bundle-cli.mjs"];
 
 /** Newest mtime (ms) of the compiled sources, and which file it is. */
 export function newestSource(root = ROOT): { path: string; mtimeMs: number } {
