@@ -47,23 +47,77 @@ function workerEntry(): URL {
   return new URL("./model-thread-worker.js", here);
 }
 
+/** What the thread is started with, from the process's own Node options. */
+export interface ThreadStart {
+  execArgv: string[];
+  resourceLimits?: { maxYoungGenerationSizeMb: number };
+}
+
 /**
  * The process's Node options for the thread, less those a worker refuses: an inline script's
- * (`node --input-type=module -e …` would otherwise fail the thread at start). Profiling and
- * memory flags carry over.
+ * (`node --input-type=module -e …`) and V8 heap sizing. bin/convosim's --max-semi-space-size (the
+ * young generation the SDK's short-lived objects churn through, src/run/heap.ts) becomes the
+ * thread's own young-generation limit: V8 sizes it at three semi-spaces. Profiling flags carry over.
  */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
-  const kept: string[] = [];
+export function threadStart(argv: readonly string[] = process.execArgv): ThreadStart {
+  const execArgv: string[] = [];
+  let semiSpaceMb: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    const semi = /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(arg);
+    if (semi) {
+      semiSpaceMb = Number(semi[1]);
+      continue;
+    }
     if (arg.startsWith("--input-type=") || arg.startsWith("--eval=") || arg.startsWith("--print=")) continue;
     if (["--input-type", "-e", "--eval", "-p", "--print"].includes(arg)) {
       i++; // and its value
       continue;
     }
-    kept.push(arg);
+    execArgv.push(arg);
   }
-  return kept;
+  return {
+    execArgv,
+    ...(semiSpaceMb !== undefined ? { resourceLimits: { maxYoungGenerationSizeMb: 3 * semiSpaceMb } } : {}),
+  };
+}
+
+/** Flags a worker refused, from Node's ERR_WORKER_INVALID_EXEC_ARGV message. */
+function refusedFlags(error: unknown): string[] | undefined {
+  if (
+    !(error instanceof Error) ||
+    (error as Error & { code?: unknown }).code !== "ERR_WORKER_INVALID_EXEC_ARGV"
+  ) {
+    return undefined;
+  }
+  const listed = /flags: (.*)$/.exec(error.message)?.[1];
+  return listed ? listed.split(", ") : [];
+}
+
+function startWorker(): Worker {
+  const start = threadStart();
+  const make = (execArgv: string[]) =>
+    new Worker(workerEntry(), {
+      env: SHARE_ENV,
+      execArgv,
+      ...(start.resourceLimits ? { resourceLimits: start.resourceLimits } : {}),
+    });
+  try {
+    try {
+      return make(start.execArgv);
+    } catch (error) {
+      // Some other option a worker does not take: start without it rather than not at all.
+      const refused = refusedFlags(error);
+      if (refused === undefined) throw error;
+      return make(start.execArgv.filter((arg) => !refused.includes(arg)));
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ProviderError(
+      "unknown",
+      `could not start the model thread: ${why} (set CONVOSIM_MODEL_THREAD=0 to make model calls in-process)`,
+    );
+  }
 }
 
 interface SignalWatch {
@@ -141,7 +195,7 @@ class ModelThread {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(workerEntry(), { env: SHARE_ENV, execArgv: workerExecArgv() });
+    const worker = startWorker();
     worker.unref();
     worker.on("message", (outcomes: FromThread[]) => this.#receive(outcomes));
     worker.on("error", (error) => {

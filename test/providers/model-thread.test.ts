@@ -11,6 +11,7 @@ import {
   modelThreadEnabled,
   ThreadedChatModel,
   terminateModelThread,
+  threadStart,
 } from "../../src/providers/model-thread.js";
 import { createChatModel } from "../../src/providers/registry.js";
 import type { ChatModel, ChatRequest } from "../../src/providers/types.js";
@@ -292,6 +293,16 @@ describe("model thread: its life", () => {
     expect(() => modelThreadEnabled({ CONVOSIM_MODEL_THREAD: "maybe" })).toThrow(
       /CONVOSIM_MODEL_THREAD must be/,
     );
+  });
+
+  it("starts with the process's Node options a worker accepts: bin/convosim's semi-space becomes the thread's young generation", () => {
+    expect(threadStart(["--max-semi-space-size=64", "--cpu-prof", "--cpu-prof-dir=/tmp/p"])).toEqual({
+      execArgv: ["--cpu-prof", "--cpu-prof-dir=/tmp/p"],
+      resourceLimits: { maxYoungGenerationSizeMb: 192 },
+    });
+    expect(threadStart(["--input-type", "module", "-e", "code", "--enable-source-maps"])).toEqual({
+      execArgv: ["--enable-source-maps"],
+    });
   });
 
   it("models given their own env, fetch or transport: sdk stay in-process", async () => {
