@@ -65,7 +65,8 @@ async function call(
   }
 }
 
-port.on("message", (messages: ToThread[]) => {
+port.on("message", (text: string) => {
+  const messages = JSON.parse(text) as ToThread[];
   for (const message of messages) {
     if (message.type === "define") {
       const created = createChatModel(message.config, { modelThread: false });

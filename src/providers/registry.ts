@@ -104,8 +104,8 @@ export async function createChatModel(
     (options.env === undefined || options.env === process.env) &&
     (options.modelThread ?? (await import("./model-thread.js")).modelThreadEnabled())
   ) {
-    const { ThreadedChatModel } = await import("./model-thread.js");
-    return new ThreadedChatModel(config, endpointKey);
+    const { ThreadedChatModel, jsonSafe } = await import("./model-thread.js");
+    if (jsonSafe(config)) return new ThreadedChatModel(config, endpointKey);
   }
   const key =
     options.fetch === undefined

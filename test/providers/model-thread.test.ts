@@ -156,7 +156,7 @@ async function sameFailure(model: string, extra: Partial<ModelConfig> = {}) {
 
 describe("model thread: the same answers as in-process", () => {
   it("success: text, usage with cached tokens, finish reason and rate-limit headers", async () => {
-    const [inProcess, threaded] = await both("ok");
+    const [inProcess, threaded] = await both("ok", { extra_body: { top_p: 0.5 } });
     const expected = await inProcess.complete(ASK);
     const sentInProcess = lastBody;
     const actual = await threaded.complete(ASK);
@@ -165,7 +165,7 @@ describe("model thread: the same answers as in-process", () => {
     expect(actual.usage).toEqual({ prompt_tokens: 12, completion_tokens: 3, cached_tokens: 4 });
     // The request the thread sent is the in-process one: temperature, limit, seed.
     expect(lastBody).toEqual(sentInProcess);
-    expect(lastBody).toMatchObject({ temperature: 0.3, max_tokens: 40, seed: 7 });
+    expect(lastBody).toMatchObject({ temperature: 0.3, max_tokens: 40, seed: 7, top_p: 0.5 });
     expect(threaded.endpointKey).toBe(inProcess.endpointKey);
   });
 
@@ -316,6 +316,9 @@ describe("model thread: its life", () => {
     expect(await createChatModel(config("ok"), { fetch, modelThread: true })).not.toBeInstanceOf(
       ThreadedChatModel,
     );
+    // A config JSON cannot carry to the thread (a BigInt in extra_body) stays in-process too.
+    const bigint = config("ok", { extra_body: { n: 10n } });
+    expect(await createChatModel(bigint, { modelThread: true })).not.toBeInstanceOf(ThreadedChatModel);
   });
 });
 
