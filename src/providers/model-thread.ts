@@ -8,7 +8,7 @@
 // posts the request and resolves with the thread's ChatResult, or rejects with the same
 // ProviderError as in-process (model-thread-protocol.ts rebuilds it). Caller aborts are settled
 // here at once, with the same reason as in-process, and forwarded so the call stops in the thread.
-// One thread per process, started at the first call; it keeps the process alive only while calls
+// One thread per process, started with the first such model; it keeps the process alive only while calls
 // are in flight (as their sockets would). If it dies, its calls fail with a transient
 // `connection` error (retried like a dropped connection) and the next call starts a new thread.
 //
@@ -154,6 +154,15 @@ class ModelThread {
   define(config: ModelConfig): number {
     const id = ++this.#nextModel;
     this.#configs.set(id, config);
+    // Started now rather than at the first call: loading the SDK there overlaps with the rest of
+    // the run's start-up here. A thread that cannot start is reported by each call instead.
+    try {
+      this.#start();
+      this.#defined.add(id);
+      this.#post({ type: "define", model: id, config });
+    } catch {
+      // complete() tries again and rejects with the reason
+    }
     return id;
   }
 
