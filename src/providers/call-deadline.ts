@@ -66,7 +66,8 @@ function watch(signal: AbortSignal, onAbort: () => void): Set<() => void> {
   return calls;
 }
 
-function abortError(): Error {
+/** The error a caller abort without a reason rejects with. */
+export function abortError(): Error {
   const error = new Error("the model call was aborted");
   error.name = "AbortError";
   return error;

@@ -17,6 +17,12 @@ export interface CreateChatModelOptions extends ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** A fetch implementation for the HTTP SDKs (a lean transport, a test double). */
   fetch?: typeof fetch;
+  /**
+   * Whether an OpenAI-compatible model on the lean transport runs its calls on the model thread
+   * (model-thread.ts). Default: CONVOSIM_MODEL_THREAD, else on with two cores or more. Models
+   * given their own `env` or `fetch`, `transport: sdk` and --verbose's call log stay in-process.
+   */
+  modelThread?: boolean;
 }
 
 /**
@@ -87,6 +93,20 @@ export async function createChatModel(
     (config.transport === "undici" || (config.transport === undefined && protocol === "openai"));
   // --verbose: clients made while the call log is on log every request (call-log.ts).
   const log = callLogger();
+  // Models on one endpoint and key share one rate-limit budget; the key itself is never in it.
+  const endpointKey = httpEndpointKey(config.provider, resolved.baseUrl, resolved.apiKeyEnv);
+  // The thread reads the key from the process's own environment, so a caller's `env` keeps the
+  // model in-process; so does the call log (its lines go to this thread's logger).
+  if (
+    lean &&
+    protocol === "openai" &&
+    log === undefined &&
+    (options.env === undefined || options.env === process.env) &&
+    (options.modelThread ?? (await import("./model-thread.js")).modelThreadEnabled())
+  ) {
+    const { ThreadedChatModel, jsonSafe } = await import("./model-thread.js");
+    if (jsonSafe(config)) return new ThreadedChatModel(config, endpointKey);
+  }
   const key =
     options.fetch === undefined
       ? clientKey(
@@ -100,8 +120,6 @@ export async function createChatModel(
   const chosenFetch = lean ? (await import("./transport.js")).sharedLeanTransport().fetch : options.fetch;
   const fetchImpl = log ? loggingFetch(chosenFetch ?? globalThis.fetch, log) : chosenFetch;
   const transport = fetchImpl ? { fetch: fetchImpl } : {};
-  // Models on one endpoint and key share one rate-limit budget; the key itself is never in it.
-  const endpointKey = httpEndpointKey(config.provider, resolved.baseUrl, resolved.apiKeyEnv);
   if (protocol === "anthropic") {
     const { AnthropicChatModel, createAnthropicClient } = await import("./anthropic.js");
     const client = shared(key, () => createAnthropicClient(config, apiKey, transport));
