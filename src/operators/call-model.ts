@@ -1,9 +1,8 @@
 // One model call as an observable, with the only per-call retry policy in convosim:
 // transient failures (429, 5xx, timeouts, dropped connections, malformed bodies) are
 // retried with capped exponential backoff and jitter, never sooner than Retry-After.
-import { Observable, type SchedulerLike, throwError, timer } from "rxjs";
-import { retry, tap } from "rxjs/operators";
-import { cachedCall, type ModelIdentity, type ResponseCache } from "../cache/index.js";
+import { type Observable, type SchedulerLike, timer } from "rxjs";
+import type { ModelIdentity, ResponseCache } from "../cache/index.js";
 import type { PriceTable } from "../conversation/pricing.js";
 import { randomStream } from "../conversation/random.js";
 import { DEFAULT_MAX_RETRY_AFTER_MS } from "../limits/endpoint-budget.js";
@@ -12,7 +11,7 @@ import type { Admission, CallTicket } from "../limits/types.js";
 import { isEmptyReply, isTransient, ProviderError } from "../providers/errors.js";
 import type { ChatModel, ChatRequest, ChatResult } from "../providers/types.js";
 import type { UsageRecord } from "../schema/interaction.js";
-import { admitted } from "./rate-limit.js";
+import { callAttempts } from "./call-attempts.js";
 import { StopRequested, stoppableAdmission, stoppableWait } from "./stop.js";
 
 export interface CallRetryPolicy {
@@ -94,35 +93,17 @@ export interface CallOptions {
 }
 
 /**
- * One attempt. `signal` (the run's abort signal) cancels the request in flight; a plain
+ * A model call with its cache, retries, stop check and admission (call-attempts.ts runs them as
+ * one observable). `signal` (the run's abort signal) cancels the request in flight; a plain
  * unsubscribe only drops its result. One signal per run rather than an AbortController per
  * call: creating and firing those was a measurable share of convosim's CPU per call.
+ *
+ * The layers, outermost first: the response cache (a hit makes no call); the retry (transient
+ * failures, capped exponential backoff with jitter, never sooner than Retry-After, at most
+ * `retry.count` times); the stop check (after the stop no attempt starts); the endpoint's
+ * admission (every attempt, retries included, waits for it and reports back); the attempt, whose
+ * failures that reached the server are told to onFailedCall.
  */
-function attemptOnce(
-  model: ChatModel,
-  request: ChatRequest,
-  signal: AbortSignal | undefined,
-  stopSignal?: AbortSignal,
-): Observable<ChatResult> {
-  if (model.complete$) return model.complete$(request);
-  // The stop ends a wait inside the provider (the local model's queue) like the waits here.
-  const sent = {
-    ...request,
-    ...(signal ? { signal } : {}),
-    ...(stopSignal ? { waitSignal: stopSignal } : {}),
-  };
-  return new Observable<ChatResult>((subscriber) => {
-    model.complete(sent).then(
-      (result) => {
-        subscriber.next(result);
-        subscriber.complete();
-      },
-      (error: unknown) =>
-        subscriber.error(stopSignal?.aborted && error === stopSignal.reason ? new StopRequested() : error),
-    );
-  });
-}
-
 export function callModel(
   model: ChatModel,
   request: ChatRequest,
@@ -134,57 +115,41 @@ export function callModel(
     jitter ??= randomStream(options.jitterSeed, "call_retry_jitter");
     return jitter();
   };
-  const { onFailedCall } = options;
   const ceilingMs = options.retry.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-  const attempt$ = attemptOnce(model, request, options.signal, options.stopSignal);
-  const once = onFailedCall
-    ? attempt$.pipe(
-        tap({
-          error: (error: unknown) => {
-            if (error instanceof ProviderError && error.reachedServer) onFailedCall(error);
-          },
-        }),
-      )
-    : attempt$;
-  // Inside the retry: every attempt, retries included, waits for the endpoint's admission.
-  const { stopSignal } = options;
+  const { stopSignal, signal, cache } = options;
+  // The stop ends a wait inside the provider (the local model's queue) like the waits here.
+  const sent =
+    signal || stopSignal
+      ? { ...request, ...(signal ? { signal } : {}), ...(stopSignal ? { waitSignal: stopSignal } : {}) }
+      : request;
   const admission =
     options.admission && stopSignal ? stoppableAdmission(options.admission, stopSignal) : options.admission;
-  const admittedOnce = admission
-    ? once.pipe(admitted(admission, options.ticket ?? callTicket(request, 0)))
-    : once;
-  // After the stop, an attempt (first or retry) never starts: no request is sent.
-  const attempt = stopSignal
-    ? new Observable<ChatResult>((subscriber) =>
-        stopSignal.aborted ? subscriber.error(new StopRequested()) : admittedOnce.subscribe(subscriber),
-      )
-    : admittedOnce;
-  const live$ = attempt.pipe(
-    retry({
-      count: options.retry.count,
-      delay: (error: unknown, attempt: number) => {
-        if (error instanceof ProviderError && (error.retryAfterMs ?? 0) > ceilingMs) {
-          return throwError(() => overCeiling(error, ceilingMs));
-        }
-        const emptyNotRetried = options.retryEmptyReplies === false && isEmptyReply(error);
-        if (!isTransient(error) || emptyNotRetried) return throwError(() => error);
-        if (stopSignal?.aborted) return throwError(() => new StopRequested());
-        const delayMs = backoffDelayMs(error, attempt, options.retry, random);
-        options.onRetry?.(error, attempt, delayMs);
-        return stoppableWait(timer(delayMs, options.scheduler), stopSignal);
-      },
-    }),
-  );
-  const { cache } = options;
-  if (!cache) return live$;
-  return cachedCall(
-    cache.store,
-    cache.identity,
+  return callAttempts({
+    model,
     request,
-    live$,
-    cache.accept ? { accept: cache.accept } : {},
-  );
+    sent,
+    stopSignal,
+    admission,
+    ticket: admission ? (options.ticket ?? callTicket(request, 0)) : undefined,
+    onFailedCall: options.onFailedCall,
+    retries: options.retry.count,
+    afterFailure: (error, attempt) => {
+      if (error instanceof ProviderError && (error.retryAfterMs ?? 0) > ceilingMs)
+        return { fail: overCeiling(error, ceilingMs) };
+      const emptyNotRetried = options.retryEmptyReplies === false && isEmptyReply(error);
+      if (!isTransient(error) || emptyNotRetried) return { fail: error };
+      if (stopSignal?.aborted) return { fail: new StopRequested() };
+      const delayMs = backoffDelayMs(error, attempt, options.retry, random);
+      options.onRetry?.(error, attempt, delayMs);
+      return { wait: stoppableWait(timer(delayMs, options.scheduler), stopSignal) };
+    },
+    cache: cache
+      ? { store: cache.store, identity: cache.identity, accept: cache.accept ?? acceptAll }
+      : undefined,
+  });
 }
+
+const acceptAll = () => true;
 
 /** The cache part of CallOptions for a model, when a cache is on and knows the model. */
 export function cacheOption(
