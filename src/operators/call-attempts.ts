@@ -156,6 +156,15 @@ class CallRun {
       return;
     }
     const generation = ++this.#generation;
+    // A model that cannot send yet (its thread still loading the SDK): admission is asked once it
+    // can, or the endpoint's pacing and first-contact grace would run while nothing goes out.
+    const notReady = this.#plan.model.ready?.();
+    if (notReady) {
+      notReady.then(() => {
+        if (generation === this.#generation && !this.#closed) this.#attempt();
+      });
+      return;
+    }
     if (!admission) {
       this.#send(generation);
       return;

@@ -24,7 +24,11 @@ export type ToThread =
   /** The caller's signal fired: every call under it is aborted in the thread. */
   | { type: "abort"; signal: number };
 
-export type FromThread = { id: number; result: ChatResult } | { id: number; error: WireError };
+export type FromThread =
+  | { id: number; result: ChatResult }
+  | { id: number; error: WireError }
+  /** The model is built (or failed to be: each call then reports why): calls can go out. */
+  | { ready: number };
 
 export type WireError =
   | {

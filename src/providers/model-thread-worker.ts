@@ -70,7 +70,11 @@ port.on("message", (text: string) => {
   for (const message of messages) {
     if (message.type === "define") {
       const created = createChatModel(message.config, { modelThread: false });
-      created.catch(() => {}); // reported by each call that uses it
+      // Built or not, calls may now be sent: a failure is reported by each call that uses it.
+      created.then(
+        () => send({ ready: message.model }),
+        () => send({ ready: message.model }),
+      );
       models.set(message.model, created);
     } else if (message.type === "call") {
       const abortSignal = signalFor(message.signal);

@@ -144,6 +144,8 @@ class ModelThread {
   readonly #defined = new Set<number>();
   readonly #configs = new Map<number, ModelConfig>();
   readonly #pending = new Map<number, PendingCall>();
+  /** Models defined but not yet built in the thread, and what resolves their waiters. */
+  readonly #building = new Map<number, { promise: Promise<void>; resolve: () => void }>();
   // One abort listener per caller signal (a run has one for all its calls), not one per call.
   readonly #watches = new WeakMap<AbortSignal, SignalWatch>();
   #outbox: ToThread[] = [];
@@ -159,11 +161,26 @@ class ModelThread {
     try {
       this.#start();
       this.#defined.add(id);
+      let resolve = () => {};
+      const promise = new Promise<void>((done) => {
+        resolve = done;
+      });
+      this.#building.set(id, { promise, resolve });
       this.#post({ type: "define", model: id, config });
     } catch {
       // complete() tries again and rejects with the reason
     }
     return id;
+  }
+
+  /** Pending while the thread is still building the model (loading the SDK); undefined after. */
+  whenReady(model: number): Promise<void> | undefined {
+    return this.#building.get(model)?.promise;
+  }
+
+  #built(model: number): void {
+    this.#building.get(model)?.resolve();
+    this.#building.delete(model);
   }
 
   complete(model: number, label: string, request: ChatRequest): Promise<ChatResult> {
@@ -270,7 +287,8 @@ class ModelThread {
 
   #receive(outcomes: FromThread[]): void {
     for (const outcome of outcomes) {
-      if ("result" in outcome) this.#settle(outcome.id, outcome.result, undefined);
+      if ("ready" in outcome) this.#built(outcome.ready);
+      else if ("result" in outcome) this.#settle(outcome.id, outcome.result, undefined);
       else this.#settle(outcome.id, undefined, fromWire(outcome.error));
     }
     this.#idleCheck();
@@ -293,6 +311,7 @@ class ModelThread {
     if (this.#worker !== worker) return;
     this.#worker = undefined;
     this.#defined.clear();
+    for (const model of [...this.#building.keys()]) this.#built(model); // its calls fail instead
     this.#outbox = [];
     const why = `the model thread stopped (exit code ${code}${this.#exitReason ? `: ${this.#exitReason}` : ""})`;
     const calls = [...this.#pending.values()];
@@ -345,5 +364,9 @@ export class ThreadedChatModel implements ChatModel {
 
   complete(request: ChatRequest): Promise<ChatResult> {
     return modelThread().complete(this.#id, this.#label, request);
+  }
+
+  ready(): Promise<void> | undefined {
+    return modelThread().whenReady(this.#id);
   }
 }

@@ -66,6 +66,12 @@ export interface ChatModel {
    * model latency in virtual time; everything else goes through complete().
    */
   complete$?(request: ChatRequest): Observable<ChatResult>;
+  /**
+   * A promise while the model cannot send a request yet (the model thread still loading the SDK),
+   * undefined once it can. A call asks its endpoint for admission only after that, so the pacing
+   * and the first-contact grace count from when requests can actually go out.
+   */
+  ready?(): Promise<void> | undefined;
   /** Releases sockets, native memory, … */
   close?(): Promise<void>;
 }

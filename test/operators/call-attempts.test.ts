@@ -397,3 +397,64 @@ describe("callModel with a model answering by promise", () => {
     expect(store.get(responseKey(identity, other))).toBeUndefined();
   });
 });
+
+describe("callModel with a model that cannot send yet (ready() pending)", () => {
+  it("asks admission only once the model is ready, and never if unsubscribed before", async () => {
+    let markReady = () => {};
+    let pending: Promise<void> | undefined = new Promise<void>((resolve) => {
+      markReady = () => {
+        pending = undefined;
+        resolve();
+      };
+    });
+    let calls = 0;
+    const model: ChatModel = {
+      provider: "openai",
+      model: "m",
+      ready: () => pending,
+      complete: async () => {
+        calls++;
+        return {
+          text: "sent",
+          usage: { prompt_tokens: 1, completion_tokens: 1 },
+          finishReason: "stop",
+          provider: "openai",
+          model: "m",
+        };
+      },
+    };
+    const asked: number[] = [];
+    const admission: Admission = {
+      admit: (ticket) =>
+        new Observable((subscriber) => {
+          asked.push(ticket.priority);
+          subscriber.next(() => {});
+          subscriber.complete();
+        }),
+    };
+    const options = (priority: number): CallOptions => ({
+      retry: policy,
+      scheduler: new TestScheduler(() => undefined),
+      jitterSeed: 1,
+      admission,
+      ticket: { priority, tokens: 1 },
+    });
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve, reject) =>
+      callModel(model, request, options(1)).subscribe({
+        next: (r) => seen.push(r.text),
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    callModel(model, request, options(2)).subscribe().unsubscribe(); // gone before the model is ready
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(asked).toEqual([]);
+    expect(calls).toBe(0);
+    markReady();
+    await done;
+    expect(asked).toEqual([1]);
+    expect(seen).toEqual(["sent"]);
+    expect(calls).toBe(1);
+  });
+});

@@ -287,6 +287,15 @@ describe("model thread: its life", () => {
     expect(code).toBe(0);
   });
 
+  it("ready() is pending while the thread builds the model, then undefined (calls ask admission after it)", async () => {
+    const threaded = await createChatModel(config("ok"), { modelThread: true });
+    const pending = threaded.ready?.();
+    expect(pending).toBeInstanceOf(Promise);
+    await pending;
+    expect(threaded.ready?.()).toBeUndefined();
+    await expect(threaded.complete(ASK)).resolves.toMatchObject({ text: "hi there" });
+  });
+
   it("CONVOSIM_MODEL_THREAD switches it: 0 off, 1 on, anything else a config error naming the variable", () => {
     expect(modelThreadEnabled({ CONVOSIM_MODEL_THREAD: "0" })).toBe(false);
     expect(modelThreadEnabled({ CONVOSIM_MODEL_THREAD: "1" })).toBe(true);
