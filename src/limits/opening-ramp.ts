@@ -8,7 +8,7 @@
 // in flight, and each step let a whole burst go at once — a server's bucket of 50 met bursts of 32
 // and then ~70 calls before any 429 came back, 60–70 refusals in the first half second. A rate
 // grows with the clock instead: whatever the reply time it reaches ~500 calls admitted within
-// about a second (200 ms doublings from 50/s), and over a cap it overshoots only by
+// about 0.3 s (50 ms doublings from 200/s), and over a cap it overshoots only by
 // what it admits while the first 429 is on its way back — refusals come back fast, as a server
 // refuses before it generates anything. What the endpoint accepted by then is also a cleaner
 // basis for the first estimate than the tail of a burst.
@@ -19,15 +19,18 @@
 import { TokenBucket } from "./token-bucket.js";
 
 export interface OpeningRampOptions {
-  /** Calls per second at the start. Default 50. */
+  /** Calls per second at the start. Default 200. */
   startPerSecond?: number;
-  /** The rate doubles every this many ms while it is the bottleneck. Default 200. */
+  /** The rate doubles every this many ms while it is the bottleneck. Default 50. */
   doublingMs?: number;
   /** Past this many calls per second the ramp steps aside for good. Default 10 000. */
   ceilingPerSecond?: number;
-  /** Calls that may go at once, in seconds of the current rate (at least one). Default 0.05. */
+  /** Calls that may go at once, in seconds of the current rate (at least one). Default 0.005. */
   burstSeconds?: number;
 }
+
+/** The most time one check of the ramp counts as spent binding (see waitMs), ms. */
+const STALL_STEP_MS = 10;
 
 export class OpeningRamp {
   readonly #doublingMs: number;
@@ -40,10 +43,10 @@ export class OpeningRamp {
   #done = false;
 
   constructor(options: OpeningRampOptions = {}) {
-    this.#perSecond = Math.max(1, options.startPerSecond ?? 50);
-    this.#doublingMs = Math.max(1, options.doublingMs ?? 200);
+    this.#perSecond = Math.max(1, options.startPerSecond ?? 200);
+    this.#doublingMs = Math.max(1, options.doublingMs ?? 50);
     this.#ceiling = options.ceilingPerSecond ?? 10_000;
-    this.#burstSeconds = options.burstSeconds ?? 0.05;
+    this.#burstSeconds = options.burstSeconds ?? 0.005;
   }
 
   /** The ramp has passed its ceiling (or was ended): it limits nothing any more. */
@@ -62,7 +65,10 @@ export class OpeningRamp {
     this.#bucket ??= new TokenBucket(this.#perSecond * 60, this.#capacity(), now);
     const wait = this.#bucket.waitMs(1, now);
     if (wait <= 0) return 0;
-    if (this.#boundSince !== undefined && now > this.#boundSince) this.#grow(now - this.#boundSince, now);
+    // A check this late found the event loop busy: a 429 may be waiting there unread, so the time
+    // the loop was stalled proves nothing about the server and grows the rate by one step at most.
+    if (this.#boundSince !== undefined && now > this.#boundSince)
+      this.#grow(Math.min(now - this.#boundSince, STALL_STEP_MS), now);
     this.#boundSince = now;
     return this.#done ? 0 : this.#bucket.waitMs(1, now);
   }

@@ -40,6 +40,19 @@ describe("OpeningRamp", () => {
     expect(ramp.perSecond).toBe(100);
   });
 
+  it("a late check (a busy event loop) grows the rate by 10 ms at most and lets no burst through", () => {
+    const ramp = new OpeningRamp({ startPerSecond: 1000, doublingMs: 50 });
+    while (ramp.waitMs(0) === 0) ramp.take(0); // its first burst gone: the ramp binds from here
+    // The loop comes back 200 ms later: four doubling times, but a 429 may sit unread.
+    let taken = 0;
+    while (ramp.waitMs(200) === 0) {
+      ramp.take(200);
+      taken++;
+    }
+    expect(ramp.perSecond).toBeLessThan(1000 * 2 ** (10 / 50) + 1); // not 16 000/s
+    expect(taken).toBeLessThanOrEqual(6); // a burst of 5 ms of the rate, not 200 ms of it
+  });
+
   it("steps aside for good past its ceiling", () => {
     const ramp = new OpeningRamp({ startPerSecond: 100, doublingMs: 100, ceilingPerSecond: 1000 });
     ramp.take(0);
@@ -51,15 +64,16 @@ describe("OpeningRamp", () => {
 });
 
 describe("EndpointBudget opening (nothing known)", () => {
-  it("paces the opening: no burst at once, 500 admitted within about a second and a quarter", () => {
+  it("paces the opening: no burst at once, 500 admitted within about 0.3 s", () => {
     const scheduler = new VirtualTimeScheduler();
     const budget = new EndpointBudget("k", { scheduler });
     const count = admittedBy(budget, scheduler, 500);
-    // Defaults: 50/s doubling every 200 ms of waiting; a burst of 50 ms of the rate.
-    expect(count(0)).toBeLessThanOrEqual(3);
-    expect(count(200)).toBeLessThan(25);
-    expect(count(1300)).toBe(500);
-    expect(budget.snapshot().ramp).toBeGreaterThan(50);
+    // Defaults: 200/s doubling every 50 ms of waiting; a burst of 5 ms of the rate.
+    expect(count(0)).toBeLessThanOrEqual(2);
+    expect(count(50)).toBeLessThan(15); // ≈ 10 at 200–400/s
+    expect(count(100)).toBeLessThan(50); // ∫ over 0.1 s ≈ 43
+    expect(count(400)).toBe(500); // ∫ 200·2^(t/50) dt reaches 500 at ≈ 0.27 s
+    expect(budget.snapshot().ramp).toBeGreaterThan(200);
   });
 
   it("before: a concurrency window let 32 go at once (ramp off, the old opening, for contrast)", () => {

@@ -198,7 +198,8 @@ describe("admitted (virtual time)", () => {
   it("a call that fails at once (synchronously) returns its slot at once", () => {
     const scheduler = newScheduler();
     scheduler.run(({ expectObservable }) => {
-      const budget = budgetFor(scheduler, { window: { initial: 1 } });
+      // Without the opening ramp: this pins the window's slot, not the ramp's pacing.
+      const budget = budgetFor(scheduler, { window: { initial: 1 }, ramp: false });
       const broken = throwError(() => new ProviderError("bad_request", "400")).pipe(
         admitted(budget, ticket()),
       );
