@@ -12,7 +12,7 @@
 //   wins), else from the x-ratelimit-* headers of the answers, else from an estimate made at the
 //   first 429 out of what the endpoint actually delivered, then from the spacing of the waves of
 //   429s (cap-spacing.ts), held just below;
-// - with no rate known at all: the opening ramp (opening-ramp.ts), a rate doubling every 50 ms
+// - with no rate known at all: the opening ramp (opening-ramp.ts), a rate doubling every 200 ms
 //   while calls wait for it, so that a cap is met by a trickle rather than a burst; and a
 //   concurrency window that halves the calls in flight on a wave of 429s nothing was accepted in;
 // - until the endpoint has answered once (firstContactAlone), one call at a time — for as long as

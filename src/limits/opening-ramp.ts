@@ -8,7 +8,7 @@
 // in flight, and each step let a whole burst go at once — a server's bucket of 50 met bursts of 32
 // and then ~70 calls before any 429 came back, 60–70 refusals in the first half second. A rate
 // grows with the clock instead: whatever the reply time it reaches ~500 calls admitted within
-// about 0.3 s (50 ms doublings from 200/s), and over a cap it overshoots only by
+// about a second (200 ms doublings from 50/s), and over a cap it overshoots only by
 // what it admits while the first 429 is on its way back — refusals come back fast, as a server
 // refuses before it generates anything. What the endpoint accepted by then is also a cleaner
 // basis for the first estimate than the tail of a burst.
@@ -19,9 +19,9 @@
 import { TokenBucket } from "./token-bucket.js";
 
 export interface OpeningRampOptions {
-  /** Calls per second at the start. Default 200. */
+  /** Calls per second at the start. Default 50. */
   startPerSecond?: number;
-  /** The rate doubles every this many ms while it is the bottleneck. Default 50. */
+  /** The rate doubles every this many ms while it is the bottleneck. Default 200. */
   doublingMs?: number;
   /** Past this many calls per second the ramp steps aside for good. Default 10 000. */
   ceilingPerSecond?: number;
@@ -43,8 +43,8 @@ export class OpeningRamp {
   #done = false;
 
   constructor(options: OpeningRampOptions = {}) {
-    this.#perSecond = Math.max(1, options.startPerSecond ?? 200);
-    this.#doublingMs = Math.max(1, options.doublingMs ?? 50);
+    this.#perSecond = Math.max(1, options.startPerSecond ?? 50);
+    this.#doublingMs = Math.max(1, options.doublingMs ?? 200);
     this.#ceiling = options.ceilingPerSecond ?? 10_000;
     this.#burstSeconds = options.burstSeconds ?? 0.005;
   }
