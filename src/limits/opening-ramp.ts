@@ -25,11 +25,11 @@ export interface OpeningRampOptions {
   doublingMs?: number;
   /** Past this many calls per second the ramp steps aside for good. Default 10 000. */
   ceilingPerSecond?: number;
-  /** Calls that may go at once, in seconds of the current rate (at least one). Default 0.005. */
+  /** Calls that may go at once, in seconds of the current rate (at least one). Default 0.05. */
   burstSeconds?: number;
 }
 
-/** The most time one check of the ramp counts as spent binding (see waitMs), ms. */
+/** How late (ms) a check of the ramp may run and still count its lateness as time binding. */
 const STALL_STEP_MS = 10;
 
 export class OpeningRamp {
@@ -41,12 +41,14 @@ export class OpeningRamp {
   /** Since when calls have waited for the ramp (undefined: they do not). */
   #boundSince: number | undefined;
   #done = false;
+  /** When the ramp said the next call may go: a check much later than that ran late. */
+  #checkDue = Number.POSITIVE_INFINITY;
 
   constructor(options: OpeningRampOptions = {}) {
     this.#perSecond = Math.max(1, options.startPerSecond ?? 50);
     this.#doublingMs = Math.max(1, options.doublingMs ?? 200);
     this.#ceiling = options.ceilingPerSecond ?? 10_000;
-    this.#burstSeconds = options.burstSeconds ?? 0.005;
+    this.#burstSeconds = options.burstSeconds ?? 0.05;
   }
 
   /** The ramp has passed its ceiling (or was ended): it limits nothing any more. */
@@ -65,12 +67,14 @@ export class OpeningRamp {
     this.#bucket ??= new TokenBucket(this.#perSecond * 60, this.#capacity(), now);
     const wait = this.#bucket.waitMs(1, now);
     if (wait <= 0) return 0;
-    // A check this late found the event loop busy: a 429 may be waiting there unread, so the time
-    // the loop was stalled proves nothing about the server and grows the rate by one step at most.
+    // A check more than STALL_STEP_MS after it was due found the event loop busy: a 429 may be
+    // waiting there unread, so the time the loop was stalled proves nothing about the server.
     if (this.#boundSince !== undefined && now > this.#boundSince)
-      this.#grow(Math.min(now - this.#boundSince, STALL_STEP_MS), now);
+      this.#grow(Math.min(now, this.#checkDue + STALL_STEP_MS) - this.#boundSince, now);
     this.#boundSince = now;
-    return this.#done ? 0 : this.#bucket.waitMs(1, now);
+    const next = this.#done ? 0 : this.#bucket.waitMs(1, now);
+    this.#checkDue = now + next;
+    return next;
   }
 
   /** A call was admitted. */
