@@ -104,7 +104,16 @@ const { output } = await rolldown.build({
   },
   plugins: [ownLocation, leanUndici],
   logLevel: "warn",
-  output: { dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "[name]-[hash].js" },
+  output: {
+    dir: out,
+    format: "esm",
+    entryFileNames: "[name].js",
+    chunkFileNames: "[name]-[hash].js",
+    // Whitespace and comments out, names and code as they are (no mangling, no rewriting): the
+    // bundle repeats packages that are also in node_modules, and an install must stay small
+    // (bench/newcomer-check.py: under 100 MB with --omit=optional); less text also parses faster.
+    minify: { compress: false, mangle: false },
+  },
 });
 
 // Which modules each chunk holds, relative to the package (dist/src/…, node_modules/…): what a
