@@ -132,10 +132,17 @@ def check_installed(name: str, project: Path) -> None:
     local = subprocess.run(["npx", "convosim", "generate", "--model", "local:qwen2.5-coder-0.5b-instruct", "--limit", "1",
                             "--out", "o"], cwd=project, capture_output=True, text=True, timeout=120, env=env())
     explains = local.returncode == 2 and "node-llama-cpp" in local.stderr
-    record(f"{name}: npx convosim --help, import, --omit=optional size, local model message",
-           helped.returncode == 0 and imported.stdout.strip() == "function" and int(size) < 100 and explains,
+    # The Anthropic SDK is optional too: an anthropic model without it is the same kind of line.
+    claude = subprocess.run(["npx", "convosim", "generate", "--model", "anthropic:claude-x", "--limit", "1",
+                             "--out", "o2"], cwd=project, capture_output=True, text=True, timeout=120,
+                            env={**env(), "ANTHROPIC_API_KEY": "sk-ant-newcomer-check-not-real"})
+    explains_sdk = claude.returncode == 2 and "npm i @anthropic-ai/sdk" in claude.stderr
+    record(f"{name}: npx convosim --help, import, --omit=optional size, local and anthropic model messages",
+           helped.returncode == 0 and imported.stdout.strip() == "function" and int(size) < 100 and explains
+           and explains_sdk,
            f"--help exit {helped.returncode}, import → {imported.stdout.strip() or imported.stderr.strip()[:100]}, "
-           f"node_modules {size} MB, local model: exit {local.returncode}: {local.stderr.strip()[:160]}")
+           f"node_modules {size} MB, local model: exit {local.returncode}: {local.stderr.strip()[:160]}; "
+           f"anthropic model: exit {claude.returncode}: {claude.stderr.strip()[:160]}")
 
 
 def case_install() -> None:

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
 import type { ModelConfig } from "../schema/config.js";
+import { anthropicModule } from "./anthropic-module.js";
 import { callLogger, loggingFetch } from "./call-log.js";
 import { DEFAULT_REQUEST_TIMEOUT_S, type ResolveOptions, resolveEndpoint } from "./presets.js";
 import { httpEndpointKey } from "./rate-limit-headers.js";
@@ -121,7 +122,7 @@ export async function createChatModel(
   const fetchImpl = log ? loggingFetch(chosenFetch ?? globalThis.fetch, log) : chosenFetch;
   const transport = fetchImpl ? { fetch: fetchImpl } : {};
   if (protocol === "anthropic") {
-    const { AnthropicChatModel, createAnthropicClient } = await import("./anthropic.js");
+    const { AnthropicChatModel, createAnthropicClient } = await anthropicModule();
     const client = shared(key, () => createAnthropicClient(config, apiKey, transport));
     return new AnthropicChatModel(config, apiKey, { client, endpointKey });
   }
