@@ -84,17 +84,23 @@ export class RateMeter {
     this.#counts[i]! += 1;
   }
 
-  /**
-   * Events per minute over the last second, or over the time since `since` (when counting
-   * started) if that is shorter — meters compared with each other must be given the same `since`.
-   */
-  perMinute(now: number, since: number): number {
+  /** Events over the last second. */
+  count(now: number): number {
     const current = Math.floor(now / SLOT_MS);
     let total = 0;
     for (let i = 0; i < SLOTS; i++) {
       const stamp = this.#stamps[i]!;
       if (stamp > current - SLOTS && stamp <= current) total += this.#counts[i]!;
     }
+    return total;
+  }
+
+  /**
+   * Events per minute over the last second, or over the time since `since` (when counting
+   * started) if that is shorter — meters compared with each other must be given the same `since`.
+   */
+  perMinute(now: number, since: number): number {
+    const total = this.count(now);
     const span = Math.min(WINDOW_MS, Math.max(SLOT_MS, now - since));
     return (total / span) * 60_000;
   }

@@ -2,7 +2,7 @@
 // before each attempt and reports how it went. What decides when a call may start:
 //
 // - a pause for as long as a 429's Retry-After says (this endpoint only) when the endpoint is
-//   over a cap: the answer's rate-limit headers say nothing remains, or at least OVER_CAP_SHARE of
+//   over a cap: the answer's rate-limit headers say nothing remains, or enough (over-cap.ts) of
 //   the last second's calls were refused. Scattered 429s (a server shedding a call now and then)
 //   make only their own call wait — callModel's retry never comes back before its Retry-After —
 //   and, with no limit known, move no rate either: curator-style pauses of everything on every
@@ -45,6 +45,7 @@ import {
 import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
 import { FirstContactGate } from "./first-contact-gate.js";
 import { OpeningRamp } from "./opening-ramp.js";
+import { refusalsSayOverCap } from "./over-cap.js";
 import { type LimitSource, Pace, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
@@ -58,12 +59,6 @@ export {
   FIRST_CONTACT_GRACE_MS,
 } from "./endpoint-budget-types.js";
 export type { LimitSource, RateLimitConfig };
-
-/**
- * 429s for at least this share of the calls admitted over the last second mean the endpoint is
- * over a cap (over a cap, every call beyond it is refused); fewer are a server shedding load.
- */
-const OVER_CAP_SHARE = 0.05;
 
 /**
  * A wave whose spacing measure is at least this share of the cap measured before is the pace
@@ -394,7 +389,11 @@ export class EndpointBudget implements Admission {
     const overCap =
       exhausted ||
       (measured !== undefined && (this.#requests?.perMinute ?? 0) >= measured) ||
-      refused >= OVER_CAP_SHARE * this.#admissions.perMinute(now, since);
+      refusalsSayOverCap({
+        paced: this.#pace.estimating || this.#pace.known,
+        refusals: this.#refusals.count(now),
+        refusedShare: refused / Math.max(1e-9, this.#admissions.perMinute(now, since)),
+      });
     // With no limit known, scattered 429s say nothing about a rate: no estimate, no cut, no pause.
     // Under a known limit every new wave cuts (the limit may be shared with someone else).
     if (!overCap && !this.#pace.known) return;

@@ -237,19 +237,35 @@ describe("EndpointBudget after a 429", () => {
     expect(snap.rateLimited).toBe(4);
   });
 
-  it("with nothing known, a 429 turns what the endpoint accepted into an estimated rate", () => {
-    const h = harness();
-    for (let i = 0; i < 8; i++) h.ask(`a${i}`, t());
+  it("with nothing known, a wave of 429s turns what the endpoint accepted into an estimated rate", () => {
+    const h = harness({ ramp: false });
+    for (let i = 0; i < 10; i++) h.ask(`a${i}`, t());
+    let before: ReturnType<typeof h.budget.snapshot> | undefined;
     h.later(100, () => {
-      for (let i = 0; i < 6; i++)
+      for (let i = 0; i < 5; i++)
         h.releases.get(`a${i}`)!({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
-      h.releases.get("a6")!({ error: rateLimited() });
+      for (let i = 5; i < 9; i++) h.releases.get(`a${i}`)!({ error: rateLimited() });
+      before = h.budget.snapshot(); // four 429s: not yet enough to tell a cap from a server shedding load
+      h.releases.get("a9")!({ error: rateLimited() });
     });
     h.scheduler.flush();
+    expect(before?.rpm).toBeUndefined();
     const snap = h.budget.snapshot();
     expect(snap.concurrency).toBeUndefined(); // the rate governs now, not the window
-    // 8 admitted, 1 refused within the first 100 ms: 7 per 100 ms accepted = 4200 rpm; 90% of it.
-    expect(snap.rpm).toEqual({ value: 3780, source: "estimated" });
+    // 10 admitted, 5 refused within the first 100 ms: 5 per 100 ms accepted = 3000 rpm; 90% of it.
+    expect(snap.rpm).toEqual({ value: 2700, source: "estimated" });
+  });
+
+  it("with nothing known, a few 429s among the first calls set no rate (one was 1 of 2 calls)", () => {
+    const h = harness({ ramp: false });
+    h.ask("a", t());
+    h.ask("b", t());
+    h.later(10, () => h.releases.get("a")!({ error: rateLimited(500) }));
+    h.ask("c", t(), 20);
+    h.scheduler.flush();
+    expect(h.budget.snapshot()).toMatchObject({ pausedForMs: 0 });
+    expect(h.budget.snapshot().rpm).toBeUndefined();
+    expect(h.admittedAt.get("c")).toBe(20); // only the refused call waits for its Retry-After
   });
 });
 
