@@ -27,8 +27,15 @@ user would, and checks:
             request to last answer) / 50; share answered 429 = 429s / all requests. 3 runs
             (PERF_CHECK_RATE_RUNS). Pass: medians ≥ 95 % and < 1.5 %.
 
-    npm run check:perf                       # build, then all cases
+  timeline  (only when named) one CLI run of item1's workload, the stand-in noting when each
+            conversation's requests arrived: how long the opening took to start the first 500
+            conversations, and the client's turnaround per turn (gap between two calls of one
+            conversation less the 0.5 s reply). Explains item1's time; judges only that the run
+            completed.
+
+    npm run check:perf                       # build, then floor, item1, item3
     python3 bench/perf-check.py item3        # some of them (after npm run build)
+    python3 bench/perf-check.py timeline     # where item1's time goes
 
 Exit status 1 when a case fails, 2 when it cannot run (not built, no node_modules).
 """
@@ -40,6 +47,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -52,6 +60,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(ROOT / "bin" / "convosim")
 KEY_VAR = "PERF_CHECK_KEY"
+# The conversation a request belongs to, in the timeline case (see personas()).
+CONVERSATION = re.compile(rb"spreadsheet (\d+)")
 # Under the OS's temporary folder, on the disk as users have it (not /dev/shm).
 WORK = Path(tempfile.mkdtemp(prefix="convosim-perf-check-"))
 ENV = {**os.environ, KEY_VAR: "sk-perf-check-not-a-real-key", "NO_COLOR": "1"}
@@ -117,6 +127,8 @@ class StandIn:
         self.refilled = 0.0
         self.serial = 0
         self.stats = Stats()
+        # timeline only: conversation number → when each of its requests arrived (None: off)
+        self.trace: dict[int, list[float]] | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -174,6 +186,10 @@ class StandIn:
         stats.body_bytes += len(body)
         if stats.requests == 1:
             stats.first_at = now
+        if self.trace is not None:
+            mark = CONVERSATION.search(body)
+            if mark:
+                self.trace.setdefault(int(mark.group(1)), []).append(now)
         if b'"stream":true' in body:
             stats.other += 1
             conn.fill(slot, 400, b'{"error":{"message":"this stand-in does not stream","type":"invalid_request_error"}}')
@@ -580,7 +596,50 @@ def case_item3(stand_in: StandIn, _scripts: tuple[Path, Path]) -> None:
            + (f"; {'; '.join(problems)}" if problems else ""))
 
 
-CASES = {"floor": case_floor, "item1": case_item1, "item3": case_item3}
+def case_timeline(stand_in: StandIn, _scripts: tuple[Path, Path]) -> None:
+    """Where item1's CLI run spends its wall time: an explanation of item1, not a target.
+
+    One CLI run of item1's workload, the stand-in noting per conversation (told apart by the
+    spreadsheet number its opening carries, which every later request repeats) when each of its
+    requests arrived: when the conversations started, and the client's turnaround per turn (the gap
+    between two calls of one conversation less the 0.5 s reply: what the client spends between an
+    answer and the next request). Passes when the run saved every conversation and every one was seen.
+    """
+    cfg = config(stand_in.url, IN_FLIGHT, "timeline")
+    people = personas(1_000)
+    stand_in.reset(latency=0.5, capped=False)
+    spawned = stand_in.call(lambda: stand_in.loop.time())
+    stand_in.call(lambda: setattr(stand_in, "trace", {}))
+    try:
+        cli, done = generate(stand_in, cfg, people, "timeline")
+        trace = stand_in.call(lambda: stand_in.trace) or {}
+    finally:
+        stand_in.call(lambda: setattr(stand_in, "trace", None))
+    if not trace:
+        record("timeline", False, f"the stand-in saw no conversation (CLI exit {cli.code}) {cli.stderr_tail()}")
+        return
+    first = min(t[0] for t in trace.values())
+    starts = sorted(t[0] - first for t in trace.values())
+    gaps = sorted(b - a - 0.5 for t in trace.values() for a, b in zip(t, t[1:]))
+    last = max(t[-1] for t in trace.values()) - first
+    half = len(starts) // 2
+
+    def pick(q: float) -> float:
+        return 1000 * gaps[min(len(gaps) - 1, int(q * (len(gaps) - 1)))]
+
+    record("timeline: where the CLI's time goes in item1's run",
+           cli.code == 0 and done == 1_000 and len(trace) == 1_000,
+           f"{cli.wall:.2f} s spawn to exit, {done} saved; first request {first - spawned:.2f} s after the spawn; "
+           f"the {half}th conversation started {starts[half - 1]:.2f} s after the first (the opening), "
+           f"the {half + 1}st at {starts[half]:.2f} s, the last at {starts[-1]:.2f} s; client turnaround per turn "
+           f"p50 {pick(0.5):.0f} / p90 {pick(0.9):.0f} / mean {1000 * statistics.mean(gaps):.0f} ms over "
+           f"{len(gaps)} turns; last request {last:.2f} s after the first, exit {cli.wall - (first - spawned) - last:.2f} s "
+           f"after it (0.5 s of it its answer)")
+
+
+CASES = {"floor": case_floor, "item1": case_item1, "item3": case_item3, "timeline": case_timeline}
+# Run only when named: it explains item1 and judges nothing beyond the run completing.
+DEFAULT_CASES = ["floor", "item1", "item3"]
 
 
 def machine() -> str:
@@ -597,7 +656,7 @@ def main() -> int:
     if not (ROOT / "dist" / "src" / "cli" / "main.js").exists() or not (ROOT / "node_modules" / "openai").exists():
         print("perf-check: run `npm install && npm run build` in the convosim folder first", file=sys.stderr)
         return 2
-    chosen = sys.argv[1:] or list(CASES)
+    chosen = sys.argv[1:] or DEFAULT_CASES
     unknown = [c for c in chosen if c not in CASES]
     if unknown:
         print(f"perf-check: unknown case {unknown[0]} (cases: {', '.join(CASES)})", file=sys.stderr)
