@@ -68,13 +68,15 @@ function collect(fields: RateLimitInfo): RateLimitInfo | undefined {
 
 /** OpenAI's x-ratelimit-* headers; undefined when the server sent none (most self-hosted servers). */
 export function parseOpenAIRateLimit(get: HeaderGetter): RateLimitInfo | undefined {
-  // One look-up decides the common case of a server without limits.
   const limitRequests = get("x-ratelimit-limit-requests");
   const limitTokens = get("x-ratelimit-limit-tokens");
-  if (limitRequests == null && limitTokens == null) return undefined;
+  const remainingRequests = get("x-ratelimit-remaining-requests");
+  // A server may say only what remains (a gateway's 429 with "remaining: 0"): that the quota is
+  // spent is worth knowing even without the limit.
+  if (limitRequests == null && limitTokens == null && remainingRequests == null) return undefined;
   return collect({
     limitRequests: count(limitRequests),
-    remainingRequests: count(get("x-ratelimit-remaining-requests")),
+    remainingRequests: count(remainingRequests),
     resetRequestsMs: parseDurationMs(get("x-ratelimit-reset-requests")),
     limitTokens: count(limitTokens),
     remainingTokens: count(get("x-ratelimit-remaining-tokens")),

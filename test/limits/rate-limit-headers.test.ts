@@ -65,6 +65,12 @@ describe("parseOpenAIRateLimit", () => {
       ),
     ).toEqual({ limitRequests: 60 });
   });
+
+  it("reads a remaining count sent without its limit (a gateway's 429 saying the quota is spent)", () => {
+    expect(parseOpenAIRateLimit(getter({ "x-ratelimit-remaining-requests": "0" }))).toEqual({
+      remainingRequests: 0,
+    });
+  });
 });
 
 describe("parseAnthropicRateLimit", () => {
