@@ -160,9 +160,11 @@ class CallRun {
     // can, or the endpoint's pacing and first-contact grace would run while nothing goes out.
     const notReady = this.#plan.model.ready?.();
     if (notReady) {
-      notReady.then(() => {
+      // Ready or not (a model that failed to build), the attempt goes on: its call reports why.
+      const go = () => {
         if (generation === this.#generation && !this.#closed) this.#attempt();
-      });
+      };
+      notReady.then(go, go);
       return;
     }
     if (!admission) {

@@ -69,7 +69,8 @@ export interface ChatModel {
   /**
    * A promise while the model cannot send a request yet (the model thread still loading the SDK),
    * undefined once it can. A call asks its endpoint for admission only after that, so the pacing
-   * and the first-contact grace count from when requests can actually go out.
+   * and the first-contact grace count from when requests can actually go out. A rejection counts
+   * as ready: the call goes ahead and reports the failure itself.
    */
   ready?(): Promise<void> | undefined;
   /** Releases sockets, native memory, … */

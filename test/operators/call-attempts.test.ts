@@ -458,3 +458,29 @@ describe("callModel with a model that cannot send yet (ready() pending)", () => 
     expect(calls).toBe(1);
   });
 });
+
+describe("callModel with a model whose ready() rejects (it could not be built)", () => {
+  it("goes ahead with the attempt, which reports the failure", async () => {
+    let ready: Promise<void> | undefined = Promise.reject(new Error("thread could not build the model"));
+    ready.catch(() => {});
+    const model: ChatModel = {
+      provider: "openai",
+      model: "m",
+      ready: () => {
+        const current = ready;
+        ready = undefined;
+        return current;
+      },
+      complete: () => Promise.reject(new ProviderError("config", "model m could not be built")),
+    };
+    const error = await new Promise<unknown>((resolve) =>
+      callModel(model, request, {
+        retry: policy,
+        scheduler: new TestScheduler(() => undefined),
+        jitterSeed: 1,
+      }).subscribe({ next: () => resolve(undefined), error: resolve }),
+    );
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).message).toBe("model m could not be built");
+  });
+});
