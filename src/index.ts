@@ -78,7 +78,7 @@ export { type UserTurnOutcome, userTurn } from "./operators/user-turn.js";
 // Providers
 export { isTransient, ProviderError, type ProviderErrorKind } from "./providers/errors.js";
 export { FakeChatModel } from "./providers/fake.js";
-export { checkModelConfig, createChatModel } from "./providers/registry.js";
+export { checkModelConfig, createChatModel, warmModelThreadFor } from "./providers/registry.js";
 export type { ChatMessage, ChatModel, ChatRequest, ChatResult } from "./providers/types.js";
 // Report
 export {

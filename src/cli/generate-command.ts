@@ -9,12 +9,13 @@ import { loadConfig } from "../config/load.js";
 import { PriceTable } from "../conversation/pricing.js";
 import type { ProgressSnapshot } from "../operators/progress.js";
 import { setCallLogger } from "../providers/call-log.js";
+import { warmModelThreadFor } from "../providers/registry.js";
 import { spentInOutput } from "../run/budget.js";
 import { estimateRunFrom } from "../run/estimate.js";
 import { generate, type RunSummary, requireQueries } from "../run/generate.js";
 import { applyHeapPolicy } from "../run/heap.js";
 import { preflightOutputFolder, preflightResponseCache } from "../run/preflight.js";
-import { checkRuntimeConfig, inConfigFile } from "../run/runtime.js";
+import { checkRuntimeConfig, inConfigFile, modelConfigs } from "../run/runtime.js";
 import type { Persona } from "../schema/persona.js";
 import { terminalLine } from "../shared/terminal-text.js";
 import { loadCompleted } from "../sinks/completed.js";
@@ -131,6 +132,10 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<numb
     ...(options.budgetTokens !== undefined ? { tokens: options.budgetTokens } : {}),
   };
   if (options.dryRun) return dryRun(config, options, budget);
+  // The model thread loads the SDK while this thread reads the personas (the queue's coordinator
+  // makes no model calls; --verbose keeps calls in-process).
+  if (options.queue === undefined && !options.verbose && options.logLevel !== "debug")
+    await warmModelThreadFor(modelConfigs(config).map(({ model }) => model));
 
   let personas: Parameters<typeof generate>[0]["personas"];
   let personasName: string;

@@ -10,6 +10,11 @@ import type { ChatModel, ChatRequest } from "./types.js";
 const port = parentPort;
 if (!port) throw new Error("model-thread-worker.js runs only as a worker thread");
 
+// Loaded now rather than when the first model is defined: the thread may be started ahead of its
+// models (warmModelThread), and this is most of its start-up.
+void import("./openai.js").catch(() => {});
+void import("./transport.js").catch(() => {});
+
 const models = new Map<number, Promise<ChatModel>>();
 
 // One AbortController per caller signal with calls in flight (a run has one signal for all its

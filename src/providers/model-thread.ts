@@ -8,7 +8,7 @@
 // posts the request and resolves with the thread's ChatResult, or rejects with the same
 // ProviderError as in-process (model-thread-protocol.ts rebuilds it). Caller aborts are settled
 // here at once, with the same reason as in-process, and forwarded so the call stops in the thread.
-// One thread per process, started with the first such model; it keeps the process alive only while calls
+// One thread per process, started with the first such model (or ahead of it, warmModelThread); it keeps the process alive only while calls
 // are in flight (as their sockets would). If it dies, its calls fail with a transient
 // `connection` error (retried like a dropped connection) and the next call starts a new thread.
 //
@@ -171,6 +171,19 @@ class ModelThread {
       // complete() tries again and rejects with the reason
     }
     return id;
+  }
+
+  get running(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  /** Starts the thread ahead of the first model (warmModelThread); a failure is left to the calls. */
+  warm(): void {
+    try {
+      this.#start();
+    } catch {
+      // complete() tries again and rejects with the reason
+    }
   }
 
   /** Pending while the thread is still building the model (loading the SDK); undefined after. */
@@ -339,6 +352,19 @@ export function jsonSafe(config: ModelConfig): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Starts the model thread before any model is defined, so that it loads the SDK while the caller
+ * does its own start-up (registry.ts, warmModelThreadFor, decides when that is worth it).
+ */
+export function warmModelThread(): void {
+  modelThread().warm();
+}
+
+/** Whether the model thread is running now (diagnostics and tests). */
+export function modelThreadRunning(): boolean {
+  return thread?.running ?? false;
 }
 
 /** Stops the model thread if one runs; calls in flight fail, the next call starts a new one. */

@@ -9,7 +9,12 @@ import type OpenAI from "openai";
 import type { ModelConfig } from "../schema/config.js";
 import { anthropicModule } from "./anthropic-module.js";
 import { callLogger, loggingFetch } from "./call-log.js";
-import { DEFAULT_REQUEST_TIMEOUT_S, type ResolveOptions, resolveEndpoint } from "./presets.js";
+import {
+  DEFAULT_REQUEST_TIMEOUT_S,
+  PROVIDER_PRESETS,
+  type ResolveOptions,
+  resolveEndpoint,
+} from "./presets.js";
 import { httpEndpointKey } from "./rate-limit-headers.js";
 import type { ChatModel } from "./types.js";
 
@@ -68,6 +73,39 @@ export function clearClientCache(): void {
   clients.clear();
 }
 
+/**
+ * The lean transport is the default for OpenAI-compatible endpoints (less CPU per call, and it
+ * honours HTTP(S)_PROXY / NO_PROXY, which the SDK's default fetch on Node 20 does not);
+ * `transport: sdk` switches back. Anthropic keeps its SDK's fetch unless asked.
+ */
+function usesLeanTransport(config: ModelConfig, protocol: string): boolean {
+  return config.transport === "undici" || (config.transport === undefined && protocol === "openai");
+}
+
+/**
+ * Starts the model thread now when one of these models will run its calls there (an
+ * OpenAI-compatible model on the lean transport, the thread enabled), so that the thread loads
+ * the SDK while this one reads the personas: its start-up was most of the time from the spawn to
+ * the first request. Harmless when wrong: an idle thread does not keep the process alive.
+ */
+export async function warmModelThreadFor(configs: readonly ModelConfig[]): Promise<void> {
+  const threaded = configs.some((config) => {
+    const protocol = PROVIDER_PRESETS[config.provider]?.protocol;
+    return protocol === "openai" && usesLeanTransport(config, protocol);
+  });
+  if (!threaded || callLogger() !== undefined) return;
+  const thread = await import("./model-thread.js");
+  // A bad CONVOSIM_MODEL_THREAD is reported by the first model built, as without the warm-up.
+  const enabled = (() => {
+    try {
+      return thread.modelThreadEnabled();
+    } catch {
+      return false;
+    }
+  })();
+  if (enabled) thread.warmModelThread();
+}
+
 export async function createChatModel(
   config: ModelConfig,
   options: CreateChatModelOptions = {},
@@ -85,13 +123,8 @@ export async function createChatModel(
   }
   const apiKey = resolved.apiKey as string;
   // A custom fetch is caller-specific: such clients are not shared. The lean transport is one
-  // process-wide fetch, so its clients are shared like the SDK's. It is the default for
-  // OpenAI-compatible endpoints (less CPU per call, and it honours HTTP(S)_PROXY / NO_PROXY, which
-  // the SDK's default fetch on Node 20 does not); `transport: sdk` switches back. Anthropic keeps
-  // its SDK's fetch unless asked.
-  const lean =
-    options.fetch === undefined &&
-    (config.transport === "undici" || (config.transport === undefined && protocol === "openai"));
+  // process-wide fetch, so its clients are shared like the SDK's.
+  const lean = options.fetch === undefined && usesLeanTransport(config, protocol);
   // --verbose: clients made while the call log is on log every request (call-log.ts).
   const log = callLogger();
   // Models on one endpoint and key share one rate-limit budget; the key itself is never in it.

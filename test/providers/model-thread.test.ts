@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/providers/errors.js";
 import {
   modelThreadEnabled,
+  modelThreadRunning,
   ThreadedChatModel,
   terminateModelThread,
   threadStart,
 } from "../../src/providers/model-thread.js";
-import { createChatModel } from "../../src/providers/registry.js";
+import { createChatModel, warmModelThreadFor } from "../../src/providers/registry.js";
 import type { ChatModel, ChatRequest } from "../../src/providers/types.js";
 import type { ModelConfig } from "../../src/schema/config.js";
 
@@ -294,6 +295,36 @@ describe("model thread: its life", () => {
     await pending;
     expect(threaded.ready?.()).toBeUndefined();
     await expect(threaded.complete(ASK)).resolves.toMatchObject({ text: "hi there" });
+  });
+
+  it("warmModelThreadFor starts the thread only for models that will use it; a model defined later runs on it", async () => {
+    const previous = process.env.CONVOSIM_MODEL_THREAD;
+    try {
+      await terminateModelThread();
+      expect(modelThreadRunning()).toBe(false);
+      process.env.CONVOSIM_MODEL_THREAD = "1";
+      await warmModelThreadFor([
+        { provider: "local", model: "gemma-3-270m-it" },
+        config("ok", { transport: "sdk" }),
+        { provider: "anthropic", model: "claude-x", api_key_env: KEY_ENV },
+      ]);
+      expect(modelThreadRunning()).toBe(false);
+      process.env.CONVOSIM_MODEL_THREAD = "0";
+      await warmModelThreadFor([config("ok")]);
+      expect(modelThreadRunning()).toBe(false);
+      process.env.CONVOSIM_MODEL_THREAD = "maybe"; // reported by the first model built, not here
+      await warmModelThreadFor([config("ok")]);
+      expect(modelThreadRunning()).toBe(false);
+      process.env.CONVOSIM_MODEL_THREAD = "1";
+      await warmModelThreadFor([{ provider: "local", model: "gemma-3-270m-it" }, config("ok")]);
+      expect(modelThreadRunning()).toBe(true);
+      const threaded = await createChatModel(config("ok"));
+      expect(threaded).toBeInstanceOf(ThreadedChatModel);
+      await expect(threaded.complete(ASK)).resolves.toMatchObject({ text: "hi there" });
+    } finally {
+      if (previous === undefined) delete process.env.CONVOSIM_MODEL_THREAD;
+      else process.env.CONVOSIM_MODEL_THREAD = previous;
+    }
   });
 
   it("CONVOSIM_MODEL_THREAD switches it: 0 off, 1 on, anything else a config error naming the variable", () => {
