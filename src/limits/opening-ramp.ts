@@ -19,7 +19,7 @@
 import { TokenBucket } from "./token-bucket.js";
 
 export interface OpeningRampOptions {
-  /** Calls per second at the start. Default 50. */
+  /** Calls per second at the start. Default 100. */
   startPerSecond?: number;
   /** The rate doubles every this many ms while it is the bottleneck. Default 200. */
   doublingMs?: number;
@@ -45,7 +45,7 @@ export class OpeningRamp {
   #checkDue = Number.POSITIVE_INFINITY;
 
   constructor(options: OpeningRampOptions = {}) {
-    this.#perSecond = Math.max(1, options.startPerSecond ?? 50);
+    this.#perSecond = Math.max(1, options.startPerSecond ?? 100);
     this.#doublingMs = Math.max(1, options.doublingMs ?? 200);
     this.#ceiling = options.ceilingPerSecond ?? 10_000;
     this.#burstSeconds = options.burstSeconds ?? 0.05;

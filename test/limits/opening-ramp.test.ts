@@ -64,15 +64,15 @@ describe("OpeningRamp", () => {
 });
 
 describe("EndpointBudget opening (nothing known)", () => {
-  it("paces the opening: no burst at once, 500 admitted within about a second and a quarter", () => {
+  it("paces the opening: no burst at once, 500 admitted within about a second", () => {
     const scheduler = new VirtualTimeScheduler();
     const budget = new EndpointBudget("k", { scheduler });
     const count = admittedBy(budget, scheduler, 500);
-    // Defaults: 50/s doubling every 200 ms of waiting; a burst of 50 ms of the rate.
-    expect(count(0)).toBeLessThanOrEqual(3);
-    expect(count(200)).toBeLessThan(25); // ≈ 14 at 50–100/s
-    expect(count(1300)).toBe(500); // ∫ 50·2^(t/200) dt reaches 500 at ≈ 1.1 s
-    expect(budget.snapshot().ramp).toBeGreaterThan(50);
+    // Defaults: 100/s doubling every 200 ms of waiting; a burst of 50 ms of the rate.
+    expect(count(0)).toBeLessThanOrEqual(6);
+    expect(count(200)).toBeLessThan(45); // ≈ 29 + the burst at 100–200/s
+    expect(count(1000)).toBe(500); // ∫ 100·2^(t/200) dt reaches 500 at ≈ 0.84 s
+    expect(budget.snapshot().ramp).toBeGreaterThan(100);
   });
 
   it("before: a concurrency window let 32 go at once (ramp off, the old opening, for contrast)", () => {
