@@ -45,7 +45,7 @@ import {
 import { type EndpointDown, EndpointHealth, endpointHost } from "./endpoint-health.js";
 import { FirstContactGate } from "./first-contact-gate.js";
 import { OpeningRamp } from "./opening-ramp.js";
-import { refusalsSayOverCap } from "./over-cap.js";
+import { AcceptedSinceRefusal, refusalsSayOverCap } from "./over-cap.js";
 import { type LimitSource, Pace, type RateLimitConfig } from "./pace.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Admission, CallOutcome, CallTicket, Release } from "./types.js";
@@ -94,6 +94,7 @@ export class EndpointBudget implements Admission {
   /** Until the endpoint first answers, one call at a time (firstContactAlone). */
   readonly #gate: FirstContactGate;
   readonly #refusals = new RateMeter();
+  readonly #sinceRefusal = new AcceptedSinceRefusal();
   /** The cap of a server without rate-limit headers, from the spacing of its waves of 429s. */
   readonly #spacing = new CapSpacing();
   /** The current wave is the pace stepping over a cap it had measured (no endpoint pause). */
@@ -103,6 +104,7 @@ export class EndpointBudget implements Admission {
   #inFlight = 0;
   #admitted = 0;
   #firstAdmissionAt = Number.NaN;
+  #lastAdmissionAt = Number.NaN;
   #tokensAdmitted = 0;
   #rateLimited = 0;
   #pausedUntil = Number.NEGATIVE_INFINITY;
@@ -269,6 +271,7 @@ export class EndpointBudget implements Admission {
   #grant(lease: Lease, now: number): void {
     lease.state = ADMITTED;
     if (this.#admitted === 0) this.#firstAdmissionAt = now;
+    this.#lastAdmissionAt = now;
     this.#gate.admitted(now, this.#inFlight);
     if (this.#windowGoverns()) this.#ramp?.take(now);
     lease.ordinal = this.#admitted++;
@@ -376,10 +379,13 @@ export class EndpointBudget implements Admission {
     // concurrent requests). The call retries after its Retry-After; pace and pause stay as they are.
     if (quotaLeft(info)) return;
     this.#spacing.refused(lease.ordinal);
+    this.#sinceRefusal.refused(lease.ordinal, lease.admittedAt);
     const exhausted = info?.remainingRequests === 0 || info?.remainingTokens === 0;
     const since = this.#firstAdmissionAt;
     const refused = this.#refusals.perMinute(now, since);
-    const accepted = this.#admissions.perMinute(now, since) - refused;
+    const refill = this.#sinceRefusal.perMinute(this.#admitted, this.#lastAdmissionAt);
+    const acceptedAll = this.#admissions.perMinute(now, since) - refused;
+    const accepted = refill === undefined ? acceptedAll : Math.min(acceptedAll, refill);
     // A real share of the last second's calls refused: the endpoint is over a cap. Below it, a
     // server is shedding a call now and then, and only that call waits (for its Retry-After).
     // Probing above a cap measured from the spacing of 429s, the first 429 is the boundary:

@@ -85,6 +85,25 @@ describe("2 000 calls against 3 000 rpm (virtual time)", () => {
     }
   });
 
+  it("a silent cap's first estimate is its refill rate, not the full bucket the opening met (400 in flight)", () => {
+    const scheduler = new VirtualTimeScheduler();
+    const endpoint = new SimulatedEndpoint({ rpm: 3000, latencyMs: 200, headers: false }, scheduler);
+    const budget = new EndpointBudgets({ scheduler }).for(endpoint, undefined);
+    let first: number | undefined;
+    for (let at = 0; at < 3000; at += 5)
+      scheduler.schedule(() => {
+        first ??= budget.snapshot().rpm?.value;
+      }, at);
+    runConversations(budget, endpoint, scheduler, { conversations: 400, turns: 5, inFlight: 400 });
+    scheduler.flush();
+    // The opening's 100 calls/s met a bucket 50 deep refilling at 50/s. What was accepted since
+    // the first admission read 9,100 rpm (the bucket counted as rate), and the pace came down
+    // about 10 % per 429; what was accepted after the first 429 is near the cap.
+    expect(first).toBeDefined();
+    expect(first as number).toBeLessThan(2 * 3000);
+    expect(endpoint.throttled / (endpoint.ok + endpoint.throttled)).toBeLessThan(0.01);
+  });
+
   it("a configured limit above the real one (a shared key) backs off: ≥ 90%, < 5% answered 429", () => {
     const r = simulate({ headers: false }, { rpm: 4000 });
     expect(r.capUsed).toBeGreaterThanOrEqual(0.9);
