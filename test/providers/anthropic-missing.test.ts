@@ -10,6 +10,7 @@ import { EXIT, reportError } from "../../src/cli/fail.js";
 import { ANTHROPIC_SDK_INSTALL, setAnthropicModuleLoader } from "../../src/providers/anthropic-module.js";
 import { ProviderError } from "../../src/providers/errors.js";
 import { createChatModel } from "../../src/providers/registry.js";
+import { moduleNotFound } from "../support/module-not-found.js";
 
 let restore: (() => void) | undefined;
 afterEach(() => {
@@ -17,14 +18,8 @@ afterEach(() => {
   restore = undefined;
 });
 
-function notFound(pkg: string): Error {
-  return Object.assign(
-    new Error(
-      `Cannot find package '${pkg}' imported from /tmp/app/node_modules/convosim/dist/cli/anthropic-x.js`,
-    ),
-    { code: "ERR_MODULE_NOT_FOUND" },
-  );
-}
+const notFound = (pkg: string): Error =>
+  moduleNotFound(pkg, "/tmp/app/node_modules/convosim/dist/cli/anthropic-x.js");
 
 const config = {
   provider: "anthropic",

@@ -19,6 +19,7 @@ import {
   setLlamaModuleLoader,
 } from "../../src/providers/local/runtime.js";
 import { ModelConfig } from "../../src/schema/config.js";
+import { moduleNotFound } from "../support/module-not-found.js";
 
 let root: string;
 let restore: (() => void) | undefined;
@@ -35,15 +36,8 @@ afterEach(() => {
   restore = undefined;
 });
 
-/** What Node's ESM loader throws for `import("node-llama-cpp")` when the package is absent. */
-function notFound(pkg: string): Error {
-  return Object.assign(
-    new Error(
-      `Cannot find package '${pkg}' imported from /tmp/app/node_modules/convosim/dist/src/providers/local/runtime.js`,
-    ),
-    { code: "ERR_MODULE_NOT_FOUND" },
-  );
-}
+const notFound = (pkg: string): Error =>
+  moduleNotFound(pkg, "/tmp/app/node_modules/convosim/dist/src/providers/local/runtime.js");
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
