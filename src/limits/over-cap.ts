@@ -62,6 +62,12 @@ export class AcceptedSinceRefusal {
 
   /** The call admitted as the `ordinal`-th, at `admittedAt`, was refused. */
   refused(ordinal: number, admittedAt: number): void {
+    // A 429 for a call admitted long after the first one counted starts the measure over: a
+    // scattered 429 early in a run must not keep a cap met later from being measured.
+    if (this.#from !== undefined && admittedAt - this.#from.admittedAt > REFILL_MAX_SPAN_MS) {
+      this.#from = undefined;
+      this.#refused = 0;
+    }
     // Out of order, an earlier call's 429 moves the start back: every 429 counted so far is later.
     if (this.#from === undefined || ordinal < this.#from.ordinal) this.#from = { ordinal, admittedAt };
     this.#refused++;

@@ -44,4 +44,15 @@ describe("AcceptedSinceRefusal", () => {
     paused.refused(50, 500);
     expect(paused.perMinute(80, 1600)).toBeUndefined(); // over a second: a Retry-After pause inside
   });
+
+  it("a 429 more than a second after the first one counted starts the measure over", () => {
+    const measure = new AcceptedSinceRefusal();
+    measure.refused(3, 30); // a server shedding one call early in the run
+    // A cap met 30 s later: from call 3000 (admitted at 30 s) on, 1 in 4 passes.
+    for (let ordinal = 3000; ordinal < 3040; ordinal++)
+      if (ordinal % 4 !== 0) measure.refused(ordinal, 30_000 + (ordinal - 3000) * 5);
+    // From call 3001 (the first refused, at 30,005 ms) to 3039: 39 admitted, 30 refused, 9
+    // accepted (+1 of slack) in 190 ms. Counted from call 3 it would span 30 s: no rate at all.
+    expect(measure.perMinute(3040, 30_195)).toBeCloseTo((10 * 60_000) / 190, 6);
+  });
 });
