@@ -32,10 +32,15 @@ user would, and checks:
             conversations, and the client's turnaround per turn (gap between two calls of one
             conversation less the 0.5 s reply). Explains item1's time; judges only that the run
             completed.
+  unramped  (only when named) item1's comparison and timeline with `rate_limit: {rpm: 10000000}`
+            in the config, which takes the opening ramp away: all 500 conversations start at
+            once, as the SDK's calls do. Shows what item1 would take with no opening at all;
+            judges only that the runs completed.
 
     npm run check:perf                       # build, then floor, item1, item3
     python3 bench/perf-check.py item3        # some of them (after npm run build)
     python3 bench/perf-check.py timeline     # where item1's time goes
+    python3 bench/perf-check.py unramped     # item1 with no opening ramp
 
 Exit status 1 when a case fails, 2 when it cannot run (not built, no node_modules).
 """
@@ -403,10 +408,11 @@ def write_scripts() -> tuple[Path, Path]:
     return sdk, floor
 
 
-def config(base_url: str, workers: int, name: str) -> Path:
-    """Both models on the stand-in; no rate_limit; everything else the defaults (sink, cache)."""
+def config(base_url: str, workers: int, name: str, rpm: int | None = None) -> Path:
+    """Both models on the stand-in; no rate_limit (unless `rpm`); everything else the defaults."""
     model = (f"\n    provider: openai\n    model: stand-in\n    base_url: {base_url}\n"
-             f"    api_key_env: {KEY_VAR}\n    max_completion_tokens: 64")
+             f"    api_key_env: {KEY_VAR}\n    max_completion_tokens: 64"
+             + (f"\n    rate_limit:\n      rpm: {rpm}" if rpm else ""))
     path = WORK / f"config-{name}.yaml"
     path.write_text(f"interaction_generation:\n  min_turns: 3\n  max_turns: 3\n  max_workers: {workers}\n"
                     f"  assistant_model:{model}\n  user_model:{model}\n")
@@ -485,6 +491,8 @@ def note(text: str) -> None:
 
 CALLS = 5_000
 IN_FLIGHT = 500
+# A requests-per-minute limit no run here comes near: configured, it takes the opening ramp away.
+UNREACHED_RPM = 10_000_000
 
 
 def bare_client(stand_in: StandIn, script: Path, label: str) -> tuple[Run, dict, dict]:
@@ -516,7 +524,25 @@ def case_floor(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
 
 
 def case_item1(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
-    cfg = config(stand_in.url, IN_FLIGHT, "item1")
+    compare_with_sdk(stand_in, scripts, config(stand_in.url, IN_FLIGHT, "item1"), "item1", judged=True)
+
+
+def case_unramped(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
+    """item1 with the opening taken out of the CLI's way: what the rest of its time costs.
+
+    The same comparison and timeline, the config naming a limit far above anything reached
+    (`rate_limit: {rpm: 10000000}`): a known rate replaces the opening ramp (docs/rate-limits.md),
+    so all 500 conversations start at once, as the bare SDK's calls do. Judges only that the runs
+    completed; it shows whether a faster opening alone could bring item1 to its bound.
+    """
+    cfg = config(stand_in.url, IN_FLIGHT, "unramped", rpm=UNREACHED_RPM)
+    compare_with_sdk(stand_in, scripts, cfg, "unramped: item1 with no opening ramp (rate_limit rpm 10,000,000)",
+                     judged=False)
+    trace_run(stand_in, cfg, "unramped timeline: where that run's time goes")
+
+
+def compare_with_sdk(stand_in: StandIn, scripts: tuple[Path, Path], cfg: Path, title: str, judged: bool) -> None:
+    """CLI against the bare SDK, ROUNDS rounds; `judged`: the ratio must be ≤ 0.9 to pass."""
     people = personas(1_000)
     ratios: list[float] = []
     sdk_walls: list[float] = []
@@ -529,7 +555,7 @@ def case_item1(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
         def run_cli() -> tuple[Run, int, dict]:
             stand_in.reset(latency=0.5, capped=False)
             cpu0 = stand_in.cpu_seconds()
-            cli, done = generate(stand_in, cfg, people, f"item1-{r}")
+            cli, done = generate(stand_in, cfg, people, f"{cfg.stem}-{r}")
             return cli, done, server_view(stand_in, cpu0, cli.wall)
 
         # Alternating order (SDK, CLI / CLI, SDK / …) so a load trend on the shared machine hits both.
@@ -557,9 +583,9 @@ def case_item1(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
         note(f"  SDK run {describe(sdk_view)}")
         note(f"  CLI run {describe(cli_view)}")
     ratio = statistics.median(ratios)
-    ok = not problems and ratio <= 0.9 and max(peaks) < 600
-    record("item1: CLI (1,000 three-turn conversations) vs bare openai SDK (5,000 calls), 500 in flight", ok,
-           f"median ratio {ratio:.2f}× (≤ 0.9 wanted; per round {', '.join(f'{x:.2f}' for x in ratios)}); "
+    ok = not problems and (not judged or (ratio <= 0.9 and max(peaks) < 600))
+    record(f"{title}: CLI (1,000 three-turn conversations) vs bare openai SDK (5,000 calls), 500 in flight", ok,
+           f"median ratio {ratio:.2f}× ({'≤ 0.9 wanted' if judged else 'item1 wants ≤ 0.9'}; per round {', '.join(f'{x:.2f}' for x in ratios)}); "
            f"CLI {statistics.median(cli_walls):.2f} s, SDK {statistics.median(sdk_walls):.2f} s (medians), "
            f"bound 5 s; CLI peak RSS {max(peaks):.0f} MB at most (< 600 wanted)"
            + (f"; {'; '.join(problems)}" if problems else ""))
@@ -605,18 +631,22 @@ def case_timeline(stand_in: StandIn, _scripts: tuple[Path, Path]) -> None:
     between two calls of one conversation less the 0.5 s reply: what the client spends between an
     answer and the next request). Passes when the run saved every conversation and every one was seen.
     """
-    cfg = config(stand_in.url, IN_FLIGHT, "timeline")
+    trace_run(stand_in, config(stand_in.url, IN_FLIGHT, "timeline"), "timeline: where the CLI's time goes in item1's run")
+
+
+def trace_run(stand_in: StandIn, cfg: Path, title: str) -> None:
+    """One traced CLI run of item1's workload with this config (see case_timeline)."""
     people = personas(1_000)
     stand_in.reset(latency=0.5, capped=False)
     spawned = stand_in.call(lambda: stand_in.loop.time())
     stand_in.call(lambda: setattr(stand_in, "trace", {}))
     try:
-        cli, done = generate(stand_in, cfg, people, "timeline")
+        cli, done = generate(stand_in, cfg, people, cfg.stem)
         trace = stand_in.call(lambda: stand_in.trace) or {}
     finally:
         stand_in.call(lambda: setattr(stand_in, "trace", None))
     if not trace:
-        record("timeline", False, f"the stand-in saw no conversation (CLI exit {cli.code}) {cli.stderr_tail()}")
+        record(title, False, f"the stand-in saw no conversation (CLI exit {cli.code}) {cli.stderr_tail()}")
         return
     first = min(t[0] for t in trace.values())
     starts = sorted(t[0] - first for t in trace.values())
@@ -627,7 +657,7 @@ def case_timeline(stand_in: StandIn, _scripts: tuple[Path, Path]) -> None:
     def pick(q: float) -> float:
         return 1000 * gaps[min(len(gaps) - 1, int(q * (len(gaps) - 1)))]
 
-    record("timeline: where the CLI's time goes in item1's run",
+    record(title,
            cli.code == 0 and done == 1_000 and len(trace) == 1_000,
            f"{cli.wall:.2f} s spawn to exit, {done} saved; first request {first - spawned:.2f} s after the spawn; "
            f"the {half}th conversation started {starts[half - 1]:.2f} s after the first (the opening), "
@@ -637,8 +667,9 @@ def case_timeline(stand_in: StandIn, _scripts: tuple[Path, Path]) -> None:
            f"after it (0.5 s of it its answer)")
 
 
-CASES = {"floor": case_floor, "item1": case_item1, "item3": case_item3, "timeline": case_timeline}
-# Run only when named: it explains item1 and judges nothing beyond the run completing.
+CASES = {"floor": case_floor, "item1": case_item1, "item3": case_item3, "timeline": case_timeline,
+         "unramped": case_unramped}
+# Run only when named: they explain item1 and judge nothing beyond the runs completing.
 DEFAULT_CASES = ["floor", "item1", "item3"]
 
 
