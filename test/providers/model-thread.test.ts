@@ -3,8 +3,10 @@
 // in-process — the result, or the same ProviderError field for field — and aborts, a dead thread
 // and the process's exit must behave as before. No SDK mocks: the official SDK runs in the thread.
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderError } from "../../src/providers/errors.js";
 import {
@@ -286,6 +288,52 @@ describe("model thread: its life", () => {
     });
     expect(out.trim()).toBe("ThreadedChatModel hi there");
     expect(code).toBe(0);
+  });
+
+  it("calls posted during a long busy turn of this thread reach the server before the turn ends", async () => {
+    // The server runs on a thread of its own, so it can take requests while this one is busy; it
+    // notes when each arrived. Before, the calls of one turn went to the model thread only when
+    // the turn ended: 100 conversations taking their next step kept the first call waiting for
+    // the last (#post in src/providers/model-thread.ts).
+    const serverThread = new Worker(
+      `const { parentPort } = require("node:worker_threads");
+       const arrivals = [];
+       const server = require("node:http").createServer((req, res) => {
+         arrivals.push(Date.now());
+         req.resume();
+         req.on("end", () => {
+           res.writeHead(200, { "content-type": "application/json" });
+           res.end(${JSON.stringify(completion("hi there"))});
+         });
+       });
+       server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
+       parentPort.on("message", () => parentPort.postMessage(arrivals));`,
+      { eval: true },
+    );
+    try {
+      const [port] = (await once(serverThread, "message")) as [number];
+      const model = await createChatModel(
+        { ...config("ok"), base_url: `http://127.0.0.1:${port}/v1` },
+        { modelThread: true },
+      );
+      await model.complete(ASK); // the model built in the thread, a connection open
+      const busy = (ms: number) => {
+        const until = Date.now() + ms;
+        while (Date.now() < until) {}
+      };
+      const calls = [model.complete(ASK)];
+      busy(20);
+      calls.push(model.complete(ASK)); // the first has waited 20 ms: both go now
+      busy(1_000); // a turn far longer than any the thread needs to send two calls
+      const turnEnded = Date.now();
+      await Promise.all(calls);
+      serverThread.postMessage("arrivals?");
+      const [arrivals] = (await once(serverThread, "message")) as [number[]];
+      expect(arrivals).toHaveLength(3);
+      for (const at of arrivals.slice(1)) expect(at).toBeLessThan(turnEnded);
+    } finally {
+      await serverThread.terminate();
+    }
   });
 
   it("ready() is pending while the thread builds the model, then undefined (calls ask admission after it)", async () => {
