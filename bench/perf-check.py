@@ -33,8 +33,8 @@ user would, and checks:
             conversation less the 0.5 s reply). Explains item1's time; judges only that the run
             completed.
   unramped  (only when named) item1's comparison and timeline with `rate_limit: {rpm: 10000000}`
-            in the config, which takes the opening ramp away: all 500 conversations start at
-            once, as the SDK's calls do. Shows what item1 would take with no opening at all;
+            in the config, which takes the opening ramp away: after the first call's grace the
+            500 conversations start as fast as the CLI creates them, as the SDK's calls do. Shows what item1 would take with no opening at all;
             judges only that the runs completed.
 
     npm run check:perf                       # build, then floor, item1, item3
@@ -532,7 +532,8 @@ def case_unramped(stand_in: StandIn, scripts: tuple[Path, Path]) -> None:
 
     The same comparison and timeline, the config naming a limit far above anything reached
     (`rate_limit: {rpm: 10000000}`): a known rate replaces the opening ramp (docs/rate-limits.md),
-    so all 500 conversations start at once, as the bare SDK's calls do. Judges only that the runs
+    so after the lone first call's grace (the first-contact gate stays) the 500 conversations
+    start as fast as the CLI creates them, as the bare SDK's calls do. Judges only that the runs
     completed; it shows whether a faster opening alone could bring item1 to its bound.
     """
     cfg = config(stand_in.url, IN_FLIGHT, "unramped", rpm=UNREACHED_RPM)

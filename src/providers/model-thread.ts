@@ -48,8 +48,8 @@ function workerEntry(): URL {
 }
 
 /**
- * How long (ms) a message may wait for the rest of its batch before the batch goes anyway (see
- * ModelThread's #post). A batch per millisecond costs a postMessage per 2–4 calls in a wave.
+ * How old (ms) the oldest message of a batch may be when another is posted before the batch goes
+ * at once rather than at the turn's end (see ModelThread's #post).
  */
 const FLUSH_AFTER_MS = 1;
 
@@ -284,9 +284,11 @@ class ModelThread {
   // Requests are JSON-safe by nature: the SDK sends them as JSON.
   //
   // But a turn can be long: a batch of 100 answers from the thread makes 100 conversations take
-  // their next step here, 50–90 ms of work, and the thread would sit idle until the last of them
-  // had posted its call. So a batch also goes as soon as its oldest message has waited
-  // FLUSH_AFTER_MS: the thread sends the first calls while this thread prepares the rest.
+  // their next step here, and the first call posted waited 25–90 ms (instrumented) for the last
+  // while the thread sat idle. So a post that finds the oldest message FLUSH_AFTER_MS old sends
+  // the batch at once: the thread sends the first calls while this thread prepares the rest. (A
+  // lone message with no post after it still waits for the turn's end: nothing checks the clock
+  // then, and a timer would fire only after the turn anyway.)
   #post(message: ToThread): void {
     this.#outbox.push(message);
     if (this.#outbox.length === 1) {
